@@ -1,0 +1,66 @@
+import * as fs from "node:fs/promises";
+import { failedWith } from "./exec";
+import { ip, ipJson } from "./ip";
+import { findLink, type LinkInfo } from "./link";
+
+// Named network namespaces (`ip netns`): bind mounts under /run/netns.
+
+export const NETNS_DIR = "/run/netns";
+
+export function netnsPath(name: string): string {
+  return `${NETNS_DIR}/${name}`;
+}
+
+export type NetnsInfo =
+  | { state: "live"; inode: number; lo: LinkInfo }
+  /** The file exists but is no namespace (a crash inside `ip netns add`; kernel-facts I6). */
+  | { state: "stale" };
+
+/** The namespace `name`, or undefined when there is none. */
+export async function findNetns(name: string): Promise<NetnsInfo | undefined> {
+  let inode: number;
+  try {
+    inode = (await fs.stat(netnsPath(name))).ino;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  const lo = await findLink(name, "lo");
+  return lo ? { state: "live", inode, lo } : { state: "stale" };
+}
+
+/** Equivalent to: `ip netns add NAME`. */
+export async function addNetns(name: string): Promise<void> {
+  await ip(undefined, ["netns", "add", name]);
+}
+
+/**
+ * Deletes the namespace and waits until the kernel has torn it down, so that the veth peers it
+ * took with it are gone from the host before the next create reuses their names (P7: the
+ * teardown is asynchronous, 4-36 ms). Resolves when it is already gone.
+ * Equivalent to: `ip netns del NAME`.
+ */
+export async function delNetns(name: string): Promise<void> {
+  const nsid = await hostNsid(name);
+  try {
+    await ip(undefined, ["netns", "del", name]);
+  } catch (err) {
+    if (!failedWith(err, "NOT_FOUND")) throw err;
+  }
+  if (nsid === undefined) return;
+  for (let i = 0; i < 200 && (await listNsids()).includes(nsid); i++) await sleep(10);
+}
+
+/** The id the host namespace knows `name` by (it has one while links connect the two). */
+async function hostNsid(name: string): Promise<number | undefined> {
+  const ids = await ipJson<{ nsid: number; name?: string }>(undefined, ["netns", "list-id"]);
+  return ids.find((e) => e.name === name)?.nsid;
+}
+
+async function listNsids(): Promise<number[]> {
+  return (await ipJson<{ nsid: number }>(undefined, ["netns", "list-id"])).map((e) => e.nsid);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

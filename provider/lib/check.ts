@@ -1,0 +1,82 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { resourceName, type Owner } from "./owner";
+
+// Validation as tables of rules (design.md decision 6): check() returns every failure at once,
+// never throws for bad input, spawns nothing, and skips values unknown during preview.
+
+/** The engine's placeholder for a value not known until apply (preview only). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export function isUnknown(v: unknown): boolean {
+  return v === UNKNOWN;
+}
+
+/** A value that is set and known. */
+export function known<T>(v: T | undefined): v is T {
+  return v !== undefined && v !== null && !isUnknown(v);
+}
+
+export interface Rule<I> {
+  property: keyof I & string;
+  /** Returns what is wrong and what is allowed (and the fix), or undefined when fine. */
+  problem: (value: never, inputs: I) => string | undefined;
+  /** Run even when the value is unset (required inputs, cross-property rules). */
+  whenUnset?: boolean;
+}
+
+/** A property rule; `value` is typed as the property's own type. */
+export function rule<I, K extends keyof I & string>(
+  property: K,
+  problem: (value: NonNullable<I[K]>, inputs: I) => string | undefined,
+): Rule<I> {
+  return { property, problem: problem as Rule<I>["problem"] };
+}
+
+/** A rule that runs whether or not the property is set. */
+export function ruleUnset<I, K extends keyof I & string>(property: K, problem: (value: I[K] | undefined, inputs: I) => string | undefined): Rule<I> {
+  return { property, problem: problem as Rule<I>["problem"], whenUnset: true };
+}
+
+export function required<I>(property: keyof I & string, what: string): Rule<I> {
+  return ruleUnset<I, keyof I & string>(property, (v) => (v === undefined || v === null || v === "" ? `it is required: ${what}` : undefined));
+}
+
+/**
+ * Runs the rules. Each failure reads `<Kind> "<name>": <property> <value> is not valid: <why>`,
+ * so the message alone names the resource, the property, the bad value and what is allowed.
+ */
+export function validate<I extends { owner?: Owner }>(kind: string, inputs: I, rules: readonly Rule<I>[]): pulumi.dynamic.CheckFailure[] {
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  const values = inputs as Record<string, unknown>;
+  for (const r of rules) {
+    if (failures.some((f) => f.property === r.property)) continue; // one reason per property
+    const value = values[r.property];
+    if (isUnknown(value)) continue;
+    if ((value === undefined || value === null) && !r.whenUnset) continue;
+    const problem = r.problem(value as never, inputs);
+    if (problem === undefined) continue;
+    const shown = value === undefined ? "(unset)" : JSON.stringify(value);
+    failures.push({ property: r.property, reason: `${kind} "${resourceName(inputs.owner)}": ${r.property} ${shown} is not valid: ${problem}` });
+  }
+  return failures;
+}
+
+/** Common rules for inputs every kind has. */
+export function commonRules<I extends { owner?: Owner; adopt?: boolean }>(): Rule<I>[] {
+  return [
+    ruleUnset<I, keyof I & string>("owner" as keyof I & string, (v) =>
+      isOwner(v) ? undefined : "set by the nslab SDK classes; create this resource through them (new nslab.<Kind>(...))",
+    ),
+    rule<I, keyof I & string>("adopt" as keyof I & string, (v) => (typeof v === "boolean" ? undefined : "use true or false")),
+  ];
+}
+
+function isOwner(v: unknown): v is Owner {
+  const o = v as Owner | undefined;
+  return !!o && typeof o.project === "string" && typeof o.stack === "string" && Array.isArray(o.path) && o.path.length > 0;
+}
+
+/** Rules for integer inputs within [min, max]. */
+export function intInRange(min: number, max: number, unit = ""): (v: number) => string | undefined {
+  return (v) => (Number.isInteger(v) && v >= min && v <= max ? undefined : `use an integer from ${min} to ${max}${unit}`);
+}

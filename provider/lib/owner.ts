@@ -1,0 +1,21 @@
+import { shortHash } from "../driver/names";
+
+/**
+ * Whose object this is: the SDK passes every resource this input (design.md decision 4), so the
+ * provider can mark what it creates and recognise it again.
+ */
+export interface Owner {
+  project: string;
+  stack: string;
+  /** The resource's name and its parents' names, outermost first. */
+  path: string[];
+}
+
+export function ownerHash(owner: Owner): string {
+  return shortHash([owner.project, owner.stack, ...owner.path], 12);
+}
+
+/** The resource's own (logical) name, for messages. */
+export function resourceName(owner: Owner | undefined): string {
+  return owner?.path[owner.path.length - 1] ?? "?";
+}

@@ -1,0 +1,126 @@
+import type { KindProvider } from "../lib/kind";
+import { forResource, NslabError } from "../errors";
+import { failedWith } from "../driver/exec";
+import { ip } from "../driver/ip";
+import { isUp, setLink } from "../driver/link";
+import { linkAlias, ownerOfAlias } from "../driver/marks";
+import { netnsNameProblem } from "../driver/names";
+import { addNetns, delNetns, findNetns, netnsPath, type NetnsInfo } from "../driver/netns";
+import { readRecord, removeRecord, writeRecord } from "../driver/runstate";
+import { commonRules, required, rule, validate } from "../lib/check";
+import { changedKeys, planDiff } from "../lib/diff";
+import { ownerHash, resourceName, type Owner } from "../lib/owner";
+
+// Netns: a named network namespace. Marked by the alias of its `lo`; between `ip netns add` and
+// setting that alias, an intent record in /run/nslab says whose namespace it is, so a create
+// retried after a crash adopts its own namespace instead of refusing it.
+
+export interface NetnsInputs {
+  name: string;
+  loopback: boolean;
+  owner: Owner;
+  adopt?: boolean;
+}
+
+export interface NetnsOutputs extends NetnsInputs {
+  path: string;
+  /** The namespace's inode: changes when the namespace is re-created, so dependents follow. */
+  inode: number;
+}
+
+const KIND = "Netns";
+
+const rules = [
+  ...commonRules<NetnsInputs>(),
+  required<NetnsInputs>("name", "the namespace's file name under /run/netns"),
+  rule<NetnsInputs, "name">("name", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a string")),
+  rule<NetnsInputs, "loopback">("loopback", (v) => (typeof v === "boolean" ? undefined : "use true (lo up) or false")),
+];
+
+const idOf = (name: string) => `netns:${name}`;
+const nameOf = (id: string) => id.replace(/^netns:/, "");
+
+export const netns: KindProvider<NetnsInputs, NetnsOutputs> = {
+  async check(_olds, news) {
+    const inputs = { ...news, loopback: news.loopback ?? true };
+    return { inputs, failures: validate(KIND, inputs, rules) };
+  },
+
+  async diff(_id, olds, news) {
+    return planDiff(olds as never, news as never, { replace: ["name"], update: ["loopback", "owner"] });
+  },
+
+  async create(inputs) {
+    const { name } = inputs;
+    const hash = ownerHash(inputs.owner);
+    try {
+      let ns = await findNetns(name);
+      if (ns?.state === "stale") {
+        await ip(undefined, ["netns", "del", name]);
+        ns = undefined;
+      }
+      if (!ns) {
+        await writeRecord("netns", name, hash);
+        try {
+          await addNetns(name);
+        } catch (err) {
+          if (!failedWith(err, "ALREADY_EXISTS")) throw err;
+        }
+        ns = await findNetns(name);
+      }
+      if (ns?.state !== "live") throw new NslabError("COMMAND_FAILED", `namespace "${name}" vanished while it was being created`);
+      if (!(await isOurs(name, ns, hash)) && !inputs.adopt) throw foreign(inputs, ns);
+      await setLink(name, "lo", { alias: linkAlias(hash), up: inputs.loopback });
+      await removeRecord("netns", name);
+      return { id: idOf(name), outs: { ...inputs, path: netnsPath(name), inode: ns.inode } };
+    } catch (err) {
+      throw forResource(KIND, resourceName(inputs.owner), "create", err);
+    }
+  },
+
+  async read(id, props) {
+    const ns = await findNetns(nameOf(id));
+    if (ns?.state !== "live" || (props && ns.inode !== props.inode && !(await isOurs(nameOf(id), ns, ownerHash(props.owner))))) return {};
+    return { id, props: { ...props!, name: nameOf(id), loopback: isUp(ns.lo), path: netnsPath(nameOf(id)), inode: ns.inode } };
+  },
+
+  async update(_id, olds, news) {
+    const changed = changedKeys(olds as never, news as never, ["loopback", "owner"]);
+    try {
+      if (changed.length) await setLink(news.name, "lo", { alias: linkAlias(ownerHash(news.owner)), up: news.loopback });
+    } catch (err) {
+      throw forResource(KIND, resourceName(news.owner), "update", err);
+    }
+    return { outs: { ...olds, ...news } };
+  },
+
+  async delete(id, props) {
+    const name = nameOf(id);
+    try {
+      const ns = await findNetns(name);
+      if (!ns) return;
+      // A namespace that is neither the one we made (inode) nor marked ours is someone else's
+      // that took the name after ours was deleted: ours is already gone.
+      if (ns.state === "live" && ns.inode !== props.inode && !(await isOurs(name, ns, ownerHash(props.owner)))) return;
+      await delNetns(name);
+      await removeRecord("netns", name);
+    } catch (err) {
+      throw forResource(KIND, resourceName(props.owner), "delete", err);
+    }
+  },
+};
+
+async function isOurs(name: string, ns: Extract<NetnsInfo, { state: "live" }>, hash: string): Promise<boolean> {
+  const alias = ns.lo.ifalias;
+  if (alias) return ownerOfAlias(alias) === hash;
+  return (await readRecord("netns", name)) === hash;
+}
+
+function foreign(inputs: NetnsInputs, ns: Extract<NetnsInfo, { state: "live" }>): NslabError {
+  const who = ownerOfAlias(ns.lo.ifalias) ? "another nslab resource or stack" : "something other than nslab";
+  return new NslabError(
+    "CONFLICT",
+    `namespace "${inputs.name}" already exists and was made by ${who}. ` +
+      `Choose another name, remove it with: ip netns del ${inputs.name}, or set adopt: true to take it over.`,
+  );
+}

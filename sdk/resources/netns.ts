@@ -1,0 +1,47 @@
+import * as pulumi from "@pulumi/pulumi";
+import { defaultName, ownerOf, type CommonArgs } from "../internal/common";
+import { providerFor } from "../internal/shim";
+
+/**
+ * A named network namespace, with its loopback interface up.
+ *
+ * Equivalent to: `ip netns add <name> && ip -n <name> link set dev lo up`.
+ */
+export interface NetnsArgs extends CommonArgs {
+  /**
+   * Kernel name: the file name under /run/netns. Characters A-Z a-z 0-9 _ . - (not starting
+   * with "-"). Changing it replaces the namespace (and everything in it).
+   *
+   * @default - the resource name plus a short hash of the project and stack
+   */
+  readonly name?: pulumi.Input<string>;
+  /**
+   * Whether the namespace's loopback interface `lo` is up. Changed in place.
+   *
+   * @default true
+   */
+  readonly loopback?: pulumi.Input<boolean>;
+}
+
+export class Netns extends pulumi.dynamic.Resource {
+  /** Kernel name of the namespace. */
+  declare readonly name: pulumi.Output<string>;
+  /** Whether `lo` is up. */
+  declare readonly loopback: pulumi.Output<boolean>;
+  /** Path of the namespace's bind mount, e.g. `/run/netns/red` (for `nsenter --net=<path>`). */
+  declare readonly path: pulumi.Output<string>;
+  /** Inode of the namespace: changes when the namespace is re-created, so dependents follow it. */
+  declare readonly inode: pulumi.Output<number>;
+
+  constructor(name: string, args: NetnsArgs = {}, opts?: pulumi.CustomResourceOptions) {
+    const owner = ownerOf(name, opts);
+    super(
+      providerFor("Netns"),
+      name,
+      { ...args, name: args.name ?? defaultName(owner, 64), owner, path: undefined, inode: undefined },
+      opts,
+      "nslab",
+      "Netns",
+    );
+  }
+}

@@ -1,0 +1,60 @@
+import { execFileSync } from "node:child_process";
+import * as assert from "uvu/assert";
+import type { Owner } from "../../provider/lib/owner";
+import { UNKNOWN } from "../../provider/lib/check";
+import type { KindProvider } from "../../provider/lib/kind";
+
+// Helpers for kernel tests. They run inside the sandbox made by test/run.ts; `sh` runs a tool
+// directly (argv, no shell) for setting up foreign objects and checking what the kernel holds.
+
+export { UNKNOWN };
+
+export function owner(name: string, stack = "test"): Owner {
+  return { project: "nslab-test", stack, path: [name] };
+}
+
+/** Runs argv and returns stdout; throws with stderr on failure. */
+export function sh(...argv: string[]): string {
+  return execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** Runs argv and returns whether it exited 0. */
+export function ok(...argv: string[]): boolean {
+  try {
+    sh(...argv);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs check and fails the test on any failure; returns the checked inputs. */
+export async function checked<I>(p: KindProvider, news: I): Promise<I> {
+  const r = await p.check({}, news);
+  assert.equal(r.failures ?? [], [], "check failures");
+  return r.inputs as I;
+}
+
+/** Runs check and returns the failure reasons. */
+export async function failures(p: KindProvider, news: unknown): Promise<string[]> {
+  const r = await p.check({}, news);
+  return (r.failures ?? []).map((f) => `${f.property}: ${f.reason}`);
+}
+
+/** Asserts that the promise rejects with a message matching every pattern; returns the message. */
+export async function rejects(p: Promise<unknown>, ...patterns: RegExp[]): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    const message = String((err as Error).message ?? err);
+    for (const re of patterns) assert.match(message, re);
+    return message;
+  }
+  assert.unreachable("expected a rejection");
+  return "";
+}
+
+export function ifindexOf(netns: string | undefined, dev: string): number {
+  const out = sh("ip", ...(netns ? ["-n", netns] : []), "-j", "link", "show", "dev", dev);
+  return (JSON.parse(out) as { ifindex: number }[])[0]!.ifindex;
+}

@@ -1,0 +1,43 @@
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+
+// A text snapshot of everything a test could leave behind in its sandbox (kernel-facts.md §4):
+// namespaces, links, addresses, routes of every table, nslab's host records, iptables rules and
+// user chains (counters stripped; empty built-in chains and tables ignored), and the sysctls
+// nslab may change.
+
+function run(argv: string[]): string {
+  try {
+    return execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  } catch {
+    return `(${argv.join(" ")} failed)\n`;
+  }
+}
+
+function iptablesLines(): string {
+  return run(["iptables-save"])
+    .split("\n")
+    .filter((l) => l.startsWith("-A") || (l.startsWith(":") && !/^:(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) /.test(l)))
+    .map((l) => l.replace(/\[\d+:\d+\]/, ""))
+    .join("\n");
+}
+
+function files(dir: string): string {
+  if (!fs.existsSync(dir)) return "";
+  return (fs.readdirSync(dir, { recursive: true }) as string[])
+    .filter((f) => !fs.statSync(`${dir}/${f}`).isDirectory())
+    .sort()
+    .join("\n");
+}
+
+export function kernelSnapshot(): string {
+  return [
+    "# netns\n" + files("/run/netns"),
+    "# links\n" + run(["ip", "-o", "link", "show"]).replace(/\\\s+link\/\S+ [0-9a-f:]+ brd [0-9a-f:]+/g, ""),
+    "# addresses\n" + run(["ip", "-o", "addr", "show"]).replace(/valid_lft.*$/gm, ""),
+    "# routes\n" + run(["ip", "route", "show", "table", "all"]) + run(["ip", "-6", "route", "show", "table", "all"]),
+    "# nslab records\n" + files("/run/nslab"),
+    "# iptables\n" + iptablesLines(),
+    "# sysctl\n" + ["net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding"].map((k) => `${k}=${fs.readFileSync(`/proc/sys/${k}`, "utf8").trim()}`).join("\n"),
+  ].join("\n");
+}

@@ -1,0 +1,59 @@
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { SANDBOX_ENV, sandboxArgv, sandboxProblem } from "../engine/sandbox";
+
+// `npm test`: every test file runs in its own throwaway sandbox (a private network + mount
+// namespace, engine/sandbox.ts), so no test can change this machine's own network, and a file
+// that leaks cannot break the next. Usage: npm test [-- <substring of a test file path> ...]
+
+const root = path.resolve(__dirname, "..");
+const problem = sandboxProblem();
+if (problem) {
+  console.error(`npm test: cannot make the test sandbox: ${problem}`);
+  process.exit(1);
+}
+
+const filters = process.argv.slice(2);
+const files = (fs.readdirSync(path.join(root, "test"), { recursive: true }) as string[])
+  .filter((f) => f.endsWith(".test.ts"))
+  .map((f) => path.join("test", f))
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .sort();
+
+interface Outcome {
+  file: string;
+  ok: boolean;
+  seconds: number;
+}
+
+function runFile(file: string): Promise<Outcome> {
+  const started = Date.now();
+  const argv = sandboxArgv([process.execPath, "--import", "tsx", "test/harness.ts", file]);
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: root, env: { ...process.env, [SANDBOX_ENV]: "1" } });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    child.on("close", (code) => {
+      const seconds = (Date.now() - started) / 1000;
+      process.stdout.write(`\n=== ${file} (${seconds.toFixed(1)} s) ${code === 0 ? "ok" : "FAILED"}\n${output}`);
+      resolve({ file, ok: code === 0, seconds });
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const queue = [...files];
+  const outcomes: Outcome[] = [];
+  const workers = Array.from({ length: Math.min(2, os.availableParallelism()) }, async () => {
+    for (let f = queue.shift(); f; f = queue.shift()) outcomes.push(await runFile(f));
+  });
+  await Promise.all(workers);
+  const failed = outcomes.filter((o) => !o.ok);
+  console.log(`\n${outcomes.length} test files, ${failed.length} failed${failed.length ? ":\n  " + failed.map((o) => o.file).join("\n  ") : ""}`);
+  process.exitCode = failed.length || files.length === 0 ? 1 : 0;
+}
+
+void main();
