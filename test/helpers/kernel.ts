@@ -29,10 +29,17 @@ export function ok(...argv: string[]): boolean {
 }
 
 /** Runs check and fails the test on any failure; returns the checked inputs. */
-export async function checked<I>(p: KindProvider, news: I): Promise<I> {
-  const r = await p.check({}, news);
+export async function checked<I>(p: KindProvider<I, any>, news: Partial<I>): Promise<I> {
+  const r = await p.check({} as I, news as I);
   assert.equal(r.failures ?? [], [], "check failures");
   return r.inputs as I;
+}
+
+/** Runs create and returns its id and (always present) outputs. */
+export async function created<I, O>(p: KindProvider<I, O>, inputs: I): Promise<{ id: string; outs: O }> {
+  const r = await p.create(inputs);
+  assert.ok(r.outs, "create returns outputs");
+  return { id: r.id, outs: r.outs! };
 }
 
 /** Runs check and returns the failure reasons. */

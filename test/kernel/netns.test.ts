@@ -3,14 +3,14 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { setCommandHook } from "../../provider/driver/exec";
 import { netns } from "../../provider/resources/netns";
-import { checked, failures, ok, owner, rejects, sh, UNKNOWN } from "../helpers/kernel";
+import { checked, created, failures, ok, owner, rejects, sh, UNKNOWN } from "../helpers/kernel";
 
 const test = suite("Netns");
 
 test("create, read, update loopback in place, delete, delete again", async () => {
   const inputs = await checked(netns, { name: "red", owner: owner("red") });
   assert.is(inputs.loopback, true);
-  const { id, outs } = await netns.create(inputs);
+  const { id, outs } = await created(netns, inputs);
   assert.is(id, "netns:red");
   assert.is(outs.path, "/run/netns/red");
   assert.match(sh("ip", "-n", "red", "link", "show", "dev", "lo"), /UP/);
@@ -21,15 +21,15 @@ test("create, read, update loopback in place, delete, delete again", async () =>
   const news = { ...inputs, loopback: false };
   const diff = await netns.diff(id, outs, news);
   assert.equal([diff.changes, diff.replaces], [true, []]);
-  const { outs: updated } = await netns.update(id, outs, news);
-  assert.is(updated!.inode, outs.inode, "same namespace");
+  const updated = (await netns.update(id, outs, news)).outs!;
+  assert.is(updated.inode, outs.inode, "same namespace");
   assert.not.match(sh("ip", "-n", "red", "link", "show", "dev", "lo"), /[<,]UP[,>]/);
   assert.is((await netns.read(id, updated))!.props!.loopback, false);
 
-  await netns.delete(id, updated!);
+  await netns.delete(id, updated);
   assert.not.ok(fs.existsSync("/run/netns/red"));
   assert.equal(await netns.read(id, updated), {});
-  await netns.delete(id, updated!);
+  await netns.delete(id, updated);
 });
 
 test("a name change replaces, delete first", async () => {
@@ -59,13 +59,13 @@ test("refuses a foreign namespace of the same name and never deletes it; adopt t
   assert.ok(fs.existsSync("/run/netns/foreign"), "foreign namespace survives delete");
   assert.equal(await netns.read("netns:foreign", fake), {}, "a foreign namespace is not ours: read reports ours gone");
 
-  const { id, outs } = await netns.create({ ...inputs, adopt: true });
+  const { id, outs } = await created(netns, { ...inputs, adopt: true });
   await netns.delete(id, outs);
   assert.not.ok(fs.existsSync("/run/netns/foreign"));
 });
 
 test("another stack's namespace is refused", async () => {
-  const { id, outs } = await netns.create(await checked(netns, { name: "shared", owner: owner("s", "stack-a") }));
+  const { id, outs } = await created(netns, await checked(netns, { name: "shared", owner: owner("s", "stack-a") }));
   await rejects(netns.create(await checked(netns, { name: "shared", owner: owner("s", "stack-b") })), /made by another nslab resource or stack/);
   await netns.delete(id, outs);
 });
@@ -78,7 +78,7 @@ test("create after a crash between `ip netns add` and the mark adopts its own na
   await rejects(netns.create(inputs), /injected crash/);
   setCommandHook(undefined);
   assert.ok(fs.existsSync("/run/netns/crash"), "the namespace was left unmarked");
-  const { id, outs } = await netns.create(inputs);
+  const { id, outs } = await created(netns, inputs);
   assert.match(sh("ip", "-n", "crash", "link", "show", "dev", "lo"), /alias nslab:/);
   await netns.delete(id, outs);
 });
@@ -87,7 +87,7 @@ test("a stale /run/netns file is re-created by create and removed by delete", as
   fs.writeFileSync("/run/netns/stale", "");
   const inputs = await checked(netns, { name: "stale", owner: owner("st") });
   assert.equal(await netns.read("netns:stale", { ...inputs, path: "", inode: 0 }), {});
-  const { id, outs } = await netns.create(inputs);
+  const { id, outs } = await created(netns, inputs);
   assert.ok(ok("ip", "-n", "stale", "link", "show", "dev", "lo"));
   await netns.delete(id, outs);
   fs.writeFileSync("/run/netns/stale", "");

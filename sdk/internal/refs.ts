@@ -1,0 +1,50 @@
+import * as pulumi from "@pulumi/pulumi";
+
+// References carry identity (design.md decision 3): an argument that names another nslab object
+// (`netns`, `master`, `device`) accepts the resource itself as well as a name. Passed a resource,
+// the dependent also receives an output that changes when the referent is re-created (the
+// namespace's inode, the link's ifindex) and so is updated or replaced with it, never left
+// silently broken.
+
+/** A namespace: its name, or a Netns resource (anything with `name` and `inode` outputs). */
+export type NetnsRef = pulumi.Input<string> | { readonly name: pulumi.Output<string>; readonly inode: pulumi.Output<number> };
+
+/** A link: its name, or a resource with `name` and `ifindex` outputs (a Bridge, a VethPair, `VethPair.peer`). */
+export type LinkRef =
+  | pulumi.Input<string>
+  | {
+      readonly name: pulumi.Output<string>;
+      readonly ifindex: pulumi.Output<number>;
+      /** The namespace the link is in (undefined: the host's). */
+      readonly netns?: pulumi.Output<string | undefined>;
+    };
+
+function isResourceLike(x: unknown): x is { name: pulumi.Output<string> } {
+  return typeof x === "object" && x !== null && !pulumi.Output.isInstance(x) && "name" in x && pulumi.Output.isInstance((x as { name: unknown }).name);
+}
+
+/** The `netns` input and its identity input (`<key>Inode`) for a NetnsRef. */
+export function netnsInputs(key: string, ref: NetnsRef | undefined): Record<string, pulumi.Input<unknown> | undefined> {
+  if (ref === undefined) return {};
+  if (isResourceLike(ref) && "inode" in ref) return { [key]: ref.name, [`${key}Inode`]: ref.inode };
+  return { [key]: ref as pulumi.Input<string> };
+}
+
+/** The name input and its identity input (`<key>Ifindex`) for a LinkRef. */
+export function linkInputs(key: string, ref: LinkRef | undefined): Record<string, pulumi.Input<unknown> | undefined> {
+  if (ref === undefined) return {};
+  if (isResourceLike(ref) && "ifindex" in ref) return { [key]: ref.name, [`${key}Ifindex`]: ref.ifindex };
+  return { [key]: ref as pulumi.Input<string> };
+}
+
+/** The namespace a LinkRef lives in, when it is a resource that knows it. */
+export function netnsOfLink(ref: LinkRef | undefined): pulumi.Output<string | undefined> | undefined {
+  return isResourceLike(ref) && "netns" in ref ? ref.netns : undefined;
+}
+
+/** `deletedWith` the namespace resource, so destroy skips what the kernel deletes with it. */
+export function deletedWithNetns(opts: pulumi.CustomResourceOptions | undefined, ...refs: (NetnsRef | undefined)[]): pulumi.CustomResourceOptions | undefined {
+  if (opts?.deletedWith) return opts;
+  const ns = refs.find((r) => isResourceLike(r) && "inode" in r && pulumi.Resource.isInstance(r));
+  return ns ? { ...opts, deletedWith: ns as unknown as pulumi.Resource } : opts;
+}
