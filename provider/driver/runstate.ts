@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 
@@ -24,7 +25,7 @@ export async function readRecord(kind: string, key: string): Promise<string | un
 export async function writeRecord(kind: string, key: string, content: string): Promise<void> {
   const target = file(kind, key);
   await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-  const tmp = `${target}.${process.pid}.tmp`;
+  const tmp = `${target}.${process.pid}.${randomUUID()}.tmp`;
   await fs.writeFile(tmp, content, { mode: 0o600 });
   await fs.rename(tmp, target);
 }

@@ -11,9 +11,10 @@ import { commonRules, required, rule, validate } from "../lib/check";
 import { changedKeys, planDiff } from "../lib/diff";
 import { ownerHash, resourceName, type Owner } from "../lib/owner";
 
-// Netns: a named network namespace. Marked by the alias of its `lo`; between `ip netns add` and
-// setting that alias, an intent record in /run/nslab says whose namespace it is, so a create
-// retried after a crash adopts its own namespace instead of refusing it.
+// Netns: a named network namespace. Marked by the alias of its `lo`. That alias can only be set
+// after `ip netns add`, so a record in /run/nslab, written before the add and removed by delete,
+// says whose namespace it is meanwhile: a create retried after a crash (or racing a twin) adopts
+// its own namespace instead of refusing it.
 
 export interface NetnsInputs {
   name: string;
@@ -71,7 +72,6 @@ export const netns: KindProvider<NetnsInputs, NetnsOutputs> = {
       if (ns?.state !== "live") throw new NslabError("COMMAND_FAILED", `namespace "${name}" vanished while it was being created`);
       if (!(await isOurs(name, ns, hash)) && !inputs.adopt) throw foreign(inputs, ns);
       await setLink(name, "lo", { alias: linkAlias(hash), up: inputs.loopback });
-      await removeRecord("netns", name);
       return { id: idOf(name), outs: { ...inputs, path: netnsPath(name), inode: ns.inode } };
     } catch (err) {
       throw forResource(KIND, resourceName(inputs.owner), "create", err);
