@@ -1,0 +1,178 @@
+import type { KindProvider } from "../lib/kind";
+import { forResource, NslabError } from "../errors";
+import { failedWith } from "../driver/exec";
+import type { Netns } from "../driver/ip";
+import {
+  addBridge,
+  bridgeStpArgs,
+  delLink,
+  findLink,
+  foreignLinkError,
+  getLink,
+  hostCriticalProblem,
+  isUp,
+  kindOf,
+  macFromHash,
+  markLink,
+  ownershipOf,
+  wrongKindError,
+  undoCreate,
+  type LinkInfo,
+} from "../driver/link";
+import { ifnameProblem, netnsNameProblem } from "../driver/names";
+import { commonRules, intInRange, required, rule, validate } from "../lib/check";
+import { changedKeys, planDiff } from "../lib/diff";
+import { ownerHash, resourceName, type Owner } from "../lib/owner";
+
+// Bridge: a Linux bridge with a MAC pinned at creation (derived from the owner, so the same
+// resource always gets the same one) and an MTU and STP that are managed only when given.
+
+export interface BridgeInputs {
+  name: string;
+  netns?: string;
+  /** Identity of the Netns resource passed as netns: a re-created namespace replaces the bridge. */
+  netnsInode?: number;
+  mtu?: number;
+  stp?: boolean;
+  up: boolean;
+  owner: Owner;
+  adopt?: boolean;
+}
+
+export interface BridgeOutputs extends BridgeInputs {
+  ifindex: number;
+  mac: string;
+}
+
+const KIND = "Bridge";
+
+const rules = [
+  ...commonRules<BridgeInputs>(),
+  required<BridgeInputs>("name", "the bridge's kernel name"),
+  rule<BridgeInputs, "name">("name", (v) => (typeof v === "string" ? ifnameProblem(v) : "use a string")),
+  rule<BridgeInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a string")),
+  rule<BridgeInputs, "mtu">("mtu", intInRange(68, 65535, " bytes (the kernel's range for bridges)")),
+  rule<BridgeInputs, "stp">("stp", (v) => (typeof v === "boolean" ? undefined : "use true (STP on, 2 s forward delay) or false")),
+  rule<BridgeInputs, "up">("up", (v) => (typeof v === "boolean" ? undefined : "use true or false")),
+];
+
+const UPDATE = ["mtu", "stp", "up", "owner"];
+
+const idOf = (netns: Netns, name: string) => `link:${netns ?? "-"}/${name}`;
+
+export const bridge: KindProvider<BridgeInputs, BridgeOutputs> = {
+  async check(_olds, news) {
+    const inputs = { ...news, up: news.up ?? true };
+    return { inputs, failures: validate(KIND, inputs, rules) };
+  },
+
+  async diff(_id, olds, news) {
+    return planDiff(olds as never, news as never, { replace: ["name", "netns", "netnsInode"], update: UPDATE });
+  },
+
+  async create(inputs) {
+    const { netns, name } = inputs;
+    const hash = ownerHash(inputs.owner);
+    const mac = macFromHash(hash);
+    const id = idOf(netns, name);
+    try {
+      const critical = await hostCriticalProblem(netns, name, false);
+      if (critical) throw new NslabError("INVALID", `name: ${critical}`);
+      let made = await add(inputs, mac);
+      if (!made) {
+        const link = await findLink(netns, name);
+        if (link) await mayTake(inputs, link, hash);
+        else made = await add(inputs, mac, true); // gone meanwhile
+      }
+      try {
+        // A bridge made here has its MAC and STP already; an adopted one gets them now. The MTU
+        // is always set here, after creation, which is what pins it (see addBridge).
+        const stp = !made && inputs.stp !== undefined ? ["type", "bridge", ...bridgeStpArgs(inputs.stp)] : [];
+        await markLink(netns, name, hash, { mtu: inputs.mtu, mac: made ? undefined : mac, up: inputs.up }, stp);
+        return { id, outs: outputsOf(inputs, await getLink(netns, name)) };
+      } catch (err) {
+        if (!made) throw err;
+        return await undoCreate(netns, name, id, { ...inputs }, err);
+      }
+    } catch (err) {
+      throw forResource(KIND, resourceName(inputs.owner), "create", err);
+    }
+  },
+
+  async read(id, props) {
+    if (!props) return {};
+    const link = await findLink(props.netns, props.name);
+    if (!link || kindOf(link) !== "bridge" || ownershipOf(link, ownerHash(props.owner)) !== "ours") return {};
+    return { id, props: outputsOf(props, link) };
+  },
+
+  async update(_id, olds, news) {
+    const changed = changedKeys(olds as never, news as never, UPDATE);
+    const has = (k: string) => changed.includes(k);
+    try {
+      if (changed.length) {
+        await markLink(
+          news.netns,
+          news.name,
+          ownerHash(news.owner),
+          { mtu: has("mtu") ? news.mtu : undefined, up: has("up") ? news.up : undefined },
+          has("stp") ? ["type", "bridge", ...bridgeStpArgs(news.stp!)] : [],
+        );
+      }
+      return { outs: outputsOf({ ...olds, ...news }, await getLink(news.netns, news.name)) };
+    } catch (err) {
+      throw forResource(KIND, resourceName(news.owner), "update", err);
+    }
+  },
+
+  async delete(_id, props) {
+    try {
+      const link = await findLink(props.netns, props.name);
+      // Only our bridge: its ports survive (detached), as after `ip link del` of any bridge.
+      if (link && kindOf(link) === "bridge" && ownershipOf(link, ownerHash(props.owner)) === "ours") await delLink(props.netns, props.name);
+    } catch (err) {
+      throw forResource(KIND, resourceName(props.owner), "delete", err);
+    }
+  },
+};
+
+/** Creates the bridge; false when the name is taken (then the caller looks at what holds it). */
+async function add(i: BridgeInputs, mac: string, again = false): Promise<boolean> {
+  try {
+    await addBridge({ netns: i.netns, name: i.name, mac, mtu: i.mtu, stp: i.stp });
+    return true;
+  } catch (err) {
+    if (failedWith(err, "NO_NETNS")) {
+      throw new NslabError(
+        "NO_NETNS",
+        `netns: namespace "${i.netns}" does not exist; create it first: pass the nslab.Netns resource itself as netns (which orders the two), or add it to dependsOn`,
+        { cause: err },
+      );
+    }
+    if (failedWith(err, "ALREADY_EXISTS") && !again) return false;
+    throw err;
+  }
+}
+
+/** Whether the existing link may be taken over: our own bridge, or with adopt any bridge; never another kind. */
+async function mayTake(i: BridgeInputs, link: LinkInfo, hash: string): Promise<void> {
+  const ownership = ownershipOf(link, hash);
+  if (ownership !== "ours") {
+    const critical = await hostCriticalProblem(i.netns, i.name, true);
+    if (critical) throw new NslabError("INVALID", `name: ${critical}`);
+  }
+  if (kindOf(link) !== "bridge") throw wrongKindError(i.netns, i.name, "bridge", link);
+  if (ownership !== "ours" && !i.adopt) throw foreignLinkError(i.netns, i.name, ownership);
+}
+
+/** The inputs (or stored outputs) with what the kernel reports: MTU, STP and admin state (D4, D9). */
+function outputsOf(base: BridgeInputs, link: LinkInfo): BridgeOutputs {
+  return {
+    ...base,
+    mtu: link.mtu,
+    stp: Number(link.linkinfo?.info_data?.stp_state ?? 0) !== 0,
+    up: isUp(link),
+    ifindex: link.ifindex,
+    mac: link.address ?? "",
+  };
+}

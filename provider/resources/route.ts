@@ -1,0 +1,226 @@
+import type { KindProvider } from "../lib/kind";
+import { CommandError, forResource, NslabError } from "../errors";
+import { listAddrs } from "../driver/addr";
+import { failedWith } from "../driver/exec";
+import { where } from "../driver/link";
+import { ifnameProblem, netnsNameProblem } from "../driver/names";
+import { addRoute, defaultMetric, delRoute, delRouteCommand, findRoutes, isOurRoute, MAIN_TABLE, replaceRoute, type RouteInfo, type RouteSpec } from "../driver/route";
+import { commonRules, intInRange, isUnknown, known, rule, ruleUnset, validate } from "../lib/check";
+import { cidrProblem, contains, familyOf, formatCidr, hasHostBits, ipProblem, isLimitedBroadcast, isLinkLocal, isMulticast, isUnspecified, networkCidr, parseCidr, parseIp, type Family } from "../lib/cidr";
+import { planDiff } from "../lib/diff";
+import { resourceName, type Owner } from "../lib/owner";
+
+// Route: a unicast route marked `proto ROUTE_PROTO`. Identity is (netns, family, destination,
+// table, metric): a change replaces it, delete first. The next hop (`via`, `device`) changes in
+// place with `ip route replace`. Create uses `ip route add` so an existing route of the same
+// identity is noticed: one marked ours is taken (a create retried after a crash), any other
+// fails unless `adopt` is set. Delete removes only a route that carries our mark.
+//
+// `table` is "main" or a number: 1-252 or 256-4294967295. 254 must be written "main" (one
+// spelling per identity), 253 ("default") and 255 ("local", the kernel's local and broadcast
+// routes) are refused, and other names are refused because /etc/iproute2/rt_tables differs
+// between hosts (B21).
+
+export interface RouteInputs {
+  /** "default", or a canonical CIDR without host bits. */
+  destination: string;
+  /** Gateway address (canonical, no prefix). */
+  via?: string;
+  device?: string;
+  netns?: string;
+  /** Unset: the kernel's default (0 for IPv4, 1024 for IPv6). */
+  metric?: number;
+  table: number | "main";
+  deviceIfindex?: number;
+  netnsInode?: number;
+  owner: Owner;
+  adopt?: boolean;
+}
+
+export type RouteOutputs = RouteInputs;
+
+const KIND = "Route";
+const MAX_U32 = 4294967295;
+
+const rules = [
+  ...commonRules<RouteInputs>(),
+  ruleUnset<RouteInputs, "destination">("destination", (v) => (v === undefined || v === "" ? `it is required: "default" or a CIDR, e.g. "10.1.0.0/16"` : undefined)),
+  rule<RouteInputs, "destination">("destination", destinationProblem),
+  ruleUnset<RouteInputs, "via">("via", (v, i) => (v === undefined && i.device === undefined ? "give via (the gateway's address), device (the interface), or both" : undefined)),
+  rule<RouteInputs, "via">("via", viaProblem),
+  rule<RouteInputs, "device">("device", (v) => (typeof v === "string" ? ifnameProblem(v) : "use an interface name")),
+  rule<RouteInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name")),
+  rule<RouteInputs, "metric">("metric", intInRange(0, MAX_U32)),
+  rule<RouteInputs, "table">("table", tableProblem),
+  rule<RouteInputs, "deviceIfindex">("deviceIfindex", intInRange(1, 2 ** 31 - 1)),
+  rule<RouteInputs, "netnsInode">("netnsInode", intInRange(1, Number.MAX_SAFE_INTEGER)),
+];
+
+function destinationProblem(v: string): string | undefined {
+  if (typeof v !== "string") return `use "default" or a CIDR`;
+  if (v === "default") return undefined;
+  if (v === "0.0.0.0/0") return `write "default" (the IPv4 default route; "::/0" is the IPv6 one)`;
+  const problem = cidrProblem(v);
+  if (problem) return `use "default" or a CIDR; ${problem}`;
+  const c = parseCidr(v)!;
+  if (hasHostBits(c)) return `it has host bits set beyond the /${c.prefix} prefix; a destination is a network: write "${formatCidr(networkCidr(c))}"`;
+  return undefined;
+}
+
+function viaProblem(v: string, i: RouteInputs): string | undefined {
+  if (typeof v !== "string") return "use a gateway address";
+  const problem = ipProblem(v);
+  if (problem) return problem;
+  const gw = parseIp(v)!;
+  if (isUnspecified(gw) || isMulticast(gw) || isLimitedBroadcast(gw)) return "a gateway must be a unicast address";
+  const dest = known(i.destination) && i.destination !== "default" ? familyOf(i.destination) : undefined;
+  if (dest && dest !== gw.family) return `it is an IPv${gw.family} address but destination ${i.destination} is IPv${dest}; use an IPv${dest} gateway`;
+  if (gw.family === 6 && isLinkLocal(gw) && i.device === undefined) return "a link-local gateway is only reachable through an interface: set device too";
+  return undefined;
+}
+
+function tableProblem(v: number | "main"): string | undefined {
+  const allowed = `use "main" or a table number from 1 to 252 or 256 to ${MAX_U32}`;
+  if (v === "main") return undefined;
+  if (typeof v !== "number") return `${allowed}; table names other than "main" are refused because /etc/iproute2/rt_tables differs between hosts`;
+  if (v === MAIN_TABLE) return `254 is the main table: write "main"`;
+  if (v === 253 || v === 255) return `table ${v} ("${v === 253 ? "default" : "local"}") is reserved${v === 255 ? " for the kernel's local and broadcast routes" : ""}; ${allowed}`;
+  return Number.isInteger(v) && v >= 1 && v <= MAX_U32 ? undefined : allowed;
+}
+
+/** The route's family: the destination's, or for "default" the gateway's (IPv4 without one). */
+function familyOfRoute(i: Pick<RouteInputs, "destination" | "via">): Family {
+  if (i.destination !== "default") return familyOf(i.destination) ?? 4;
+  return (i.via !== undefined && familyOf(i.via)) || 4;
+}
+
+function specOf(i: RouteInputs): RouteSpec {
+  const family = familyOfRoute(i);
+  const destination = i.destination !== "default" ? i.destination : family === 4 ? "0.0.0.0/0" : "::/0";
+  const s: RouteSpec = {
+    netns: i.netns,
+    family,
+    destination,
+    table: i.table === "main" || i.table === undefined ? MAIN_TABLE : i.table,
+    metric: i.metric ?? defaultMetric(family),
+  };
+  if (i.via !== undefined) s.via = i.via;
+  if (i.device !== undefined) s.device = i.device;
+  return s;
+}
+
+const idOf = (i: RouteInputs) => {
+  const dest = i.destination === "default" && familyOfRoute(i) === 6 ? "::/0" : i.destination;
+  return `route:${i.netns ?? "-"}/${i.table}/${dest}/${i.metric ?? "default"}`;
+};
+
+export const route: KindProvider<RouteInputs, RouteOutputs> = {
+  async check(_olds, news) {
+    const inputs = { ...news, table: news.table ?? "main" };
+    return { inputs, failures: validate(KIND, inputs, rules) };
+  },
+
+  async diff(_id, olds, news) {
+    const d = planDiff(olds as never, news as never, { replace: ["netns", "netnsInode", "destination", "table", "metric"], update: ["device", "deviceIfindex"] });
+    // The gateway is always managed: no `via` means a route without one.
+    const viaChanged = isUnknown(news.via) || (news.via ?? null) !== (olds.via ?? null);
+    // A default route's family follows its gateway: another family is another route.
+    const familyChanged = isUnknown(news.via) ? news.destination === "default" : familyOfRoute(olds) !== familyOfRoute(news);
+    if (viaChanged && familyChanged) return { ...d, changes: true, replaces: [...(d.replaces ?? []), "via"], deleteBeforeReplace: true };
+    return viaChanged ? { ...d, changes: true } : d;
+  },
+
+  async create(inputs) {
+    const s = specOf(inputs);
+    try {
+      try {
+        await addRoute(s);
+        return { id: idOf(inputs), outs: inputs };
+      } catch (err) {
+        if (!failedWith(err, "ALREADY_EXISTS")) throw await explain(inputs, err);
+      }
+      const existing = await findRoutes(s);
+      if (!existing.some(isOurRoute) && !inputs.adopt) throw foreign(inputs, s, existing[0]);
+      await replaceRoute(s).catch(async (err) => {
+        throw await explain(inputs, err);
+      });
+      return { id: idOf(inputs), outs: inputs };
+    } catch (err) {
+      throw forResource(KIND, resourceName(inputs.owner), "create", err);
+    }
+  },
+
+  async read(id, props) {
+    if (!props) return {};
+    const ours = (await findRoutes(specOf(props))).find(isOurRoute);
+    if (!ours) return {};
+    const { via: _v, device: _d, ...rest } = props;
+    return { id, props: { ...rest, ...(ours.gateway ? { via: ours.gateway } : {}), ...(ours.dev ? { device: ours.dev } : {}) } };
+  },
+
+  async update(_id, olds, news) {
+    try {
+      await replaceRoute(specOf(news)).catch(async (err) => {
+        throw await explain(news, err);
+      });
+    } catch (err) {
+      throw forResource(KIND, resourceName(news.owner), "update", err);
+    }
+    return { outs: news };
+  },
+
+  async delete(_id, props) {
+    try {
+      await delRoute(specOf(props));
+    } catch (err) {
+      throw forResource(KIND, resourceName(props.owner), "delete", err);
+    }
+  },
+};
+
+function foreign(i: RouteInputs, s: RouteSpec, found: RouteInfo | undefined): NslabError {
+  const what = found
+    ? `${found.gateway ? `via ${found.gateway} ` : ""}${found.dev ? `dev ${found.dev} ` : ""}proto ${found.protocol ?? "boot"}`.trim()
+    : "of another type";
+  return new NslabError(
+    "CONFLICT",
+    `a route to ${i.destination} (table ${i.table}, metric ${s.metric}) already exists in ${where(i.netns)} (${what}) and was not made by nslab. ` +
+      `Remove it with: ${delRouteCommand(s)}, or set adopt: true to take it over.`,
+  );
+}
+
+/**
+ * Turns the kernel's answer to a route that cannot be installed into what is missing and how to
+ * order the resources so that it is not (design.md decision 6); other errors pass unchanged.
+ */
+async function explain(i: RouteInputs, err: unknown): Promise<unknown> {
+  if (!(err instanceof CommandError)) return err;
+  const ns = where(i.netns);
+  const dependsOn = (what: string) =>
+    `If ${what} is made by an nslab resource, pass that resource (or add it to this Route's dependsOn: [<the resource>]) so that the route is created after it.`;
+  const text = (why: string) => new NslabError(err.code, `${why}\n${err.message}`, { cause: err });
+  if (failedWith(err, "NO_NETNS")) return text(`namespace "${i.netns}" does not exist. ${dependsOn("the namespace")}`);
+  if (failedWith(err, "NOT_FOUND") && /Cannot find device/.test(err.stderr)) {
+    return text(`device "${i.device}" does not exist in ${ns}. ${dependsOn(`"${i.device}"`)}`);
+  }
+  if (/Nexthop device is not up|Device for nexthop is not up/.test(err.stderr)) {
+    return text(`device "${i.device}" is down in ${ns}; a route can only use an interface that is up. Set up: true on the VethPair or Bridge that makes it. ${dependsOn(`"${i.device}"`)}`);
+  }
+  if (i.via && /Nexthop has invalid gateway|No route to host/.test(err.stderr)) {
+    return text(`gateway ${i.via} is not reachable directly: ${await onLinkProblem(i)}. ` +
+      `Add an Address in ${ns} whose prefix covers ${i.via}, and add it to this Route's dependsOn: [<that Address>] so that the route is created after it ` +
+      `(a Route's inputs do not name the Address, so Pulumi cannot order them by itself).`);
+  }
+  return err;
+}
+
+/** Why the gateway is not on-link: no address covers it, or the link whose address does is down. */
+async function onLinkProblem(i: RouteInputs): Promise<string> {
+  const gw = parseIp(i.via!)!;
+  const links = await listAddrs(i.netns).catch(() => []);
+  const covering = links.filter((l) => (i.device === undefined || l.ifname === i.device) && l.addr_info.some((a) => a.local && contains({ ...parseIp(a.local)!, prefix: a.prefixlen }, gw)));
+  const down = covering.find((l) => !l.flags.includes("UP"));
+  if (covering.length && down) return `the address covering it is on "${down.ifname}", which is down`;
+  if (covering.length) return `an address covers it on "${covering[0]!.ifname}", but the kernel refused the gateway`;
+  return `no address in ${where(i.netns)}${i.device ? ` on "${i.device}"` : ""} covers ${i.via} (or its link is down)`;
+}

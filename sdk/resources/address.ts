@@ -1,0 +1,69 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ownerOf, type CommonArgs } from "../internal/common";
+import { deletedWithNetns, linkInputs, netnsInputs, netnsOfLink, type LinkRef, type NetnsRef } from "../internal/refs";
+import { providerFor } from "../internal/shim";
+
+/**
+ * An IPv4 or IPv6 address with its prefix length on an interface. Any change replaces it
+ * (the old address is removed first). IPv6 addresses are added without duplicate address
+ * detection, so they are usable at once.
+ *
+ * Equivalent to: `ip [-n <netns>] addr add <address> dev <device> [label <device>:<hash>] [nodad]`.
+ */
+export interface AddressArgs extends CommonArgs {
+  /**
+   * The interface: a VethPair (its first end), `vethPair.peer` (its second end) or Bridge
+   * resource, which also orders the two, takes the link's namespace when `netns` is not given,
+   * and replaces the address when the link is re-created; or an interface name.
+   */
+  readonly device: LinkRef;
+  /**
+   * The address and its prefix length in canonical form: IPv4 as four decimal parts
+   * ("10.0.0.1/24"), IPv6 as RFC 5952 text ("2001:db8::1/64"). /31 and /32 (/127, /128) are
+   * valid; the network and broadcast addresses of an IPv4 prefix, multicast, 0.0.0.0 and
+   * 255.255.255.255 are not.
+   */
+  readonly address: pulumi.Input<string>;
+  /**
+   * Network namespace of the interface: a Netns resource or a namespace name.
+   *
+   * @default - the namespace of `device` when it is a resource, otherwise the namespace the
+   * provider runs in (the host's)
+   */
+  readonly netns?: NetnsRef;
+}
+
+export class Address extends pulumi.dynamic.Resource {
+  /** The interface the address is on. */
+  declare readonly device: pulumi.Output<string>;
+  /** The address and its prefix length. */
+  declare readonly address: pulumi.Output<string>;
+  /** Namespace of the interface (undefined: the host's). */
+  declare readonly netns: pulumi.Output<string | undefined>;
+  /** Whether an existing address was allowed to be taken over. */
+  declare readonly adopt: pulumi.Output<boolean | undefined>;
+  /**
+   * IPv4: the address label, nslab's mark `<device>:<hash>` (or the label an adopted address
+   * had). Undefined for IPv6, which has no labels.
+   */
+  declare readonly label: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: AddressArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      providerFor("Address"),
+      name,
+      {
+        address: args.address,
+        netns: undefined,
+        ...linkInputs("device", args.device),
+        ...(args.netns !== undefined ? netnsInputs("netns", args.netns) : { netns: netnsOfLink(args.device) }),
+        adopt: args.adopt,
+        owner: ownerOf(name, opts),
+        label: undefined,
+      },
+      deletedWithNetns(opts, args.netns),
+      "nslab",
+      "Address",
+    );
+  }
+}
