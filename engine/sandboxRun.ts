@@ -62,14 +62,15 @@ async function main(dir: string): Promise<void> {
   });
   try {
     require(path.join(programDir, "index.ts"));
-    await load("@pulumi/pulumi/runtime/settings").waitForRPCs();
   } catch (err) {
     failed = true;
     console.error(`error: ${(err as Error).message ?? err}`);
   }
+  // Whatever happened, wait for the registrations in flight so that destroy sees them all.
+  await load("@pulumi/pulumi/runtime/settings").waitForRPCs().catch(() => (failed = true));
   if (failures.length) failed = true;
 
-  if (!failed) console.log(`\nThe lab, as the kernel sees it:\n${await show()}`);
+  if (!failed) console.log(`\nThe lab, as the kernel sees it:\n${await show()}\nConnectivity (ping between the lab's addresses):\n${await pings(created)}`);
 
   console.log(`nslab sandbox: destroy`);
   for (const r of created.reverse()) {
@@ -77,6 +78,22 @@ async function main(dir: string): Promise<void> {
     console.log(`  - ${r.kind.padEnd(12)} ${r.name.padEnd(16)} ${r.id}`);
   }
   process.exitCode = failed ? 1 : 0;
+}
+
+/** Pings every address the lab made from every other namespace that holds one of its addresses. */
+async function pings(created: Created[]): Promise<string> {
+  const addresses = created
+    .filter((r) => r.kind === "Address")
+    .map((r) => ({ netns: r.outs.netns as string | undefined, ip: String(r.outs.address).split("/")[0]! }));
+  const sources = [...new Set(addresses.map((a) => a.netns))];
+  const lines: string[] = [];
+  for (const from of sources) {
+    for (const to of addresses.filter((a) => a.netns !== from)) {
+      const ok = await exec(["ip", ...(from ? ["netns", "exec", from] : []), "ping", "-c1", "-W1", to.ip]).then(() => true, () => false);
+      lines.push(`  ${from ?? "host"} -> ${to.ip} (${to.netns ?? "host"}): ${ok ? "ok" : "unreachable"}`);
+    }
+  }
+  return lines.length ? lines.join("\n") + "\n" : "  (no addresses)\n";
 }
 
 /** `ip` views of the host namespace and of every namespace the lab made. */

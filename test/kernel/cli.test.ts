@@ -15,11 +15,13 @@ function nslab(...args: string[]) {
 
 const test = suite("nslab command");
 
-test("sandbox runs an example: creates it, shows it, destroys it", () => {
+test("sandbox runs an example: creates it, shows it, pings across it, destroys it", () => {
   const r = nslab("sandbox", "examples/two-namespaces");
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /\+ Netns +red +netns:red-[0-9a-f]{4}/);
   assert.match(r.stdout, /\[netns red-[0-9a-f]{4}\]/);
+  assert.match(r.stdout, /red-[0-9a-f]{4} -> 10\.0\.0\.2 \(blue-[0-9a-f]{4}\): ok/);
+  assert.match(r.stdout, /- Address +red-ip/);
   assert.match(r.stdout, /- Netns +red +netns:red-[0-9a-f]{4}/);
 });
 
