@@ -1,0 +1,114 @@
+import type { KindProvider } from "../lib/kind";
+import { forResource } from "../errors";
+import { hostAddressProblem, ipv4NetworkProblem, natRules, ownerComment, rulesIntact, type Hook } from "../driver/chains";
+import { findHooks, removeRules, setRules } from "../driver/iptables";
+import { ifnameProblem, netnsNameProblem } from "../driver/names";
+import { commonRules, known, required, rule, validate } from "../lib/check";
+import { planDiff } from "../lib/diff";
+import { ownerHash, resourceName, type Owner } from "../lib/owner";
+
+// NatRule: source NAT (SNAT to toSource, else MASQUERADE) in nslab's nat POSTROUTING chain, plus
+// an accept of the same traffic in nslab's filter FORWARD chain (whose implicit first rule lets
+// the replies back), so it works behind a FORWARD policy DROP. Marked by the comment
+// nslab:<owner hash>:nat on both rules; the id alone finds them.
+
+export interface NatRuleInputs {
+  source: string;
+  outInterface?: string;
+  notOutInterface?: string;
+  toSource?: string;
+  netns?: string;
+  /** The namespace's inode when `netns` was given as a Netns resource (identity, refs.ts). */
+  netnsInode?: number;
+  owner: Owner;
+  adopt?: boolean;
+}
+
+export interface NatRuleOutputs extends NatRuleInputs {
+  /** The comment on the rules. */
+  comment: string;
+}
+
+const KIND = "NatRule";
+const TAG = "nat";
+const HOOKS: readonly Hook[] = [
+  { table: "nat", builtin: "POSTROUTING" },
+  { table: "filter", builtin: "FORWARD" },
+];
+/** Matches and namespace are the rule's identity (design.md decision 3); the target changes in place. */
+const IDENTITY = ["netns", "netnsInode", "owner", "source", "outInterface", "notOutInterface"];
+const IN_PLACE = ["toSource"];
+
+const ifname = (v: unknown) => (typeof v === "string" ? ifnameProblem(v) : "use an interface name such as \"eth0\"");
+
+const rules = [
+  ...commonRules<NatRuleInputs>(),
+  required<NatRuleInputs>("source", `the IPv4 network whose traffic is translated, e.g. "10.0.0.0/24" ("0.0.0.0/0" for all)`),
+  rule<NatRuleInputs, "source">("source", (v) => ipv4NetworkProblem(v)),
+  rule<NatRuleInputs, "outInterface">("outInterface", ifname),
+  rule<NatRuleInputs, "notOutInterface">("notOutInterface", (v, i) =>
+    known(i.outInterface) ? "outInterface and notOutInterface are exclusive: set only one of them" : ifname(v),
+  ),
+  rule<NatRuleInputs, "toSource">("toSource", (v) => hostAddressProblem(v)),
+  rule<NatRuleInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name or a Netns resource")),
+];
+
+const idOf = (netns: string | undefined, hash: string) => `natrule:${netns ?? "-"}/${hash}`;
+
+function parseId(id: string): { netns: string | undefined; hash: string } {
+  const [ns, hash] = id.replace(/^natrule:/, "").split("/");
+  return { netns: ns === "-" ? undefined : ns, hash: hash ?? "" };
+}
+
+function wanted(inputs: NatRuleInputs) {
+  const hash = ownerHash(inputs.owner);
+  const comment = ownerComment(hash, TAG);
+  return { hash, comment, rules: natRules(inputs, comment) };
+}
+
+async function apply(inputs: NatRuleInputs, action: string): Promise<NatRuleOutputs> {
+  const { hash, comment, rules } = wanted(inputs);
+  try {
+    await setRules(inputs.netns, hash, HOOKS, rules, inputs.adopt === true);
+  } catch (err) {
+    throw forResource(KIND, resourceName(inputs.owner), action, err);
+  }
+  return { ...inputs, comment };
+}
+
+export const natRule: KindProvider<NatRuleInputs, NatRuleOutputs> = {
+  async check(_olds, news) {
+    return { inputs: news, failures: validate(KIND, news, rules) };
+  },
+
+  async diff(_id, olds, news) {
+    const d = planDiff(olds as never, news as never, { replace: IDENTITY, update: [] });
+    // Unset toSource means MASQUERADE, so unsetting it is a change too (not "no longer managed").
+    return { ...d, changes: d.changes || planDiff(olds as never, news as never, { replace: IN_PLACE, update: [] }).changes };
+  },
+
+  async create(inputs) {
+    const outs = await apply(inputs, "create");
+    return { id: idOf(inputs.netns, ownerHash(inputs.owner)), outs };
+  },
+
+  async read(id, props) {
+    if (!props) return {};
+    const { hash, rules } = wanted(props);
+    const reads = await findHooks(props.netns, HOOKS);
+    return reads && rulesIntact(reads, hash, rules) ? { id, props } : {};
+  },
+
+  async update(_id, _olds, news) {
+    return { outs: await apply(news, "update") };
+  },
+
+  async delete(id, props) {
+    const { netns, hash } = parseId(id);
+    try {
+      await removeRules(netns, hash, HOOKS);
+    } catch (err) {
+      throw forResource(KIND, resourceName(props.owner), "delete", err);
+    }
+  },
+};
