@@ -1,2 +1,10 @@
 // The nslab SDK: `import * as nslab from "nslab"`.
 export { Netns, type NetnsArgs } from "./resources/netns";
+export { VethPair, type VethPairArgs } from "./resources/vethPair";
+export { Bridge, type BridgeArgs } from "./resources/bridge";
+export { Address, type AddressArgs } from "./resources/address";
+export { Route, type RouteArgs } from "./resources/route";
+export { Sysctl, type SysctlArgs } from "./resources/sysctl";
+export { NatRule, type NatRuleArgs } from "./resources/natRule";
+export { PortForward, type PortForwardArgs } from "./resources/portForward";
+export { FirewallRule, type FirewallRuleArgs } from "./resources/firewallRule";

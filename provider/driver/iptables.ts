@@ -28,15 +28,6 @@ export function restoreArgv(netns: Netns): string[] {
 }
 
 /**
- * A missing chain. Besides the classified "No chain/target/match by that name.", the nft backend
- * (1.8.9) answers `-S` of a chain that does not exist with "chain `X' in table `T' is
- * incompatible, use 'nft' tool." (exit 1).
- */
-function isMissingChain(err: unknown): boolean {
-  return failedWith(err, "NOT_FOUND") || (err instanceof CommandError && /is incompatible, use 'nft' tool/.test(err.stderr));
-}
-
-/**
  * The rule bodies of a chain, or undefined when it does not exist.
  * Equivalent to: `[ip netns exec NS] iptables -w 5 -t TABLE -S CHAIN`.
  */
@@ -45,7 +36,7 @@ export async function listChain(netns: Netns, table: Table, chain: string): Prom
     const { stdout } = await exec(iptablesArgv(netns, ["-t", table, "-S", chain]));
     return parseListing(chain, stdout);
   } catch (err) {
-    if (isMissingChain(err)) return undefined;
+    if (failedWith(err, "NOT_FOUND")) return undefined;
     throw err;
   }
 }

@@ -1,4 +1,4 @@
-import { NslabError, PartialCreateError, shellQuote, type CommandError } from "../errors";
+import { NslabError, PartialCreateError, shellQuote } from "../errors";
 import { failedWith } from "./exec";
 import { ip, ipArgv, ipJson, type Netns } from "./ip";
 import { LINK_GROUP, linkAlias, ownerOfAlias } from "./marks";
@@ -40,17 +40,9 @@ export async function findLink(netns: Netns, name: string): Promise<LinkInfo | u
     const [link] = await ipJson<LinkInfo>(netns, ["-d", "link", "show", "dev", name]);
     return link;
   } catch (err) {
-    if (failedWith(err, "NOT_FOUND", "NO_NETNS") || missingDevice(err)) return undefined;
+    if (failedWith(err, "NOT_FOUND", "NO_NETNS")) return undefined;
     throw err;
   }
-}
-
-/**
- * `ip link show dev X` says `Device "X" does not exist.` (rc 1), which driver/classify.ts does not
- * classify as NOT_FOUND yet; recognised here so that findLink reports a missing link as missing.
- */
-function missingDevice(err: unknown): boolean {
-  return NslabError.is(err) && /^Device ".*" does not exist\.$/m.test((err as CommandError).stderr ?? "");
 }
 
 /** Like findLink, but a missing link is an error. */

@@ -17,5 +17,5 @@ export function ownerHash(owner: Owner): string {
 
 /** The resource's own (logical) name, for messages. */
 export function resourceName(owner: Owner | undefined): string {
-  return owner?.path[owner.path.length - 1] ?? "?";
+  return (Array.isArray(owner?.path) ? owner.path[owner.path.length - 1] : undefined) ?? "?";
 }

@@ -25,8 +25,8 @@ export interface AddressInputs {
   netns?: string;
   /** The device's ifindex when `device` was given as a resource: it changes when the link is re-created. */
   deviceIfindex?: number;
-  /** The namespace's inode when `netns` was given as a Netns resource. */
-  netnsInode?: number;
+  /** The namespace's identity (Netns.identity) when `netns` was given as a Netns resource. */
+  netnsIdentity?: string;
   owner: Owner;
   adopt?: boolean;
 }
@@ -46,7 +46,6 @@ const rules = [
   rule<AddressInputs, "address">("address", (v) => (typeof v === "string" ? cidrProblem(v) ?? addressProblem(v) : "use a string")),
   rule<AddressInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name")),
   rule<AddressInputs, "deviceIfindex">("deviceIfindex", intInRange(1, 2 ** 31 - 1)),
-  rule<AddressInputs, "netnsInode">("netnsInode", intInRange(1, Number.MAX_SAFE_INTEGER)),
 ];
 
 /** Why a canonical CIDR cannot be an interface address (B11), or undefined. */
@@ -79,7 +78,7 @@ export const address: KindProvider<AddressInputs, AddressOutputs> = {
   },
 
   async diff(_id, olds, news) {
-    const d = planDiff(olds as never, news as never, { replace: ["netns", "netnsInode", "device", "deviceIfindex", "address"], update: [] });
+    const d = planDiff(olds as never, news as never, { replace: ["netns", "netnsIdentity", "device", "deviceIfindex", "address"], update: [] });
     // A new owner means a new label, which the kernel cannot change in place (an adopted
     // address keeps the label it had).
     if (!d.changes && olds.label === ourLabel(olds) && ourLabel(news) !== ourLabel(olds)) {

@@ -31,7 +31,7 @@ export interface BridgeInputs {
   name: string;
   netns?: string;
   /** Identity of the Netns resource passed as netns: a re-created namespace replaces the bridge. */
-  netnsInode?: number;
+  netnsIdentity?: string;
   mtu?: number;
   stp?: boolean;
   up: boolean;
@@ -67,7 +67,7 @@ export const bridge: KindProvider<BridgeInputs, BridgeOutputs> = {
   },
 
   async diff(_id, olds, news) {
-    return planDiff(olds as never, news as never, { replace: ["name", "netns", "netnsInode"], update: UPDATE });
+    return planDiff(olds as never, news as never, { replace: ["name", "netns", "netnsIdentity"], update: UPDATE });
   },
 
   async create(inputs) {

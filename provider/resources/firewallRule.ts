@@ -25,8 +25,8 @@ export interface FirewallRuleInputs {
   protocol?: NonNullable<FirewallSpec["protocol"]>;
   destinationPort?: number | string;
   netns?: string;
-  /** The namespace's inode when `netns` was given as a Netns resource (identity, refs.ts). */
-  netnsInode?: number;
+  /** The namespace's identity (Netns.identity) when `netns` was given as a Netns resource (identity, refs.ts). */
+  netnsIdentity?: string;
   owner: Owner;
   adopt?: boolean;
 }
@@ -37,7 +37,7 @@ export interface FirewallRuleOutputs extends FirewallRuleInputs {
 }
 
 const KIND = "FirewallRule";
-const IDENTITY = ["netns", "netnsInode", "owner", "chain"];
+const IDENTITY = ["netns", "netnsIdentity", "owner", "chain"];
 const IN_PLACE = ["action", "priority", "source", "destination", "inInterface", "outInterface", "protocol", "destinationPort"];
 const CHAINS: readonly FirewallChain[] = ["forward", "input", "output"];
 

@@ -18,8 +18,8 @@ export interface NatRuleInputs {
   notOutInterface?: string;
   toSource?: string;
   netns?: string;
-  /** The namespace's inode when `netns` was given as a Netns resource (identity, refs.ts). */
-  netnsInode?: number;
+  /** The namespace's identity (Netns.identity) when `netns` was given as a Netns resource (identity, refs.ts). */
+  netnsIdentity?: string;
   owner: Owner;
   adopt?: boolean;
 }
@@ -36,7 +36,7 @@ const HOOKS: readonly Hook[] = [
   { table: "filter", builtin: "FORWARD" },
 ];
 /** Matches and namespace are the rule's identity (design.md decision 3); the target changes in place. */
-const IDENTITY = ["netns", "netnsInode", "owner", "source", "outInterface", "notOutInterface"];
+const IDENTITY = ["netns", "netnsIdentity", "owner", "source", "outInterface", "notOutInterface"];
 const IN_PLACE = ["toSource"];
 
 const ifname = (v: unknown) => (typeof v === "string" ? ifnameProblem(v) : "use an interface name such as \"eth0\"");

@@ -25,8 +25,8 @@ export interface NetnsInputs {
 
 export interface NetnsOutputs extends NetnsInputs {
   path: string;
-  /** The namespace's inode: changes when the namespace is re-created, so dependents follow. */
-  inode: number;
+  /** Tells this namespace from a later one of the same name, so dependents follow a re-creation. */
+  identity: string;
 }
 
 const KIND = "Netns";
@@ -72,7 +72,7 @@ export const netns: KindProvider<NetnsInputs, NetnsOutputs> = {
       if (ns?.state !== "live") throw new NslabError("COMMAND_FAILED", `namespace "${name}" vanished while it was being created`);
       if (!(await isOurs(name, ns, hash)) && !inputs.adopt) throw foreign(inputs, ns);
       await setLink(name, "lo", { alias: linkAlias(hash), up: inputs.loopback });
-      return { id: idOf(name), outs: { ...inputs, path: netnsPath(name), inode: ns.inode } };
+      return { id: idOf(name), outs: { ...inputs, path: netnsPath(name), identity: ns.identity } };
     } catch (err) {
       throw forResource(KIND, resourceName(inputs.owner), "create", err);
     }
@@ -80,8 +80,8 @@ export const netns: KindProvider<NetnsInputs, NetnsOutputs> = {
 
   async read(id, props) {
     const ns = await findNetns(nameOf(id));
-    if (ns?.state !== "live" || (props && ns.inode !== props.inode && !(await isOurs(nameOf(id), ns, ownerHash(props.owner))))) return {};
-    return { id, props: { ...props!, name: nameOf(id), loopback: isUp(ns.lo), path: netnsPath(nameOf(id)), inode: ns.inode } };
+    if (ns?.state !== "live" || (props && ns.identity !== props.identity && !(await isOurs(nameOf(id), ns, ownerHash(props.owner))))) return {};
+    return { id, props: { ...props!, name: nameOf(id), loopback: isUp(ns.lo), path: netnsPath(nameOf(id)), identity: ns.identity } };
   },
 
   async update(_id, olds, news) {
@@ -99,9 +99,9 @@ export const netns: KindProvider<NetnsInputs, NetnsOutputs> = {
     try {
       const ns = await findNetns(name);
       if (!ns) return;
-      // A namespace that is neither the one we made (inode) nor marked ours is someone else's
+      // A namespace that is neither the one we made (identity) nor marked ours is someone else's
       // that took the name after ours was deleted: ours is already gone.
-      if (ns.state === "live" && ns.inode !== props.inode && !(await isOurs(name, ns, ownerHash(props.owner)))) return;
+      if (ns.state === "live" && ns.identity !== props.identity && !(await isOurs(name, ns, ownerHash(props.owner)))) return;
       await delNetns(name);
       await removeRecord("netns", name);
     } catch (err) {

@@ -22,8 +22,8 @@ export interface PortForwardInputs {
   hostAddress?: string;
   inInterface?: string;
   netns?: string;
-  /** The namespace's inode when `netns` was given as a Netns resource (identity, refs.ts). */
-  netnsInode?: number;
+  /** The namespace's identity (Netns.identity) when `netns` was given as a Netns resource (identity, refs.ts). */
+  netnsIdentity?: string;
   owner: Owner;
   adopt?: boolean;
 }
@@ -40,7 +40,7 @@ const HOOKS: readonly Hook[] = [
   { table: "nat", builtin: "OUTPUT" },
   { table: "filter", builtin: "FORWARD" },
 ];
-const IDENTITY = ["netns", "netnsInode", "owner", "protocol", "hostPort", "hostAddress", "inInterface", "toAddress", "toPort"];
+const IDENTITY = ["netns", "netnsIdentity", "owner", "protocol", "hostPort", "hostAddress", "inInterface", "toAddress", "toPort"];
 
 const rules = [
   ...commonRules<PortForwardInputs>(),

@@ -32,7 +32,7 @@ export interface RouteInputs {
   metric?: number;
   table: number | "main";
   deviceIfindex?: number;
-  netnsInode?: number;
+  netnsIdentity?: string;
   owner: Owner;
   adopt?: boolean;
 }
@@ -53,7 +53,6 @@ const rules = [
   rule<RouteInputs, "metric">("metric", intInRange(0, MAX_U32)),
   rule<RouteInputs, "table">("table", tableProblem),
   rule<RouteInputs, "deviceIfindex">("deviceIfindex", intInRange(1, 2 ** 31 - 1)),
-  rule<RouteInputs, "netnsInode">("netnsInode", intInRange(1, Number.MAX_SAFE_INTEGER)),
 ];
 
 function destinationProblem(v: string): string | undefined {
@@ -121,7 +120,7 @@ export const route: KindProvider<RouteInputs, RouteOutputs> = {
   },
 
   async diff(_id, olds, news) {
-    const d = planDiff(olds as never, news as never, { replace: ["netns", "netnsInode", "destination", "table", "metric"], update: ["device", "deviceIfindex"] });
+    const d = planDiff(olds as never, news as never, { replace: ["netns", "netnsIdentity", "destination", "table", "metric"], update: ["device", "deviceIfindex"] });
     // The gateway is always managed: no `via` means a route without one.
     const viaChanged = isUnknown(news.via) || (news.via ?? null) !== (olds.via ?? null);
     // A default route's family follows its gateway: another family is another route.

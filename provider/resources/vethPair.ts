@@ -38,9 +38,9 @@ export interface VethPairInputs {
   peerName: string;
   netns?: string;
   /** Identity of the Netns resource passed as netns: a re-created namespace replaces the pair. */
-  netnsInode?: number;
+  netnsIdentity?: string;
   peerNetns?: string;
-  peerNetnsInode?: number;
+  peerNetnsIdentity?: string;
   master?: string;
   /** Identity of the Bridge passed as master: a re-created bridge has lost this port, re-enslave. */
   masterIfindex?: number;
@@ -87,7 +87,7 @@ const rules = [
   rule<VethPairInputs, "up">("up", bool),
 ];
 
-const REPLACE = ["name", "netns", "netnsInode", "peerName", "peerNetns", "peerNetnsInode"];
+const REPLACE = ["name", "netns", "netnsIdentity", "peerName", "peerNetns", "peerNetnsIdentity"];
 const UPDATE = ["master", "masterIfindex", "peerMaster", "peerMasterIfindex", "mtu", "mac", "peerMac", "up", "owner"];
 
 const idOf = (netns: Netns, name: string) => `link:${netns ?? "-"}/${name}`;

@@ -3,11 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 // References carry identity (design.md decision 3): an argument that names another nslab object
 // (`netns`, `master`, `device`) accepts the resource itself as well as a name. Passed a resource,
 // the dependent also receives an output that changes when the referent is re-created (the
-// namespace's inode, the link's ifindex) and so is updated or replaced with it, never left
+// namespace's identity, the link's ifindex) and so is updated or replaced with it, never left
 // silently broken.
 
-/** A namespace: its name, or a Netns resource (anything with `name` and `inode` outputs). */
-export type NetnsRef = pulumi.Input<string> | { readonly name: pulumi.Output<string>; readonly inode: pulumi.Output<number> };
+/** A namespace: its name, or a Netns resource (anything with `name` and `identity` outputs). */
+export type NetnsRef = pulumi.Input<string> | { readonly name: pulumi.Output<string>; readonly identity: pulumi.Output<string> };
 
 /** A link: its name, or a resource with `name` and `ifindex` outputs (a Bridge, a VethPair, `VethPair.peer`). */
 export type LinkRef =
@@ -17,16 +17,18 @@ export type LinkRef =
       readonly ifindex: pulumi.Output<number>;
       /** The namespace the link is in (undefined: the host's). */
       readonly netns?: pulumi.Output<string | undefined>;
+      /** The resource whose deletion deletes the link, when the reference is not a resource itself. */
+      readonly resource?: pulumi.Resource;
     };
 
 function isResourceLike(x: unknown): x is { name: pulumi.Output<string> } {
   return typeof x === "object" && x !== null && !pulumi.Output.isInstance(x) && "name" in x && pulumi.Output.isInstance((x as { name: unknown }).name);
 }
 
-/** The `netns` input and its identity input (`<key>Inode`) for a NetnsRef. */
+/** The `netns` input and its identity input (`<key>Identity`) for a NetnsRef. */
 export function netnsInputs(key: string, ref: NetnsRef | undefined): Record<string, pulumi.Input<unknown> | undefined> {
   if (ref === undefined) return {};
-  if (isResourceLike(ref) && "inode" in ref) return { [key]: ref.name, [`${key}Inode`]: ref.inode };
+  if (isResourceLike(ref) && "identity" in ref) return { [key]: ref.name, [`${key}Identity`]: ref.identity };
   return { [key]: ref as pulumi.Input<string> };
 }
 
@@ -42,9 +44,16 @@ export function netnsOfLink(ref: LinkRef | undefined): pulumi.Output<string | un
   return isResourceLike(ref) && "netns" in ref ? ref.netns : undefined;
 }
 
-/** `deletedWith` the namespace resource, so destroy skips what the kernel deletes with it. */
-export function deletedWithNetns(opts: pulumi.CustomResourceOptions | undefined, ...refs: (NetnsRef | undefined)[]): pulumi.CustomResourceOptions | undefined {
+/**
+ * `deletedWith` the first referent whose deletion the kernel cascades to this object (a
+ * namespace takes everything in it, a link its addresses and routes), so destroy skips the work
+ * the kernel does anyway. Pass only such references (never a `master`: a bridge's ports survive it).
+ */
+export function deletedWithRef(opts: pulumi.CustomResourceOptions | undefined, ...refs: (NetnsRef | LinkRef | undefined)[]): pulumi.CustomResourceOptions | undefined {
   if (opts?.deletedWith) return opts;
-  const ns = refs.find((r) => isResourceLike(r) && "inode" in r && pulumi.Resource.isInstance(r));
-  return ns ? { ...opts, deletedWith: ns as unknown as pulumi.Resource } : opts;
+  for (const r of refs) {
+    if (pulumi.Resource.isInstance(r)) return { ...opts, deletedWith: r };
+    if (isResourceLike(r) && "resource" in r && r.resource) return { ...opts, deletedWith: r.resource };
+  }
+  return opts;
 }

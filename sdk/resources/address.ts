@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ownerOf, type CommonArgs } from "../internal/common";
-import { deletedWithNetns, linkInputs, netnsInputs, netnsOfLink, type LinkRef, type NetnsRef } from "../internal/refs";
+import { deletedWithRef, linkInputs, netnsInputs, netnsOfLink, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -61,7 +61,7 @@ export class Address extends pulumi.dynamic.Resource {
         owner: ownerOf(name, opts),
         label: undefined,
       },
-      deletedWithNetns(opts, args.netns),
+      deletedWithRef(opts, args.netns, args.device),
       "nslab",
       "Address",
     );

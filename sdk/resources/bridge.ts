@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultName, ownerOf, type CommonArgs } from "../internal/common";
-import { deletedWithNetns, netnsInputs, type NetnsRef } from "../internal/refs";
+import { deletedWithRef, netnsInputs, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -80,7 +80,7 @@ export class Bridge extends pulumi.dynamic.Resource {
         ifindex: undefined,
         mac: undefined,
       },
-      deletedWithNetns(opts, args.netns),
+      deletedWithRef(opts, args.netns),
       "nslab",
       "Bridge",
     );

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ownerOf, type CommonArgs } from "../internal/common";
-import { deletedWithNetns, netnsInputs, type NetnsRef } from "../internal/refs";
+import { deletedWithRef, netnsInputs, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -115,7 +115,7 @@ export class FirewallRule extends pulumi.dynamic.Resource {
       providerFor("FirewallRule"),
       name,
       { ...args, ...netnsInputs("netns", args.netns), owner: ownerOf(name, opts), comment: undefined },
-      deletedWithNetns(opts, args.netns),
+      deletedWithRef(opts, args.netns),
       "nslab",
       "FirewallRule",
     );

@@ -30,15 +30,15 @@ export class Netns extends pulumi.dynamic.Resource {
   declare readonly loopback: pulumi.Output<boolean>;
   /** Path of the namespace's bind mount, e.g. `/run/netns/red` (for `nsenter --net=<path>`). */
   declare readonly path: pulumi.Output<string>;
-  /** Inode of the namespace: changes when the namespace is re-created, so dependents follow it. */
-  declare readonly inode: pulumi.Output<number>;
+  /** Tells this namespace from a later one of the same name: dependents follow a re-creation. */
+  declare readonly identity: pulumi.Output<string>;
 
   constructor(name: string, args: NetnsArgs = {}, opts?: pulumi.CustomResourceOptions) {
     const owner = ownerOf(name, opts);
     super(
       providerFor("Netns"),
       name,
-      { ...args, name: args.name ?? defaultName(owner, 64), owner, path: undefined, inode: undefined },
+      { ...args, name: args.name ?? defaultName(owner, 64), owner, path: undefined, identity: undefined },
       opts,
       "nslab",
       "Netns",

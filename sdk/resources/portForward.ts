@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ownerOf, type CommonArgs } from "../internal/common";
-import { deletedWithNetns, netnsInputs, type NetnsRef } from "../internal/refs";
+import { deletedWithRef, netnsInputs, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -84,7 +84,7 @@ export class PortForward extends pulumi.dynamic.Resource {
       providerFor("PortForward"),
       name,
       { ...args, ...netnsInputs("netns", args.netns), owner: ownerOf(name, opts), comment: undefined },
-      deletedWithNetns(opts, args.netns),
+      deletedWithRef(opts, args.netns),
       "nslab",
       "PortForward",
     );

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ownerOf, type CommonArgs } from "../internal/common";
-import { deletedWithNetns, linkInputs, netnsInputs, netnsOfLink, type LinkRef, type NetnsRef } from "../internal/refs";
+import { deletedWithRef, linkInputs, netnsInputs, netnsOfLink, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -90,7 +90,7 @@ export class Route extends pulumi.dynamic.Resource {
         adopt: args.adopt,
         owner: ownerOf(name, opts),
       },
-      deletedWithNetns(opts, args.netns),
+      deletedWithRef(opts, args.netns, args.device),
       "nslab",
       "Route",
     );

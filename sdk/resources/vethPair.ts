@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultName, ownerOf, type CommonArgs } from "../internal/common";
-import { deletedWithNetns, linkInputs, netnsInputs, type LinkRef, type NetnsRef } from "../internal/refs";
+import { deletedWithRef, linkInputs, netnsInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -85,6 +85,8 @@ export interface VethPeer {
   readonly ifindex: pulumi.Output<number>;
   /** Namespace of the second end (undefined: the host's). */
   readonly netns: pulumi.Output<string | undefined>;
+  /** The pair: deleting it deletes this end (and what is on it). */
+  readonly resource: pulumi.Resource;
 }
 
 export class VethPair extends pulumi.dynamic.Resource {
@@ -145,10 +147,10 @@ export class VethPair extends pulumi.dynamic.Resource {
         ifindex: undefined,
         peerIfindex: undefined,
       },
-      deletedWithNetns(opts, args.netns, args.peerNetns),
+      deletedWithRef(opts, args.netns, args.peerNetns),
       "nslab",
       "VethPair",
     );
-    this.peer = { name: this.peerName, ifindex: this.peerIfindex, netns: this.peerNetns };
+    this.peer = { name: this.peerName, ifindex: this.peerIfindex, netns: this.peerNetns, resource: this };
   }
 }

@@ -97,7 +97,7 @@ test("/31 and /32 addresses are valid, including the first address of a /31", ()
   }));
 
 test("every change replaces the address, deleting it first", async () => {
-  const olds: AddressOutputs = { device: "va", address: "10.0.0.1/24", netns: "a", deviceIfindex: 5, netnsInode: 7, owner: owner("addr"), label: `va:${hash.slice(0, 12)}` };
+  const olds: AddressOutputs = { device: "va", address: "10.0.0.1/24", netns: "a", deviceIfindex: 5, netnsIdentity: "7@1", owner: owner("addr"), label: `va:${hash.slice(0, 12)}` };
   const cases: [Partial<AddressInputs>, string[]][] = [
     [{ address: "10.0.0.2/24" }, ["address"]],
     [{ address: "10.0.0.1/25" }, ["address"]],
@@ -105,7 +105,7 @@ test("every change replaces the address, deleting it first", async () => {
     [{ netns: "b" }, ["netns"]],
     [{ netns: undefined }, ["netns"]],
     [{ deviceIfindex: 6 }, ["deviceIfindex"]],
-    [{ netnsInode: 8 }, ["netnsInode"]],
+    [{ netnsIdentity: "8@1" }, ["netnsIdentity"]],
     [{ address: UNKNOWN }, ["address"]],
     [{ owner: owner("renamed") }, ["owner"]],
   ];

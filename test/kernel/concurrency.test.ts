@@ -20,7 +20,7 @@ test("20 parallel creates of distinct namespaces all succeed (C1)", async () => 
 test("20 parallel creates of the same namespace by its owner leave one, all succeeding (C2)", async () => {
   const inputs = await checked(netns, { name: "twin", owner: owner("twin") });
   const results = await Promise.all(Array.from({ length: 20 }, () => created(netns, inputs)));
-  assert.equal(new Set(results.map((r) => r.outs.inode)).size, 1);
+  assert.equal(new Set(results.map((r) => r.outs.identity)).size, 1);
   assert.equal(fs.readdirSync("/run/netns"), ["twin"]);
   await netns.delete(results[0]!.id, results[0]!.outs);
 });

@@ -22,7 +22,7 @@ test("create, read, update loopback in place, delete, delete again", async () =>
   const diff = await netns.diff(id, outs, news);
   assert.equal([diff.changes, diff.replaces], [true, []]);
   const updated = (await netns.update(id, outs, news)).outs!;
-  assert.is(updated.inode, outs.inode, "same namespace");
+  assert.is(updated.identity, outs.identity, "same namespace");
   assert.not.match(sh("ip", "-n", "red", "link", "show", "dev", "lo"), /[<,]UP[,>]/);
   assert.is((await netns.read(id, updated))!.props!.loopback, false);
 
@@ -33,7 +33,7 @@ test("create, read, update loopback in place, delete, delete again", async () =>
 });
 
 test("a name change replaces, delete first", async () => {
-  const olds = { name: "a", loopback: true, owner: owner("a"), path: "/run/netns/a", inode: 1 };
+  const olds = { name: "a", loopback: true, owner: owner("a"), path: "/run/netns/a", identity: "1@1" };
   const d = await netns.diff("netns:a", olds, { ...olds, name: "b" });
   assert.equal([d.replaces, d.deleteBeforeReplace], [["name"], true]);
   const u = await netns.diff("netns:a", olds, { ...olds, name: UNKNOWN });
@@ -54,7 +54,7 @@ test("refuses a foreign namespace of the same name and never deletes it; adopt t
   sh("ip", "netns", "add", "foreign");
   const inputs = await checked(netns, { name: "foreign", owner: owner("f") });
   await rejects(netns.create(inputs), /Netns "f": create: namespace "foreign" already exists and was made by something other than nslab/, /ip netns del foreign/, /adopt: true/);
-  const fake = { ...inputs, path: "/run/netns/foreign", inode: 1 };
+  const fake = { ...inputs, path: "/run/netns/foreign", identity: "1@1" };
   await netns.delete("netns:foreign", fake);
   assert.ok(fs.existsSync("/run/netns/foreign"), "foreign namespace survives delete");
   assert.equal(await netns.read("netns:foreign", fake), {}, "a foreign namespace is not ours: read reports ours gone");
@@ -86,7 +86,7 @@ test("create after a crash between `ip netns add` and the mark adopts its own na
 test("a stale /run/netns file is re-created by create and removed by delete", async () => {
   fs.writeFileSync("/run/netns/stale", "");
   const inputs = await checked(netns, { name: "stale", owner: owner("st") });
-  assert.equal(await netns.read("netns:stale", { ...inputs, path: "", inode: 0 }), {});
+  assert.equal(await netns.read("netns:stale", { ...inputs, path: "", identity: "0@0" }), {});
   const { id, outs } = await created(netns, inputs);
   assert.ok(ok("ip", "-n", "stale", "link", "show", "dev", "lo"));
   await netns.delete(id, outs);

@@ -129,14 +129,14 @@ test("table and metric are part of the identity: routes differing only in metric
   }));
 
 test("namespace, destination, table and metric replace (delete first); via and device update in place", async () => {
-  const olds: RouteOutputs = { destination: "10.8.0.0/16", via: "10.0.0.2", device: "va", netns: "a", table: "main", deviceIfindex: 3, netnsInode: 9, owner: owner("rt") };
+  const olds: RouteOutputs = { destination: "10.8.0.0/16", via: "10.0.0.2", device: "va", netns: "a", table: "main", deviceIfindex: 3, netnsIdentity: "9@1", owner: owner("rt") };
   const replaces: [Partial<RouteInputs>, string[]][] = [
     [{ destination: "10.9.0.0/16" }, ["destination"]],
     [{ destination: UNKNOWN }, ["destination"]],
     [{ table: 100 }, ["table"]],
     [{ metric: 5 }, ["metric"]],
     [{ netns: "b" }, ["netns"]],
-    [{ netnsInode: 10 }, ["netnsInode"]],
+    [{ netnsIdentity: "10@1" }, ["netnsIdentity"]],
     [{ destination: "default", via: "2001:db8::2" }, ["destination", "via"]],
   ];
   for (const [change, keys] of replaces) {

@@ -90,8 +90,8 @@ test("names that are ip keywords are created literally (B5)", async () => {
 });
 
 test("the diff replaces on names, namespaces and their identities, delete first; settings update in place", async () => {
-  const olds = { name: "v0", peerName: "v1", netns: "a", netnsInode: 1, peerNetns: "b", peerNetnsInode: 2, up: true, owner: owner("d"), mtu: 1500, mac: "02:00:00:00:00:01", peerMac: "02:00:00:00:00:02", master: "br0", masterIfindex: 5, peerMaster: "br1", peerMasterIfindex: 6, ifindex: 3, peerIfindex: 4 };
-  for (const [key, value] of [["name", "x"], ["peerName", "x"], ["netns", "c"], ["netns", undefined], ["peerNetns", "c"], ["netnsInode", 9], ["peerNetnsInode", 9], ["name", UNKNOWN]] as const) {
+  const olds = { name: "v0", peerName: "v1", netns: "a", netnsIdentity: "1@1", peerNetns: "b", peerNetnsIdentity: "2@1", up: true, owner: owner("d"), mtu: 1500, mac: "02:00:00:00:00:01", peerMac: "02:00:00:00:00:02", master: "br0", masterIfindex: 5, peerMaster: "br1", peerMasterIfindex: 6, ifindex: 3, peerIfindex: 4 };
+  for (const [key, value] of [["name", "x"], ["peerName", "x"], ["netns", "c"], ["netns", undefined], ["peerNetns", "c"], ["netnsIdentity", "9@1"], ["peerNetnsIdentity", "9@1"], ["name", UNKNOWN]] as const) {
     const d = await vethPair.diff("link:a/v0", olds, { ...olds, [key]: value });
     assert.equal([d.changes, d.replaces, d.deleteBeforeReplace], [true, [key], true], `${key} -> ${value}`);
   }

@@ -16,7 +16,7 @@ void pulumi.runtime.setMocks(
   {
     newResource: (args) => {
       registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-      return { id: `${args.name}-id`, state: { ...args.inputs, inode: 4026532000 + registered.length, ifindex: registered.length } };
+      return { id: `${args.name}-id`, state: { ...args.inputs, identity: `4026532000@${registered.length}`, ifindex: registered.length } };
     },
     call: () => ({}),
   },
