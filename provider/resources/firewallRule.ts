@@ -1,11 +1,11 @@
 import type { KindProvider } from "../lib/kind";
-import { forResource } from "../errors";
-import { firewallRules, firewallTag, ipv4NetworkProblem, ownerComment, portOrRangeProblem, rulesIntact, type Builtin, type FirewallChain, type FirewallSpec, type Hook } from "../driver/chains";
-import { findHooks, removeRules, setRules } from "../driver/iptables";
+import { firewallRules, firewallTag, ipv4NetworkProblem, portOrRangeProblem, type Builtin, type FirewallChain, type FirewallSpec } from "../driver/chains";
 import { ifnameProblem, netnsNameProblem } from "../driver/names";
 import { commonRules, intInRange, known, required, rule, validate } from "../lib/check";
 import { planDiff } from "../lib/diff";
-import { ownerHash, resourceName, type Owner } from "../lib/owner";
+import { resourceName, type Owner } from "../lib/owner";
+import { ruleOperations } from "../lib/ruleKind";
+
 
 // FirewallRule: one filter rule in nslab's chain of a built-in chain (FORWARD, INPUT or OUTPUT),
 // which is jumped to first and begins with an implicit ESTABLISHED,RELATED accept. The chain is
@@ -68,30 +68,12 @@ const rules = [
   rule<FirewallRuleInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name or a Netns resource")),
 ];
 
-const idOf = (netns: string | undefined, hash: string) => `firewallrule:${netns ?? "-"}/${hash}`;
-
-function parseId(id: string): { netns: string | undefined; hash: string } {
-  const [ns, hash] = id.replace(/^firewallrule:/, "").split("/");
-  return { netns: ns === "-" ? undefined : ns, hash: hash ?? "" };
-}
-
-const hooksOf = (chain: FirewallChain): Hook[] => [{ table: "filter", builtin: chain.toUpperCase() as Builtin }];
-
-function wanted(inputs: FirewallRuleInputs) {
-  const hash = ownerHash(inputs.owner);
-  const comment = ownerComment(hash, firewallTag(inputs.priority, resourceName(inputs.owner)));
-  return { hash, comment, rules: firewallRules(inputs, comment) };
-}
-
-async function apply(inputs: FirewallRuleInputs, action: string): Promise<FirewallRuleOutputs> {
-  const { hash, comment, rules } = wanted(inputs);
-  try {
-    await setRules(inputs.netns, hash, hooksOf(inputs.chain), rules, inputs.adopt === true);
-  } catch (err) {
-    throw forResource(KIND, resourceName(inputs.owner), action, err);
-  }
-  return { ...inputs, comment };
-}
+const operations = ruleOperations<FirewallRuleInputs>({
+  kind: KIND,
+  hooks: (i) => [{ table: "filter", builtin: i.chain.toUpperCase() as Builtin }],
+  tag: (i) => firewallTag(i.priority, resourceName(i.owner)),
+  rules: firewallRules,
+});
 
 export const firewallRule: KindProvider<FirewallRuleInputs, FirewallRuleOutputs> = {
   async check(_olds, news) {
@@ -105,28 +87,5 @@ export const firewallRule: KindProvider<FirewallRuleInputs, FirewallRuleOutputs>
     return { ...d, changes: d.changes || planDiff(olds as never, news as never, { replace: IN_PLACE, update: [] }).changes };
   },
 
-  async create(inputs) {
-    const outs = await apply(inputs, "create");
-    return { id: idOf(inputs.netns, ownerHash(inputs.owner)), outs };
-  },
-
-  async read(id, props) {
-    if (!props) return {};
-    const { hash, rules } = wanted(props);
-    const reads = await findHooks(props.netns, hooksOf(props.chain));
-    return reads && rulesIntact(reads, hash, rules) ? { id, props } : {};
-  },
-
-  async update(_id, _olds, news) {
-    return { outs: await apply(news, "update") };
-  },
-
-  async delete(id, props) {
-    const { netns, hash } = parseId(id);
-    try {
-      await removeRules(netns, hash, hooksOf(props.chain));
-    } catch (err) {
-      throw forResource(KIND, resourceName(props.owner), "delete", err);
-    }
-  },
+  ...operations,
 };

@@ -1,11 +1,11 @@
 import type { KindProvider } from "../lib/kind";
-import { forResource } from "../errors";
-import { hostAddressProblem, ipv4NetworkProblem, natRules, ownerComment, rulesIntact, type Hook } from "../driver/chains";
-import { findHooks, removeRules, setRules } from "../driver/iptables";
+import { hostAddressProblem, ipv4NetworkProblem, natRules, type Hook } from "../driver/chains";
 import { ifnameProblem, netnsNameProblem } from "../driver/names";
 import { commonRules, known, required, rule, validate } from "../lib/check";
 import { planDiff } from "../lib/diff";
-import { ownerHash, resourceName, type Owner } from "../lib/owner";
+import type { Owner } from "../lib/owner";
+import { ruleOperations } from "../lib/ruleKind";
+
 
 // NatRule: source NAT (SNAT to toSource, else MASQUERADE) in nslab's nat POSTROUTING chain, plus
 // an accept of the same traffic in nslab's filter FORWARD chain (whose implicit first rule lets
@@ -53,28 +53,7 @@ const rules = [
   rule<NatRuleInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name or a Netns resource")),
 ];
 
-const idOf = (netns: string | undefined, hash: string) => `natrule:${netns ?? "-"}/${hash}`;
-
-function parseId(id: string): { netns: string | undefined; hash: string } {
-  const [ns, hash] = id.replace(/^natrule:/, "").split("/");
-  return { netns: ns === "-" ? undefined : ns, hash: hash ?? "" };
-}
-
-function wanted(inputs: NatRuleInputs) {
-  const hash = ownerHash(inputs.owner);
-  const comment = ownerComment(hash, TAG);
-  return { hash, comment, rules: natRules(inputs, comment) };
-}
-
-async function apply(inputs: NatRuleInputs, action: string): Promise<NatRuleOutputs> {
-  const { hash, comment, rules } = wanted(inputs);
-  try {
-    await setRules(inputs.netns, hash, HOOKS, rules, inputs.adopt === true);
-  } catch (err) {
-    throw forResource(KIND, resourceName(inputs.owner), action, err);
-  }
-  return { ...inputs, comment };
-}
+const operations = ruleOperations<NatRuleInputs>({ kind: KIND, hooks: () => HOOKS, tag: () => TAG, rules: natRules });
 
 export const natRule: KindProvider<NatRuleInputs, NatRuleOutputs> = {
   async check(_olds, news) {
@@ -87,28 +66,5 @@ export const natRule: KindProvider<NatRuleInputs, NatRuleOutputs> = {
     return { ...d, changes: d.changes || planDiff(olds as never, news as never, { replace: IN_PLACE, update: [] }).changes };
   },
 
-  async create(inputs) {
-    const outs = await apply(inputs, "create");
-    return { id: idOf(inputs.netns, ownerHash(inputs.owner)), outs };
-  },
-
-  async read(id, props) {
-    if (!props) return {};
-    const { hash, rules } = wanted(props);
-    const reads = await findHooks(props.netns, HOOKS);
-    return reads && rulesIntact(reads, hash, rules) ? { id, props } : {};
-  },
-
-  async update(_id, _olds, news) {
-    return { outs: await apply(news, "update") };
-  },
-
-  async delete(id, props) {
-    const { netns, hash } = parseId(id);
-    try {
-      await removeRules(netns, hash, HOOKS);
-    } catch (err) {
-      throw forResource(KIND, resourceName(props.owner), "delete", err);
-    }
-  },
+  ...operations,
 };

@@ -1,11 +1,12 @@
 import type { KindProvider } from "../lib/kind";
-import { forResource } from "../errors";
-import { hostAddressProblem, ownerComment, portForwardRules, portProblem, rulesIntact, type Hook } from "../driver/chains";
-import { findHooks, flushConntrack, removeRules, setRules } from "../driver/iptables";
+import { hostAddressProblem, portForwardRules, portProblem, type Hook } from "../driver/chains";
+import { flushConntrack } from "../driver/iptables";
 import { ifnameProblem, netnsNameProblem } from "../driver/names";
 import { commonRules, required, rule, validate } from "../lib/check";
 import { planDiff } from "../lib/diff";
-import { ownerHash, resourceName, type Owner } from "../lib/owner";
+import type { Owner } from "../lib/owner";
+import { ruleOperations } from "../lib/ruleKind";
+
 
 // PortForward: DNAT of hostPort to toAddress:toPort in nslab's nat PREROUTING chain (traffic from
 // outside) and nat OUTPUT chain (traffic the host sends; none when inInterface is set), and an
@@ -55,28 +56,14 @@ const rules = [
   rule<PortForwardInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name or a Netns resource")),
 ];
 
-const idOf = (netns: string | undefined, hash: string) => `portforward:${netns ?? "-"}/${hash}`;
-
-function parseId(id: string): { netns: string | undefined; hash: string } {
-  const [ns, hash] = id.replace(/^portforward:/, "").split("/");
-  return { netns: ns === "-" ? undefined : ns, hash: hash ?? "" };
-}
-
-function wanted(inputs: PortForwardInputs) {
-  const hash = ownerHash(inputs.owner);
-  const comment = ownerComment(hash, TAG);
-  return { hash, comment, rules: portForwardRules(inputs, comment) };
-}
-
-async function apply(inputs: PortForwardInputs, action: string): Promise<PortForwardOutputs> {
-  const { hash, comment, rules } = wanted(inputs);
-  try {
-    await setRules(inputs.netns, hash, HOOKS, rules, inputs.adopt === true);
-  } catch (err) {
-    throw forResource(KIND, resourceName(inputs.owner), action, err);
-  }
-  return { ...inputs, comment };
-}
+const operations = ruleOperations<PortForwardInputs>({
+  kind: KIND,
+  hooks: () => HOOKS,
+  tag: () => TAG,
+  rules: portForwardRules,
+  // A replaced target must not keep receiving the flows conntrack already mapped to it (D10).
+  afterDelete: (p) => flushConntrack(p.netns, { protocol: p.protocol, origPortDst: p.hostPort, replySrc: p.toAddress, replyPortSrc: p.toPort }),
+});
 
 export const portForward: KindProvider<PortForwardInputs, PortForwardOutputs> = {
   async check(_olds, news) {
@@ -89,29 +76,5 @@ export const portForward: KindProvider<PortForwardInputs, PortForwardOutputs> = 
     return planDiff(olds as never, news as never, { replace: IDENTITY, update: [] });
   },
 
-  async create(inputs) {
-    const outs = await apply(inputs, "create");
-    return { id: idOf(inputs.netns, ownerHash(inputs.owner)), outs };
-  },
-
-  async read(id, props) {
-    if (!props) return {};
-    const { hash, rules } = wanted(props);
-    const reads = await findHooks(props.netns, HOOKS);
-    return reads && rulesIntact(reads, hash, rules) ? { id, props } : {};
-  },
-
-  async update(_id, _olds, news) {
-    return { outs: await apply(news, "update") };
-  },
-
-  async delete(id, props) {
-    const { netns, hash } = parseId(id);
-    try {
-      await removeRules(netns, hash, HOOKS);
-      await flushConntrack(netns, { protocol: props.protocol, origPortDst: props.hostPort, replySrc: props.toAddress, replyPortSrc: props.toPort });
-    } catch (err) {
-      throw forResource(KIND, resourceName(props.owner), "delete", err);
-    }
-  },
+  ...operations,
 };
