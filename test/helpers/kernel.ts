@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import * as assert from "uvu/assert";
 import type { Owner } from "../../provider/lib/owner";
 import { UNKNOWN } from "../../provider/lib/check";
@@ -64,4 +64,26 @@ export async function rejects(p: Promise<unknown>, ...patterns: RegExp[]): Promi
 export function ifindexOf(netns: string | undefined, dev: string): number {
   const out = sh("ip", ...(netns ? ["-n", netns] : []), "-j", "link", "show", "dev", dev);
   return (JSON.parse(out) as { ifindex: number }[])[0]!.ifindex;
+}
+
+/**
+ * Sends `line` over TCP from namespace `fromNs` to a one-shot `nc` listener on address:5000 in
+ * `toNs`, and returns what the listener received.
+ */
+export async function tcpLine(fromNs: string, toNs: string, address: string, line: string): Promise<string> {
+  const server = spawn("ip", ["netns", "exec", toNs, "timeout", "5", "nc", "-l", address, "5000"], { stdio: ["ignore", "pipe", "pipe"] });
+  let received = "";
+  server.stdout.on("data", (d) => (received += d));
+  const done = new Promise((r) => server.on("close", r));
+  for (let i = 0; ; i++) {
+    try {
+      execFileSync("ip", ["netns", "exec", fromNs, "nc", "-N", "-w", "2", address, "5000"], { input: line, stdio: ["pipe", "ignore", "ignore"], timeout: 5000 });
+      break;
+    } catch (err) {
+      if (i >= 40) throw err;
+      await new Promise((r) => setTimeout(r, 50)); // the listener is not listening yet
+    }
+  }
+  await done;
+  return received;
 }

@@ -1,4 +1,3 @@
-import { execFileSync, spawn } from "node:child_process";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { setCommandHook } from "../../provider/driver/exec";
@@ -6,7 +5,7 @@ import { LINK_GROUP, linkAlias } from "../../provider/driver/marks";
 import { ownerHash } from "../../provider/lib/owner";
 import { bridge, type BridgeInputs, type BridgeOutputs } from "../../provider/resources/bridge";
 import { vethPair } from "../../provider/resources/vethPair";
-import { checked, created, failures, ifindexOf, ok, owner, rejects, sh, UNKNOWN } from "../helpers/kernel";
+import { checked, created, failures, ifindexOf, ok, owner, rejects, sh, tcpLine, UNKNOWN } from "../helpers/kernel";
 
 const test = suite("Bridge");
 
@@ -228,24 +227,6 @@ test("read reports drift: down (D4), MTU changed (D9), deleted (D1); a bridge ca
   sh("ip", "netns", "del", "other");
 });
 
-async function tcpLine(fromNs: string, toNs: string, address: string): Promise<string> {
-  const server = spawn("ip", ["netns", "exec", toNs, "timeout", "5", "nc", "-l", address, "5000"], { stdio: ["ignore", "pipe", "pipe"] });
-  let received = "";
-  server.stdout.on("data", (d) => (received += d));
-  const done = new Promise((r) => server.on("close", r));
-  for (let i = 0; ; i++) {
-    try {
-      execFileSync("ip", ["netns", "exec", fromNs, "nc", "-N", "-w", "2", address, "5000"], { input: "hello across the bridge\n", stdio: ["pipe", "ignore", "ignore"], timeout: 5000 });
-      break;
-    } catch (err) {
-      if (i >= 40) throw err;
-      await new Promise((r) => setTimeout(r, 50)); // the listener is not listening yet
-    }
-  }
-  await done;
-  return received;
-}
-
 test("carries ping and TCP between two namespaces whose veths join it, and deleting it cuts them off", async () => {
   const br = await made({ name: "br0", owner: owner("lan") });
   const ports = [];
@@ -257,7 +238,7 @@ test("carries ping and TCP between two namespaces whose veths join it, and delet
     sh("ip", "-n", ns, "addr", "add", `10.1.0.${n + 1}/24`, "dev", "eth0");
   }
   assert.match(sh("ip", "netns", "exec", "a", "ping", "-c", "1", "-W", "2", "10.1.0.2"), /1 received/);
-  assert.is(await tcpLine("a", "b", "10.1.0.2"), "hello across the bridge\n");
+  assert.is(await tcpLine("a", "b", "10.1.0.2", "hello across the bridge\n"), "hello across the bridge\n");
   await bridge.delete(br.id, br.outs);
   assert.not.ok(ok("ip", "netns", "exec", "a", "ping", "-c", "1", "-W", "1", "10.1.0.2"), "no path without the bridge");
   for (const p of ports) await vethPair.delete(p.id, p.outs);

@@ -1,11 +1,10 @@
-import { execFileSync, spawn } from "node:child_process";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { setCommandHook } from "../../provider/driver/exec";
 import { LINK_GROUP, linkAlias } from "../../provider/driver/marks";
 import { ownerHash } from "../../provider/lib/owner";
 import { vethPair, type VethPairInputs, type VethPairOutputs } from "../../provider/resources/vethPair";
-import { checked, created, failures, ifindexOf, ok, owner, rejects, sh, UNKNOWN } from "../helpers/kernel";
+import { checked, created, failures, ifindexOf, ok, owner, rejects, sh, tcpLine, UNKNOWN } from "../helpers/kernel";
 
 const test = suite("VethPair");
 
@@ -350,24 +349,6 @@ test("a re-created bridge (new masterIfindex) updates in place and re-enslaves t
 });
 
 /** Sends a line over TCP from one namespace to a listener in another; returns what arrived. */
-async function tcpLine(fromNs: string, toNs: string, address: string): Promise<string> {
-  const server = spawn("ip", ["netns", "exec", toNs, "timeout", "5", "nc", "-l", address, "5000"], { stdio: ["ignore", "pipe", "pipe"] });
-  let received = "";
-  server.stdout.on("data", (d) => (received += d));
-  const done = new Promise((r) => server.on("close", r));
-  for (let i = 0; ; i++) {
-    try {
-      execFileSync("ip", ["netns", "exec", fromNs, "nc", "-N", "-w", "2", address, "5000"], { input: "hello over tcp\n", stdio: ["pipe", "ignore", "ignore"], timeout: 5000 });
-      break;
-    } catch (err) {
-      if (i >= 40) throw err;
-      await new Promise((r) => setTimeout(r, 50)); // the listener is not listening yet
-    }
-  }
-  await done;
-  return received;
-}
-
 test("carries ping and TCP between two namespaces", async () => {
   sh("ip", "netns", "add", "a");
   sh("ip", "netns", "add", "b");
@@ -376,7 +357,7 @@ test("carries ping and TCP between two namespaces", async () => {
   sh("ip", "-n", "a", "addr", "add", "10.0.0.1/24", "dev", "eth0");
   sh("ip", "-n", "b", "addr", "add", "10.0.0.2/24", "dev", "eth0");
   assert.match(sh("ip", "netns", "exec", "a", "ping", "-c", "1", "-W", "2", "10.0.0.2"), /1 received/);
-  assert.is(await tcpLine("a", "b", "10.0.0.2"), "hello over tcp\n");
+  assert.is(await tcpLine("a", "b", "10.0.0.2", "hello over tcp\n"), "hello over tcp\n");
   await vethPair.delete(id, outs);
   assert.not.ok(ok("ip", "netns", "exec", "a", "ping", "-c", "1", "-W", "1", "10.0.0.2"), "no path once deleted");
   sh("ip", "netns", "del", "a");
