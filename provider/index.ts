@@ -22,4 +22,4 @@ export const providers: Record<Kind, KindProvider> = {
   NatRule: natRule,
   PortForward: portForward,
   FirewallRule: firewallRule,
-} as Record<Kind, KindProvider>;
+};

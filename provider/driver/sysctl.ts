@@ -126,6 +126,44 @@ interface HolderRecord {
   /** The value the holders hold, as the kernel prints it. */
   value: string;
   holders: Holder[];
+  /** The keys the kernel overwrote when `key` was written (see cascadeOf), as they were before. */
+  cascade?: Record<string, string>;
+}
+
+/**
+ * Writing the global forwarding switch (`net.ipv4.ip_forward`, `net.ipv4.conf.all.forwarding`,
+ * `net.ipv6.conf.all.forwarding`) makes the kernel copy the value to every interface's
+ * `forwarding` (devinet_forward / addrconf_fixup_forwarding), so restoring it alone would leave
+ * interfaces nslab never touched changed. The family whose per-interface keys a write overwrites,
+ * or undefined for an ordinary key.
+ */
+function cascadeOf(key: string): "ipv4" | "ipv6" | undefined {
+  if (key === "net.ipv4.ip_forward" || key === "net.ipv4.conf.all.forwarding") return "ipv4";
+  if (key === "net.ipv6.conf.all.forwarding") return "ipv6";
+  return undefined;
+}
+
+/** Every interface's (and `default`'s) forwarding key of a family with its value. */
+async function readForwarding(netns: Netns, family: "ipv4" | "ipv6"): Promise<Record<string, string>> {
+  const pattern = new RegExp(`^net\\.${family}\\.conf\\.(?!all\\.)[^.]+\\.forwarding$`);
+  const listing =
+    netns === undefined
+      ? (await fs.readdir(`/proc/sys/net/${family}/conf`)).map((dev) => `net.${family}.conf.${dev.replace(/\./g, "/")}.forwarding`)
+      : (await exec(inNetns(netns, ["sysctl", "-a", "-N", "-r", `^net\\.${family}\\.conf\\.`]))).stdout.split("\n");
+  const values: Record<string, string> = {};
+  for (const key of listing.filter((k) => pattern.test(k))) {
+    const value = await readSysctl(netns, key);
+    if (value !== undefined) values[key] = value;
+  }
+  return values;
+}
+
+/** Puts back what a forwarding switch overwrote, for the interfaces that still exist. */
+async function restoreCascade(netns: Netns, cascade: Record<string, string>): Promise<void> {
+  for (const [key, value] of Object.entries(cascade)) {
+    const now = await readSysctl(netns, key);
+    if (now !== undefined && now !== value) await writeSysctl(netns, key, value);
+  }
 }
 
 const RECORDS = "sysctl";
@@ -212,7 +250,16 @@ export function holdSysctl(netns: Netns, key: string, value: string | number, me
       }
       keep = [];
     }
-    const record: HolderRecord = { key, ...(netns === undefined ? {} : { netns, identity }), original: before?.original ?? current, value: want, holders: [...keep, me] };
+    const family = cascadeOf(key);
+    const cascade = before ? before.cascade : family && current !== want ? await readForwarding(netns, family) : undefined;
+    const record: HolderRecord = {
+      key,
+      ...(netns === undefined ? {} : { netns, identity }),
+      original: before?.original ?? current,
+      value: want,
+      holders: [...keep, me],
+      ...(cascade ? { cascade } : {}),
+    };
     await saveRecord(record);
     if (current !== want) {
       // Put the record back as it was where the kernel keeps (or gets back) its value.
@@ -281,7 +328,10 @@ export function releaseSysctl(netns: Netns, key: string, hash: string): Promise<
     } catch (err) {
       if (!failedWith(err, "NO_NETNS")) throw err;
     }
-    if (current === record.value && current !== record.original) await writeSysctl(netns, key, record.original);
+    if (current === record.value && current !== record.original) {
+      await writeSysctl(netns, key, record.original);
+      if (record.cascade) await restoreCascade(netns, record.cascade);
+    }
     await removeRecord(RECORDS, recordKey(netns, key));
   });
 }

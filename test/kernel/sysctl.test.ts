@@ -342,4 +342,18 @@ test("20 creates from 4 provider processes at once (two stacks' hosts) all succe
   sh("ip", "netns", "del", "lab");
 });
 
+test("restoring a forwarding switch puts back the per-interface values the kernel overwrote with it", async () => {
+  sh("ip", "netns", "add", "fw");
+  sh("ip", "-n", "fw", "link", "add", "name", "f0", "type", "veth", "peer", "name", "f1");
+  sh("nsenter", "--net=/run/netns/fw", "sysctl", "-q", "-w", "net.ipv4.conf.f0.forwarding=1");
+  const { id, outs } = await up(await hold("fw", "net.ipv4.ip_forward", 1, { netns: "fw" }));
+  assert.equal([inNetns("fw", "net.ipv4.conf.f1.forwarding"), inNetns("fw", "net.ipv4.conf.default.forwarding")], ["1", "1"], "the kernel copies the switch");
+  await sysctl.delete(id, outs);
+  assert.equal(
+    ["ip_forward", "f0", "f1", "default"].map((k) => inNetns("fw", k === "ip_forward" ? "net.ipv4.ip_forward" : `net.ipv4.conf.${k}.forwarding`)),
+    ["0", "1", "0", "0"],
+  );
+  sh("ip", "netns", "del", "fw");
+});
+
 test.run();
