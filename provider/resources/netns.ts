@@ -97,13 +97,14 @@ export const netns: KindProvider<NetnsInputs, NetnsOutputs> = {
   async delete(id, props) {
     const name = nameOf(id);
     try {
+      const hash = ownerHash(props.owner);
       const ns = await findNetns(name);
-      if (!ns) return;
       // A namespace that is neither the one we made (identity) nor marked ours is someone else's
       // that took the name after ours was deleted: ours is already gone.
-      if (ns.state === "live" && ns.identity !== props.identity && !(await isOurs(name, ns, ownerHash(props.owner)))) return;
-      await delNetns(name);
-      await removeRecord("netns", name);
+      const foreign = ns?.state === "live" && ns.identity !== props.identity && !(await isOurs(name, ns, hash));
+      if (ns && !foreign) await delNetns(name);
+      // Our record goes too, also when the namespace was deleted by hand before us.
+      if ((await readRecord("netns", name)) === hash) await removeRecord("netns", name);
     } catch (err) {
       throw forResource(KIND, resourceName(props.owner), "delete", err);
     }
