@@ -145,15 +145,20 @@ function cascadeOf(key: string): "ipv4" | "ipv6" | undefined {
 
 /** Every interface's (and `default`'s) forwarding key of a family with its value. */
 async function readForwarding(netns: Netns, family: "ipv4" | "ipv6"): Promise<Record<string, string>> {
-  const pattern = new RegExp(`^net\\.${family}\\.conf\\.(?!all\\.)[^.]+\\.forwarding$`);
-  const listing =
-    netns === undefined
-      ? (await fs.readdir(`/proc/sys/net/${family}/conf`)).map((dev) => `net.${family}.conf.${dev.replace(/\./g, "/")}.forwarding`)
-      : (await exec(inNetns(netns, ["sysctl", "-a", "-N", "-r", `^net\\.${family}\\.conf\\.`]))).stdout.split("\n");
   const values: Record<string, string> = {};
-  for (const key of listing.filter((k) => pattern.test(k))) {
-    const value = await readSysctl(netns, key);
-    if (value !== undefined) values[key] = value;
+  if (netns === undefined) {
+    for (const dev of await fs.readdir(`/proc/sys/net/${family}/conf`)) {
+      const key = `net.${family}.conf.${dev.replace(/\./g, "/")}.forwarding`;
+      const value = dev === "all" ? undefined : await readSysctl(netns, key);
+      if (value !== undefined) values[key] = value;
+    }
+    return values;
+  }
+  // One process for all of them: "KEY = VALUE" lines.
+  const { stdout } = await exec(inNetns(netns, ["sysctl", "-a", "-r", `^net\\.${family}\\.conf\\.[^.]+\\.forwarding$`]));
+  for (const line of stdout.split("\n")) {
+    const m = /^(\S+) = (.*)$/.exec(line);
+    if (m && !m[1]!.startsWith(`net.${family}.conf.all.`)) values[m[1]!] = normalizeValue(m[2]!);
   }
   return values;
 }
