@@ -4,6 +4,7 @@ import { exec, failedWith } from "./exec";
 import type { Netns } from "./ip";
 import { where } from "./link";
 import { withHostLock } from "./lock";
+import { missingNetnsError } from "./netns";
 
 // iptables through execa: reads with `iptables -S CHAIN`, every write as one
 // `iptables-restore --noflush` batch computed by chains.ts, under a host-wide lock per namespace
@@ -69,7 +70,7 @@ export async function setRules(netns: Netns, hash: string, hooks: readonly Hook[
     await withHostLock(lockName(netns), () => rewrite(netns, hash, hooks, rules, adopt));
   } catch (err) {
     if (!netns || !failedWith(err, "NO_NETNS")) throw err;
-    throw new NslabError("NO_NETNS", `namespace "${netns}" does not exist: create it first (pass the Netns resource as netns, so that this waits for it)`, { cause: err });
+    throw missingNetnsError("netns", netns, err);
   }
 }
 

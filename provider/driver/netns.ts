@@ -1,4 +1,5 @@
 import * as fs from "node:fs/promises";
+import { NslabError } from "../errors";
 import { failedWith } from "./exec";
 import { ip, ipJson } from "./ip";
 import { findLink, type LinkInfo } from "./link";
@@ -37,6 +38,15 @@ export async function netnsIdentity(name: string): Promise<string | undefined> {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;
   }
+}
+
+/** The error for a resource whose namespace does not exist yet: which input, and how to order it. */
+export function missingNetnsError(property: string, name: string, cause: unknown): NslabError {
+  return new NslabError(
+    "NO_NETNS",
+    `${property}: namespace "${name}" does not exist; create it first: pass the nslab.Netns resource itself as ${property} (which orders the two), or add it to dependsOn`,
+    { cause },
+  );
 }
 
 /** Equivalent to: `ip netns add NAME`. */

@@ -5,7 +5,7 @@ import type { Netns } from "./ip";
 import { where } from "./link";
 import { withHostLock } from "./lock";
 import { shortHash } from "./names";
-import { netnsIdentity, netnsPath } from "./netns";
+import { missingNetnsError, netnsIdentity, netnsPath } from "./netns";
 import { readRecord, removeRecord, RUN_DIR, writeRecord } from "./runstate";
 
 // Sysctls (/proc/sys) and their holder registry.
@@ -223,7 +223,7 @@ export function holdSysctl(netns: Netns, key: string, value: string | number, me
   return withHostLock(lockName(netns, key), async () => {
     const identity = netns === undefined ? undefined : await netnsIdentity(netns);
     if (netns !== undefined && identity === undefined) {
-      throw new NslabError("NO_NETNS", `namespace "${netns}" does not exist; create it first (pass the Netns resource as netns, so this Sysctl depends on it)`);
+      throw missingNetnsError("netns", netns, undefined);
     }
     const current = await readSysctl(netns, key);
     if (current === undefined) {

@@ -20,6 +20,7 @@ import {
   type LinkInfo,
 } from "../driver/link";
 import { ifnameProblem, netnsNameProblem } from "../driver/names";
+import { missingNetnsError } from "../driver/netns";
 import { commonRules, intInRange, required, rule, validate } from "../lib/check";
 import { changedKeys, planDiff } from "../lib/diff";
 import { ownerHash, resourceName, type Owner } from "../lib/owner";
@@ -143,11 +144,7 @@ async function add(i: BridgeInputs, mac: string, again = false): Promise<boolean
     return true;
   } catch (err) {
     if (failedWith(err, "NO_NETNS")) {
-      throw new NslabError(
-        "NO_NETNS",
-        `netns: namespace "${i.netns}" does not exist; create it first: pass the nslab.Netns resource itself as netns (which orders the two), or add it to dependsOn`,
-        { cause: err },
-      );
+      throw missingNetnsError("netns", i.netns!, err);
     }
     if (failedWith(err, "ALREADY_EXISTS") && !again) return false;
     throw err;

@@ -24,7 +24,7 @@ import {
   type LinkSettings,
 } from "../driver/link";
 import { ifnameProblem, netnsNameProblem } from "../driver/names";
-import { findNetns } from "../driver/netns";
+import { findNetns, missingNetnsError } from "../driver/netns";
 import { commonRules, intInRange, isUnknown, required, rule, validate } from "../lib/check";
 import { changedKeys, planDiff } from "../lib/diff";
 import { ownerHash, resourceName, type Owner } from "../lib/owner";
@@ -237,13 +237,7 @@ async function takeExisting(i: VethPairInputs, hash: string): Promise<"adopt" | 
 /** The error for a pair whose namespace does not exist: which one, and how to order it first. */
 async function missingNetns(i: VethPairInputs, err: unknown): Promise<Error> {
   for (const [property, ns] of [["netns", i.netns], ["peerNetns", i.peerNetns]] as const) {
-    if (ns && (await findNetns(ns))?.state !== "live") {
-      return new NslabError(
-        "NO_NETNS",
-        `${property}: namespace "${ns}" does not exist; create it first: pass the nslab.Netns resource itself as ${property} (which orders the two), or add it to dependsOn`,
-        { cause: err },
-      );
-    }
+    if (ns && (await findNetns(ns))?.state !== "live") return missingNetnsError(property, ns, err);
   }
   return err as Error;
 }

@@ -208,7 +208,7 @@ test("in a namespace the rules go into that namespace's tables only", async () =
   assert.is(chain("filter", "NSLAB-FORWARD", "red"), undefined);
   sh("ip", "netns", "del", "red");
   await firewallRule.delete(id, outs);
-  await rejects(firewallRule.create(outs), /^FirewallRule "red-fw": create: namespace "red" does not exist/);
+  await rejects(firewallRule.create(outs), /^FirewallRule "red-fw": create: netns: namespace "red" does not exist/);
 });
 
 test("rejects bad input in check, naming the resource, property, value and the fix; spawns nothing (B16, B17, B20)", async () => {

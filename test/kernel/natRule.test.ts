@@ -95,7 +95,7 @@ test("in a namespace the rules go into that namespace's tables only; a deleted n
 
 test("fails to create in a namespace that does not exist, saying what is missing", async () => {
   const inputs = await checked(natRule, { source: "10.0.0.0/24", netns: "nosuch", owner: owner("lost") });
-  await rejects(natRule.create(inputs), /^NatRule "lost": create: namespace "nosuch" does not exist: create it first \(pass the Netns resource as netns/);
+  await rejects(natRule.create(inputs), /^NatRule "lost": create: netns: namespace "nosuch" does not exist; create it first: pass the nslab.Netns resource itself as netns/);
 });
 
 test("create twice, or again after a crash at any command, leaves exactly one copy of the rules (I1, I3)", async () => {
