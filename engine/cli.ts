@@ -3,21 +3,114 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
+import { nodePath, run, type Operation } from "./deploy";
+import { packageRoot } from "./packageRoot";
+import { diagnosticLine, header, json, stepLines, summary } from "./output";
+import { ProjectError } from "./project";
 import { SANDBOX_ENV, sandboxArgv, sandboxProblem } from "./sandbox";
 
 // The `nslab` command.
 
 const USAGE = `usage: nslab sandbox [DIR]
+       nslab up|preview|refresh|destroy [DIR] [options]
 
-  sandbox [DIR]   run the lab program in DIR (default ".") inside a throwaway network sandbox:
-                  create it, show it, destroy it. Nothing on this machine's own network changes.`;
+  up [DIR]        create or update the lab of the Pulumi program in DIR (default ".")
+  preview [DIR]   show what up would do, changing nothing
+  refresh [DIR]   read every resource back and update the state to match what exists
+  destroy [DIR]   delete every resource of the stack (the program is not run)
+  sandbox [DIR]   run the lab program in DIR inside a throwaway network sandbox:
+                  create it, show it, destroy it. Nothing on this machine's own network changes.
 
-function main(argv: string[]): number {
-  const [command, dir = ".", ...rest] = argv;
-  if (command !== "sandbox" || rest.length > 0) {
-    console.error(USAGE);
-    return 2;
+options:
+  --stack NAME       the stack (default "dev"); its config is Pulumi.NAME.yaml
+  --config KEY=VAL   config for this run only (repeatable), on top of Pulumi.NAME.yaml
+  --parallel N       at most N resource operations at a time (default 8)
+  --state-dir DIR    where state lives (default DIR/.nslab, or $NSLAB_STATE_DIR)
+  --json             print one JSON object (steps, changeSummary, outputs) on stdout
+  --diff             show the changed values of each update and replace
+  --skip-typecheck   run a TypeScript program without type-checking it first (up and preview
+                     check it, as pulumi up does; a program unchanged since it passed is not
+                     checked again)
+
+exit status: 0 success, 1 a step or the program failed, 2 usage error`;
+
+const OPERATIONS = new Set<string>(["up", "preview", "refresh", "destroy"]);
+
+class UsageError extends Error {}
+
+interface Args {
+  dir: string;
+  stack?: string;
+  json: boolean;
+  diff: boolean;
+  typecheck: boolean;
+  parallel?: number;
+  config: Record<string, string>;
+  stateDir?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { dir: ".", json: false, diff: false, typecheck: true, config: {} };
+  const dirs: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === "--json") args.json = true;
+    else if (arg === "--diff") args.diff = true;
+    else if (arg === "--skip-typecheck") args.typecheck = false;
+    else if (arg === "--stack") args.stack = value();
+    else if (arg === "--state-dir") args.stateDir = value();
+    else if (arg === "--parallel") {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--parallel needs a positive integer`);
+      args.parallel = n;
+    } else if (arg === "--config") {
+      const kv = value();
+      const eq = kv.indexOf("=");
+      if (eq <= 0) throw new UsageError(`--config needs KEY=VALUE, got ${JSON.stringify(kv)}`);
+      args.config[kv.slice(0, eq)] = kv.slice(eq + 1);
+    } else if (arg.startsWith("-")) throw new UsageError(`unknown option ${arg}`);
+    else dirs.push(arg);
   }
+  if (dirs.length > 1) throw new UsageError(`one project directory at most, got ${dirs.join(" ")}`);
+  args.dir = dirs[0] ?? ".";
+  return args;
+}
+
+async function operation(op: Operation, argv: string[]): Promise<number> {
+  const a = parseArgs(argv);
+  const out = (line: string) => (a.json ? process.stderr : process.stdout).write(line + "\n");
+  if (!a.json) out(header(op, a.stack ?? "dev"));
+  // Ctrl-C: finish the steps in flight and save; a second one stops at once.
+  const abort = new AbortController();
+  const interrupt = () => {
+    if (abort.signal.aborted) process.exit(130);
+    process.stderr.write("nslab: interrupted: finishing the steps in flight (Ctrl-C again to stop at once)\n");
+    abort.abort();
+  };
+  process.on("SIGINT", interrupt);
+  const result = await run(op, {
+    signal: abort.signal,
+    typecheck: a.typecheck,
+    dir: a.dir,
+    config: a.config,
+    ...(a.stack ? { stack: a.stack } : {}),
+    ...(a.parallel ? { parallel: a.parallel } : {}),
+    ...(a.stateDir ? { stateDir: a.stateDir } : {}),
+    onStep: (s) => stepLines(s, a.diff).forEach(out),
+    onDiagnostic: (d) => (d.severity === "error" ? process.stderr.write(diagnosticLine(d) + "\n") : out(diagnosticLine(d))),
+    onOutput: (stream, text) => (stream === "stderr" || a.json ? process.stderr : process.stdout).write(text),
+  }).finally(() => process.off("SIGINT", interrupt));
+  if (a.json) process.stdout.write(JSON.stringify(json(result), null, 2) + "\n");
+  else out(summary(result));
+  return result.failed ? 1 : 0;
+}
+
+function sandbox(dir: string): number {
   if (!fs.existsSync(path.join(dir, "Pulumi.yaml"))) {
     console.error(`nslab: ${dir} is not a Pulumi project (no Pulumi.yaml)`);
     return 2;
@@ -27,13 +120,30 @@ function main(argv: string[]): number {
     console.error(`nslab: cannot make the sandbox: ${problem}`);
     return 1;
   }
-  // Programs anywhere resolve `nslab` and `@pulumi/pulumi` from this package's installation.
-  const pkgRoot = path.resolve(__dirname, "../..");
-  const nodePath = [path.join(pkgRoot, "node_modules"), path.dirname(pkgRoot), process.env.NODE_PATH].filter(Boolean).join(":");
-  const tsx = pathToFileURL(require.resolve("tsx", { paths: [pkgRoot] })).href;
+  const tsx = pathToFileURL(require.resolve("tsx", { paths: [packageRoot] })).href;
   const argvIn = sandboxArgv([process.execPath, "--import", tsx, path.join(__dirname, "sandboxRun.js"), dir]);
-  const r = spawnSync(argvIn[0]!, argvIn.slice(1), { stdio: "inherit", env: { ...process.env, NODE_PATH: nodePath, [SANDBOX_ENV]: "1" } });
+  const r = spawnSync(argvIn[0]!, argvIn.slice(1), { stdio: "inherit", env: { ...process.env, NODE_PATH: nodePath(), [SANDBOX_ENV]: "1" } });
   return r.status ?? 1;
 }
 
-process.exitCode = main(process.argv.slice(2));
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command && OPERATIONS.has(command)) return await operation(command as Operation, rest);
+    if (command === "sandbox" && rest.length <= 1) return sandbox(rest[0] ?? ".");
+    throw new UsageError(command ? `unknown command ${command}` : "no command");
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`nslab: ${err.message}\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof ProjectError) {
+      console.error(`nslab: ${err.message}`);
+      return 2;
+    }
+    console.error(`nslab: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+void main(process.argv.slice(2)).then((code) => (process.exitCode = code));

@@ -1,0 +1,80 @@
+import type { Operation, Result } from "./deploy";
+import { parseUrn, type Diagnostic, type Step } from "./steps";
+import { isWireSecret, UNKNOWN, type Props, type Value } from "./values";
+
+// What `nslab` prints: Pulumi-like lines for people, and the one --json object of design.md's
+// output contract. Secrets are never printed; unknowns (preview) show as [unknown].
+
+const MARK: Record<Step["op"], string> = { same: " ", create: "+", update: "~", replace: "+-", delete: "-" };
+
+/** A value fit to show: secrets masked, unknowns named. */
+export function shown(v: Value): Value {
+  if (v === UNKNOWN) return "[unknown]";
+  if (isWireSecret(v)) return "[secret]";
+  if (Array.isArray(v)) return v.map(shown);
+  if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shown(x)]));
+  return v;
+}
+
+/** One progress line per step (sames are not shown), with `--diff` the changed values. */
+export function stepLines(s: Step, diff: boolean): string[] {
+  if (s.op === "same") return [];
+  const lines = [`  ${MARK[s.op].padEnd(2)} ${s.op.padEnd(7)} ${s.type}  ${parseUrn(s.urn).name}${s.diffs.length ? `  [diff: ${s.diffs.join(", ")}]` : ""}`];
+  if (diff) {
+    for (const k of s.diffs) {
+      const before = s.olds && k in s.olds ? JSON.stringify(shown(s.olds[k]!)) : "(none)";
+      const after = s.news && k in s.news ? JSON.stringify(shown(s.news[k]!)) : "(none)";
+      lines.push(`        ${k}: ${before} => ${after}`);
+    }
+  }
+  return lines;
+}
+
+export function diagnosticLine(d: Diagnostic): string {
+  const name = d.urn ? parseUrn(d.urn).name : undefined;
+  const where = name && !d.message.includes(`'${name}'`) ? `${name}: ` : "";
+  return `  ${d.severity}: ${where}${d.message}`;
+}
+
+const VERB: Record<Operation, [string, string]> = {
+  up: ["Updating", "created"],
+  preview: ["Previewing update", "to create"],
+  refresh: ["Refreshing", "refreshed"],
+  destroy: ["Destroying", "deleted"],
+};
+
+export function header(op: Operation, stack: string): string {
+  return `${VERB[op][0]} (${stack}):`;
+}
+
+export function summary(r: Result): string {
+  const c = r.changeSummary;
+  const future = r.operation === "preview";
+  const parts = [
+    c.create && `${c.create} ${future ? "to create" : "created"}`,
+    c.update && `${c.update} ${future ? "to update" : "updated"}`,
+    c.replace && `${c.replace} ${future ? "to replace" : "replaced"}`,
+    c.delete && `${c.delete} ${future ? "to delete" : "deleted"}`,
+    c.same && `${c.same} unchanged`,
+  ].filter(Boolean);
+  const lines = [`Resources: ${parts.length ? parts.join(", ") : "none"}`];
+  if (r.outputs && Object.keys(r.outputs).length) {
+    lines.push("Outputs:");
+    for (const [k, v] of Object.entries(r.outputs)) lines.push(`    ${k}: ${JSON.stringify(shown(v))}`);
+  }
+  if (r.failed) lines.push(`${r.operation} failed`);
+  return lines.join("\n");
+}
+
+/** The --json object (design.md "The CLI's output contract"). */
+export function json(r: Result): object {
+  return {
+    operation: r.operation,
+    stack: r.stack,
+    steps: r.steps.map((s) => ({ op: s.op, urn: s.urn, type: s.type, diffs: s.diffs, diffReasons: s.diffs })),
+    changeSummary: r.changeSummary,
+    ...(r.outputs ? { outputs: shown(r.outputs as Props) } : {}),
+    diagnostics: r.diagnostics,
+    failed: r.failed,
+  };
+}

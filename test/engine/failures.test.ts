@@ -1,0 +1,116 @@
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { run } from "../../engine/deploy";
+import { FIXTURE, Lab, ops } from "./lab";
+
+// Failures (pulumi-engine.md §5.10): a program that throws (exit 32, already logged), a feature
+// nslab does not serve, a partial create recorded with initErrors, Ctrl-C, and type errors.
+
+const test = suite("engine failures");
+const lab = new Lab();
+test.after(() => lab.cleanup());
+
+test("a program that throws fails the run with its message, and nothing is deleted", async () => {
+  await lab.run("up", [{ name: "keep", value: "1" }]);
+  const r = await lab.run("up", [{ name: "x", value: "throw" }]);
+  assert.is(r.failed, true);
+  assert.match(r.diagnostics.filter((d) => d.severity === "error").map((d) => d.message).join("\n"), /the program failed at x/);
+  assert.equal(lab.calls(), []);
+  assert.equal(lab.names(), ["keep"]);
+});
+
+test("an unsupported feature (an invoke) fails with a message naming it", async () => {
+  const r = await lab.run("up", [{ name: "keep", value: "1" }, { name: "i", value: "invoke" }]);
+  assert.is(r.failed, true);
+  assert.match(r.diagnostics.map((d) => d.message).join("\n"), /nslab does not support invokes/);
+});
+
+test("a partial create is kept in state with initErrors and fails; the next up updates it", async () => {
+  let r = await lab.run("up", [{ name: "keep", value: "1" }, { name: "half", value: "1", initFail: true }]);
+  assert.is(r.failed, true);
+  assert.match(r.diagnostics.map((d) => d.message).join("\n"), /resource 'half': half did not come up/);
+  const half = lab.state().deployment.resources.find((s) => s.urn.endsWith("::half"))!;
+  assert.equal(half.initErrors, ["half did not come up"]);
+  assert.is(half.id, lab.callRecords().find((c) => c.call === "create")!.id);
+  assert.is(half.outputs.path, "half");
+  r = await lab.run("up", [{ name: "keep", value: "1" }, { name: "half", value: "1" }]);
+  assert.is(r.failed, false, JSON.stringify(r.diagnostics));
+  assert.equal(ops(r), ["same keep", "update half"]);
+  assert.is(lab.state().deployment.resources.find((s) => s.urn.endsWith("::half"))!.initErrors, undefined);
+});
+
+test("type errors fail up before the program runs (modules resolve through NODE_PATH); typecheck: false runs it anyway", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nslab-typed-"));
+  try {
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: typed\nruntime: nodejs\n");
+    const program = [
+      'import * as pulumi from "@pulumi/pulumi";',
+      'const count: number = "three";',
+      'export const out = pulumi.output(count);',
+      'console.log("the program ran");',
+    ].join("\n");
+    fs.writeFileSync(path.join(dir, "index.ts"), program);
+    const printed: string[] = [];
+    const options = { dir, stateDir: path.join(dir, "state"), onOutput: (_: string, text: string) => void printed.push(text) };
+    let r = await run("up", options);
+    assert.is(r.failed, true);
+    assert.match(r.diagnostics[0]!.message, /the program has type errors[^]*index\.ts\(2,7\): error TS2322/);
+    assert.not.match(printed.join(""), /the program ran/);
+    r = await run("up", { ...options, typecheck: false });
+    assert.is(r.failed, false, JSON.stringify(r.diagnostics));
+    assert.match(printed.join(""), /the program ran/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const cli = path.resolve(__dirname, "../../engine/cli.ts");
+
+test("Ctrl-C (SIGINT to the whole process group): the step in flight finishes, no new step starts, state saved, exit 1", async () => {
+  fs.rmSync(lab.stateFile);
+  const spec = JSON.stringify([{ name: "a", value: "1", slow: 1500 }, { name: "b", value: "1", after: "a" }]);
+  fs.writeFileSync(lab.log, "");
+  const child = spawn(process.execPath, ["--import", "tsx", cli, "up", FIXTURE, "--state-dir", lab.stateDir, "--config", `spec=${spec}`], {
+    detached: true,
+    env: { ...process.env, ENGINE_TEST_LOG: lab.log },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  while (!lab.calls().includes("create a")) await new Promise((resolve) => setTimeout(resolve, 50));
+  process.kill(-child.pid!, "SIGINT");
+  assert.is(await exited, 1, stderr);
+  assert.match(stderr, /interrupted: finishing the steps in flight/);
+  assert.equal(lab.calls(), ["check a", "create a"]);
+  assert.equal(lab.names(), ["a"]);
+  assert.is(lab.state().deployment.pending_operations, undefined);
+  assert.not.ok(fs.existsSync(path.join(lab.stateDir, "dev.lock")));
+});
+
+test("a run killed mid-create leaves the operation recorded as pending; the next run warns about it", async () => {
+  fs.rmSync(lab.stateFile);
+  fs.writeFileSync(lab.log, "");
+  const spec = JSON.stringify([{ name: "k", value: "1", slow: 5000 }]);
+  const child = spawn(process.execPath, ["--import", "tsx", cli, "up", FIXTURE, "--state-dir", lab.stateDir, "--config", `spec=${spec}`], {
+    detached: true,
+    env: { ...process.env, ENGINE_TEST_LOG: lab.log },
+    stdio: "ignore",
+  });
+  const exited = new Promise((resolve) => child.on("close", resolve));
+  while (!lab.calls().includes("create k")) await new Promise((resolve) => setTimeout(resolve, 50));
+  process.kill(-child.pid!, "SIGKILL");
+  await exited;
+  const pending = lab.state().deployment.pending_operations!;
+  assert.is(pending.length, 1);
+  assert.is(pending[0]!.type, "creating");
+  assert.match(pending[0]!.resource.urn, /::k$/);
+  const r = await lab.run("preview", [{ name: "k", value: "1" }]);
+  assert.match(r.diagnostics.map((d) => d.message).join("\n"), /interrupted while creating urn:.*::k/);
+});
+
+test.run();

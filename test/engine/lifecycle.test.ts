@@ -1,0 +1,97 @@
+import * as fs from "node:fs";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { Lab, ops, type Spec } from "./lab";
+
+// The delete phase (pulumi-engine.md §4.3), refresh (§4.5), destroy (§4.6), protect and
+// retainOnDelete (§4.7), components and parents (§3.6), and failures (§5.10).
+
+const test = suite("engine lifecycle");
+const lab = new Lab();
+test.after(() => lab.cleanup());
+
+const chain: Spec[] = [
+  { name: "a", value: "1" },
+  { name: "b", value: "1", after: "a" },
+  { name: "c", value: "1", after: "b" },
+];
+
+test("a failing check fails before anything is created, naming the resource and the reason", async () => {
+  const r = await lab.run("up", [{ name: "bad", value: "1", fail: "value must be a prefix" }, { name: "a", value: "1", after: "bad" }]);
+  assert.is(r.failed, true);
+  const errors = r.diagnostics.filter((d) => d.severity === "error");
+  assert.is(errors.length, 1, JSON.stringify(r.diagnostics));
+  assert.match(errors[0]!.message, /resource 'bad': property fail has a problem: value must be a prefix/);
+  assert.equal(lab.calls(), ["check bad"]);
+  assert.equal(lab.names(), []);
+});
+
+test("resources dropped from the program are deleted after all registrations, dependents first", async () => {
+  await lab.run("destroy");
+  let r = await lab.run("up", chain);
+  assert.equal(ops(r), ["create a", "create b", "create c"]);
+  r = await lab.run("up", []);
+  assert.is(r.failed, false);
+  assert.equal(ops(r), ["delete a", "delete b", "delete c"]);
+  assert.equal(lab.calls(), ["delete c", "delete b", "delete a"]);
+  assert.equal(lab.names(), []);
+});
+
+test("components: children's URNs carry the parent's type; a component is deleted without a provider call", async () => {
+  const r = await lab.run("up", [{ name: "g", value: "group" }, { name: "x", value: "1", parent: "g" }]);
+  assert.ok(r.steps.some((s) => s.urn.endsWith("::test:index:Group$pulumi-nodejs:dynamic/test:Rec::x")), JSON.stringify(r.steps));
+  assert.equal(ops(r), ["create g", "create x"]);
+  const x = lab.state().deployment.resources.find((s) => s.urn.endsWith("::x"))!;
+  assert.match(x.parent!, /::test:index:Group::g$/);
+  await lab.run("up", []);
+  assert.equal(lab.calls(), ["delete x"]);
+});
+
+test("protect: a protected resource dropped from the program fails the run and stays in state", async () => {
+  await lab.run("up", [{ name: "p", value: "1", protect: true }]);
+  const r = await lab.run("up", []);
+  assert.is(r.failed, true);
+  assert.match(r.diagnostics.map((d) => d.message).join("\n"), /cannot be deleted because it is protected/);
+  assert.equal(lab.calls(), []);
+  assert.equal(lab.names(), ["p"]);
+  await lab.run("up", [{ name: "p", value: "1", protect: false }]);
+  assert.is((await lab.run("up", [])).failed, false);
+  assert.equal(lab.names(), []);
+});
+
+test("retainOnDelete: dropped from state without a provider call", async () => {
+  await lab.run("up", [{ name: "r", value: "1", retainOnDelete: true }]);
+  const r = await lab.run("up", []);
+  assert.equal(ops(r), ["delete r"]);
+  assert.equal(lab.calls(), []);
+  assert.equal(lab.names(), []);
+});
+
+test("refresh: Read every resource without running the program; an empty id drops it", async () => {
+  await lab.run("up", chain);
+  const r = await lab.run("refresh", undefined, { ENGINE_TEST_GONE: "b" });
+  assert.is(r.failed, false);
+  assert.equal(ops(r), ["delete b", "same a", "same c"]);
+  assert.equal(lab.calls().sort(), ["read a", "read b", "read c"]);
+  assert.equal(lab.names(), ["a", "c"]);
+});
+
+test("destroy: deletes in reverse dependency order without running the program", async () => {
+  await lab.run("up", chain);
+  const r = await lab.run("destroy");
+  assert.is(r.failed, false);
+  assert.equal(lab.calls(), ["delete c", "delete b", "delete a"]);
+  assert.equal(lab.state().deployment.resources, []);
+  assert.equal(r.changeSummary.delete, 3);
+});
+
+test("a step that fails stops the run: no deletes, later resources not created, exit status failed", async () => {
+  await lab.run("up", [{ name: "keep", value: "1" }]);
+  const r = await lab.run("up", [{ name: "a", value: "1" }, { name: "z", value: "1", after: "a", fail: "no" }, { name: "w", value: "1", after: "z" }]);
+  assert.is(r.failed, true);
+  assert.ok(!lab.calls().some((c) => c.startsWith("delete") || c === "create w"), lab.calls().join());
+  assert.equal(lab.names().sort(), ["a", "keep"]);
+  fs.rmSync(lab.stateFile);
+});
+
+test.run();
