@@ -2,9 +2,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
-import { nodePath, run, type Operation } from "./deploy";
-import { packageRoot } from "./packageRoot";
+import { run, type Operation } from "./deploy";
 import { diagnosticLine, header, json, stepLines, summary } from "./output";
 import { ProjectError } from "./project";
 import { SANDBOX_ENV, sandboxArgv, sandboxProblem } from "./sandbox";
@@ -18,8 +16,9 @@ const USAGE = `usage: nslab sandbox [DIR]
   preview [DIR]   show what up would do, changing nothing
   refresh [DIR]   read every resource back and update the state to match what exists
   destroy [DIR]   delete every resource of the stack (the program is not run)
-  sandbox [DIR]   run the lab program in DIR inside a throwaway network sandbox:
-                  create it, show it, destroy it. Nothing on this machine's own network changes.
+  sandbox [DIR]   run the lab program in DIR inside a throwaway network sandbox: up, the lab
+                  as the kernel sees it, pings between its addresses, destroy. Nothing on this
+                  machine's own network changes.
 
 options:
   --stack NAME       the stack (default "dev"); its config is Pulumi.NAME.yaml
@@ -120,9 +119,8 @@ function sandbox(dir: string): number {
     console.error(`nslab: cannot make the sandbox: ${problem}`);
     return 1;
   }
-  const tsx = pathToFileURL(require.resolve("tsx", { paths: [packageRoot] })).href;
-  const argvIn = sandboxArgv([process.execPath, "--import", tsx, path.join(__dirname, "sandboxRun.js"), dir]);
-  const r = spawnSync(argvIn[0]!, argvIn.slice(1), { stdio: "inherit", env: { ...process.env, NODE_PATH: nodePath(), [SANDBOX_ENV]: "1" } });
+  const argvIn = sandboxArgv([process.execPath, path.join(__dirname, "sandboxRun.js"), dir]);
+  const r = spawnSync(argvIn[0]!, argvIn.slice(1), { stdio: "inherit", env: { ...process.env, [SANDBOX_ENV]: "1" } });
   return r.status ?? 1;
 }
 
