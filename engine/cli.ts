@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { run, type Operation } from "./deploy";
+import { run, type EngineOptions, type Operation } from "./deploy";
 import { diagnosticLine, header, json, stepLines, summary } from "./output";
 import { ProjectError } from "./project";
 import { SANDBOX_ENV, sandboxArgv, sandboxProblem } from "./sandbox";
@@ -30,6 +30,9 @@ options:
   --skip-typecheck   run a TypeScript program without type-checking it first (up and preview
                      check it, as pulumi up does; a program unchanged since it passed is not
                      checked again)
+  --skip-preview     up without the preview that first checks every resource, as
+                     pulumi up --skip-preview (faster; a bad input found late then fails the run
+                     after the resources before it were created)
 
 exit status: 0 success, 1 a step or the program failed, 2 usage error`;
 
@@ -43,13 +46,14 @@ interface Args {
   json: boolean;
   diff: boolean;
   typecheck: boolean;
+  preview: boolean;
   parallel?: number;
   config: Record<string, string>;
   stateDir?: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { dir: ".", json: false, diff: false, typecheck: true, config: {} };
+  const args: Args = { dir: ".", json: false, diff: false, typecheck: true, preview: true, config: {} };
   const dirs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -61,6 +65,7 @@ function parseArgs(argv: string[]): Args {
     if (arg === "--json") args.json = true;
     else if (arg === "--diff") args.diff = true;
     else if (arg === "--skip-typecheck") args.typecheck = false;
+    else if (arg === "--skip-preview") args.preview = false;
     else if (arg === "--stack") args.stack = value();
     else if (arg === "--state-dir") args.stateDir = value();
     else if (arg === "--parallel") {
@@ -92,7 +97,7 @@ async function operation(op: Operation, argv: string[]): Promise<number> {
     abort.abort();
   };
   process.on("SIGINT", interrupt);
-  const result = await run(op, {
+  const options: EngineOptions = {
     signal: abort.signal,
     typecheck: a.typecheck,
     dir: a.dir,
@@ -103,7 +108,15 @@ async function operation(op: Operation, argv: string[]): Promise<number> {
     onStep: (s) => stepLines(s, a.diff).forEach(out),
     onDiagnostic: (d) => (d.severity === "error" ? process.stderr.write(diagnosticLine(d) + "\n") : out(diagnosticLine(d))),
     onOutput: (stream, text) => (stream === "stderr" || a.json ? process.stderr : process.stdout).write(text),
-  }).finally(() => process.off("SIGINT", interrupt));
+  };
+  // Like pulumi up, up previews first: every resource is checked before anything changes, so a
+  // bad input anywhere in the program fails the run with nothing created.
+  const checked = op === "up" && a.preview ? await run("preview", { ...options, onStep: () => {} }) : undefined;
+  const stopped = checked && (checked.failed || abort.signal.aborted);
+  const result = stopped
+    ? { ...checked, operation: op, steps: [], changeSummary: { same: 0, create: 0, update: 0, replace: 0, delete: 0 }, failed: true }
+    : await run(op, { ...options, typecheck: a.typecheck && !checked });
+  process.off("SIGINT", interrupt);
   if (a.json) process.stdout.write(JSON.stringify(json(result), null, 2) + "\n");
   else out(summary(result));
   return result.failed ? 1 : 0;

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -70,11 +70,27 @@ test("type errors fail up before the program runs (modules resolve through NODE_
 
 const cli = path.resolve(__dirname, "../../engine/cli.ts");
 
+test("up previews first: a bad input anywhere fails the run with nothing created; --skip-preview creates what comes before it", async () => {
+  fs.rmSync(lab.stateFile, { force: true });
+  const spec = JSON.stringify([{ name: "first", value: "1" }, { name: "bad", value: "1", fail: "bad is bad" }]);
+  const up = (...extra: string[]) => spawnSync(process.execPath, ["--import", "tsx", cli, "up", FIXTURE, ...extra, "--state-dir", lab.stateDir, "--config", `spec=${spec}`], { env: { ...process.env, ENGINE_TEST_LOG: lab.log }, encoding: "utf8" });
+  fs.writeFileSync(lab.log, "");
+  const r = up();
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /resource 'bad'.*bad is bad/);
+  assert.not.ok(lab.calls().some((c) => c.startsWith("create")), "nothing created");
+  assert.not.ok(fs.existsSync(lab.stateFile), "no state written");
+  fs.writeFileSync(lab.log, "");
+  assert.is(up("--skip-preview").status, 1);
+  assert.ok(lab.calls().includes("create first"));
+  await lab.run("destroy", []);
+});
+
 test("Ctrl-C (SIGINT to the whole process group): the step in flight finishes, no new step starts, state saved, exit 1", async () => {
   fs.rmSync(lab.stateFile);
   const spec = JSON.stringify([{ name: "a", value: "1", slow: 1500 }, { name: "b", value: "1", after: "a" }]);
   fs.writeFileSync(lab.log, "");
-  const child = spawn(process.execPath, ["--import", "tsx", cli, "up", FIXTURE, "--state-dir", lab.stateDir, "--config", `spec=${spec}`], {
+  const child = spawn(process.execPath, ["--import", "tsx", cli, "up", FIXTURE, "--skip-preview", "--state-dir", lab.stateDir, "--config", `spec=${spec}`], {
     detached: true,
     env: { ...process.env, ENGINE_TEST_LOG: lab.log },
     stdio: ["ignore", "pipe", "pipe"],
@@ -96,7 +112,7 @@ test("a run killed mid-create leaves the operation recorded as pending; the next
   fs.rmSync(lab.stateFile);
   fs.writeFileSync(lab.log, "");
   const spec = JSON.stringify([{ name: "k", value: "1", slow: 5000 }]);
-  const child = spawn(process.execPath, ["--import", "tsx", cli, "up", FIXTURE, "--state-dir", lab.stateDir, "--config", `spec=${spec}`], {
+  const child = spawn(process.execPath, ["--import", "tsx", cli, "up", FIXTURE, "--skip-preview", "--state-dir", lab.stateDir, "--config", `spec=${spec}`], {
     detached: true,
     env: { ...process.env, ENGINE_TEST_LOG: lab.log },
     stdio: "ignore",
