@@ -31,7 +31,18 @@ export interface Registration {
   additionalSecretOutputs: string[];
   deletedWith: string;
   importId: string;
-  aliases: number;
+  aliases: AliasSpec[];
+}
+
+/** An alias: an old URN, or the parts of one that differ (unset: the resource's own). */
+export interface AliasSpec {
+  urn?: string;
+  name?: string;
+  type?: string;
+  stack?: string;
+  project?: string;
+  parentUrn?: string;
+  noParent?: boolean;
 }
 
 export interface RegisterResult {
@@ -90,7 +101,21 @@ function decode(req: res.RegisterResourceRequest): Registration {
     additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
     deletedWith: req.getDeletedwith(),
     importId: req.getImportid(),
-    aliases: req.getAliasesList().length + req.getAliasurnsList().length,
+    aliases: [
+      ...req.getAliasurnsList().map((urn) => ({ urn })),
+      ...req.getAliasesList().map((a): AliasSpec => {
+        const spec = a.getSpec();
+        if (!spec) return { urn: a.getUrn() };
+        return {
+          ...(spec.getName() ? { name: spec.getName() } : {}),
+          ...(spec.getType() ? { type: spec.getType() } : {}),
+          ...(spec.getStack() ? { stack: spec.getStack() } : {}),
+          ...(spec.getProject() ? { project: spec.getProject() } : {}),
+          ...(spec.hasParenturn() ? { parentUrn: spec.getParenturn() } : {}),
+          ...(spec.hasNoparent() && spec.getNoparent() ? { noParent: true } : {}),
+        };
+      }),
+    ],
   };
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Registration, RegisterResult, Severity } from "./monitor";
+import type { AliasSpec, Registration, RegisterResult, Severity } from "./monitor";
 import { StepFailed } from "./monitor";
 import { namespaceConfig, type Project } from "./project";
 import { InitError, type ProviderHost, type Subject } from "./providerHost";
@@ -157,6 +157,42 @@ export class Deployment {
     }
   }
 
+  /**
+   * A resource renamed or re-parented with `aliases` takes over the old resource at its first
+   * alias URN that the previous state holds: the old entry moves to the new URN (and the
+   * references of other old entries with it), so it is diffed rather than deleted and created.
+   */
+  private adoptAlias(urn: string, g: Registration): void {
+    if (this.olds.has(urn)) return;
+    for (const a of g.aliases) {
+      const from = a.urn ?? this.aliasUrn(a, g);
+      const old = from === undefined ? undefined : this.olds.get(from);
+      if (!old || this.news.has(from!)) continue;
+      this.olds.delete(from!);
+      const move = (u: string) => (u === from ? urn : u);
+      for (const [k, r] of this.olds) {
+        this.olds.set(k, {
+          ...r,
+          ...(r.parent ? { parent: move(r.parent) } : {}),
+          ...(r.dependencies ? { dependencies: r.dependencies.map(move) } : {}),
+          ...(r.propertyDependencies ? { propertyDependencies: Object.fromEntries(Object.entries(r.propertyDependencies).map(([p, us]) => [p, us.map(move)])) } : {}),
+          ...(r.deletedWith ? { deletedWith: move(r.deletedWith) } : {}),
+        });
+      }
+      this.olds.set(urn, { ...old, urn });
+      return;
+    }
+  }
+
+  /** The URN an alias spec names: the resource's own name, type and parent where it sets none. */
+  private aliasUrn(a: AliasSpec, g: Registration): string | undefined {
+    const parentUrn = a.noParent ? undefined : (a.parentUrn ?? g.parent);
+    const parentType = parentUrn ? parseUrn(parentUrn).qualifiedType : undefined;
+    const type = a.type ?? g.type;
+    const qualifiedType = parentType && parentType !== STACK_TYPE ? `${parentType}$${type}` : type;
+    return this.urn(qualifiedType, a.name ?? g.name);
+  }
+
   /** The old (live, not yet deleted) resource at `urn`. */
   private old(urn: string): ResourceState | undefined {
     const r = this.olds.get(urn);
@@ -173,6 +209,7 @@ export class Deployment {
     try {
       const problem = this.unsupported(g);
       if (problem) throw new Error(`nslab does not support ${problem}`);
+      this.adoptAlias(urn, g);
       if (this.news.has(urn)) throw new Error(`duplicate resource URN ${urn}`);
       return g.custom ? await this.limit.run(() => this.custom(g, urn, parent)) : this.component(g, urn, parent);
     } catch (err) {
@@ -187,7 +224,7 @@ export class Deployment {
     if (g.provider) return `explicit providers (the provider option)`;
     if (g.custom && !DYNAMIC_TYPE.test(g.type)) return `${g.type}: only dynamic resources (pulumi.dynamic.Resource) and components run under nslab`;
     if (g.importId) return `importing resources (the import option)`;
-    if (g.aliases > 0) return `aliases`;
+    if (g.aliases.some((a) => a.type || a.stack || a.project)) return `aliases of another type, stack or project (only name and parent aliases)`;
     return undefined;
   }
 

@@ -4,30 +4,15 @@ import * as path from "node:path";
 import { run, type Operation, type Result } from "../../engine/deploy";
 import { parseUrn } from "../../engine/steps";
 import type { Checkpoint } from "../../engine/state";
+import type { Spec } from "./fixtures/recorder";
+
+export type { Spec };
 
 // A stack of the recorder fixture (fixtures/recorder: dynamic resources described by the `spec`
 // config, whose provider appends every call to a file) with its own state directory, for
 // pinning the engine's semantics (pulumi-engine.md §4) one behaviour at a time.
 
 export const FIXTURE = path.join(__dirname, "fixtures/recorder");
-
-export interface Spec {
-  name: string;
-  value: string;
-  after?: string;
-  replace?: boolean;
-  dbr?: boolean;
-  replaceDep?: boolean;
-  fail?: string;
-  initFail?: boolean;
-  slow?: number;
-  parent?: string;
-  protect?: boolean;
-  retainOnDelete?: boolean;
-  deleteBeforeReplace?: boolean;
-  secret?: boolean;
-  ignoreChanges?: string[];
-}
 
 export interface Call {
   call: "check" | "diff" | "create" | "update" | "delete" | "read";
