@@ -11,8 +11,8 @@ import { ruleOperations } from "../lib/ruleKind";
 // which is jumped to first and begins with an implicit ESTABLISHED,RELATED accept. The chain is
 // sorted by priority, then resource name (both carried in the comment
 // nslab:<owner hash>:fw:<priority>:<name>, so any process can sort it), whatever the order of
-// creation; every change rewrites the chain atomically, so everything but the namespace and the
-// chain changes in place.
+// creation; every change rewrites the chain atomically. The match (and the namespace and chain)
+// is the rule's identity and replaces it; action and priority change in place.
 
 export interface FirewallRuleInputs {
   action: FirewallSpec["action"];
@@ -37,8 +37,9 @@ export interface FirewallRuleOutputs extends FirewallRuleInputs {
 }
 
 const KIND = "FirewallRule";
-const IDENTITY = ["netns", "netnsIdentity", "owner", "chain"];
-const IN_PLACE = ["action", "priority", "source", "destination", "inInterface", "outInterface", "protocol", "destinationPort"];
+// A rule's match is its identity (design.md decision 3); what it does and where it sits are not.
+const IDENTITY = ["netns", "netnsIdentity", "owner", "chain", "source", "destination", "inInterface", "outInterface", "protocol", "destinationPort"];
+const IN_PLACE = ["action", "priority"];
 const CHAINS: readonly FirewallChain[] = ["forward", "input", "output"];
 
 const ifname = (v: unknown) => (typeof v === "string" ? ifnameProblem(v) : `use an interface name such as "eth0"`);
@@ -82,9 +83,8 @@ export const firewallRule: KindProvider<FirewallRuleInputs, FirewallRuleOutputs>
   },
 
   async diff(_id, olds, news) {
-    const d = planDiff(olds as never, news as never, { replace: IDENTITY, update: [] });
-    // Every match is part of the one rule: unsetting one changes the rule (it is not "no longer managed").
-    return { ...d, changes: d.changes || planDiff(olds as never, news as never, { replace: IN_PLACE, update: [] }).changes };
+    // An unset match is a value (it matches everything), so removing one replaces the rule too.
+    return planDiff(olds as never, news as never, { replace: IDENTITY, update: IN_PLACE });
   },
 
   ...operations,

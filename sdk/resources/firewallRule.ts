@@ -13,9 +13,10 @@ import { providerFor } from "../internal/shim";
  * built-in chain (its other rules and its policy). In `NSLAB-FORWARD` the FirewallRules come
  * before the accepts of NatRules and PortForwards: a drop here wins over them. IPv4 only.
  *
- * `netns` and `chain` are identity (a change replaces the rule); every other argument changes in
- * place: the chain is rewritten atomically, with no moment without the rule. A hand edit of an
- * nslab chain is overwritten by the next change.
+ * The match (`source`, `destination`, `inInterface`, `outInterface`, `protocol`,
+ * `destinationPort`), `netns` and `chain` are the rule's identity: a change replaces the rule.
+ * `action` and `priority` change in place: the chain is rewritten atomically, with no moment
+ * without the rule. A hand edit of an nslab chain is overwritten by the next change.
  *
  * Equivalent to: `iptables -A FORWARD [-s <source>] [-d <destination>] [-i <inInterface>] [-o <outInterface>] [-p <protocol> [--dport <destinationPort>]] -j ACCEPT|DROP|REJECT`.
  */
@@ -41,38 +42,38 @@ export interface FirewallRuleArgs extends CommonArgs {
   readonly priority?: pulumi.Input<number>;
   /**
    * Match packets from this IPv4 address or network (canonical, e.g. `"10.0.0.5"` or
-   * `"10.0.0.0/24"`). Changed in place.
+   * `"10.0.0.0/24"`). Changing it replaces the rule.
    *
    * @default - any source
    */
   readonly source?: pulumi.Input<string>;
   /**
-   * Match packets to this IPv4 address or network (canonical). Changed in place.
+   * Match packets to this IPv4 address or network (canonical). Changing it replaces the rule.
    *
    * @default - any destination
    */
   readonly destination?: pulumi.Input<string>;
   /**
-   * Match packets arriving on this interface (by name). Not with chain `"output"`. Changed in place.
+   * Match packets arriving on this interface (by name). Not with chain `"output"`. Changing it replaces the rule.
    *
    * @default - any interface
    */
   readonly inInterface?: pulumi.Input<string>;
   /**
-   * Match packets leaving through this interface (by name). Not with chain `"input"`. Changed in place.
+   * Match packets leaving through this interface (by name). Not with chain `"input"`. Changing it replaces the rule.
    *
    * @default - any interface
    */
   readonly outInterface?: pulumi.Input<string>;
   /**
-   * Match this protocol: `"tcp"`, `"udp"`, `"icmp"` or `"all"`. Changed in place.
+   * Match this protocol: `"tcp"`, `"udp"`, `"icmp"` or `"all"`. Changing it replaces the rule.
    *
    * @default "all"
    */
   readonly protocol?: pulumi.Input<"tcp" | "udp" | "icmp" | "all">;
   /**
    * Match this destination port (1-65535) or range `"from:to"` (e.g. `"8000:8080"`); needs
-   * protocol `"tcp"` or `"udp"`. Changed in place.
+   * protocol `"tcp"` or `"udp"`. Changing it replaces the rule.
    *
    * @default - any port
    */
