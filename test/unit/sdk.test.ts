@@ -16,7 +16,7 @@ void pulumi.runtime.setMocks(
   {
     newResource: (args) => {
       registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-      return { id: `${args.name}-id`, state: { ...args.inputs, identity: `4026532000@${registered.length}`, ifindex: registered.length } };
+      return { id: `${args.name}-id`, state: { ...args.inputs, identity: `4026532000@${registered.length}`, ifindex: registered.length, peerIfindex: 100 + registered.length } };
     },
     call: () => ({}),
   },
@@ -56,6 +56,20 @@ test("an explicit name is kept, and a parent's name joins the owner path", async
   assert.is(inputs.name, "blue");
   assert.is(inputs.loopback, false);
   assert.equal(inputs.owner.path, ["lan", "blue"]);
+});
+
+test("a resource passed as netns, master or device sends its name and its identity", async () => {
+  const ns = new nslab.Netns("lab-ns", { name: "lab" });
+  const br = new nslab.Bridge("lab-br", { name: "br0" });
+  const veth = new nslab.VethPair("lab-veth", { name: "h0", master: br, peerName: "p0", peerNetns: ns });
+  new nslab.Address("lab-ip", { device: veth.peer, address: "10.0.0.2/24" });
+  new nslab.Route("lab-route", { destination: "default", via: "10.0.0.1", netns: "lab", device: "p0" });
+  const v = await inputsOf("lab-veth");
+  assert.equal([v.peerNetns, typeof v.peerNetnsIdentity, v.master, typeof v.masterIfindex], ["lab", "string", "br0", "number"]);
+  const a = await inputsOf("lab-ip");
+  assert.equal([a.device, a.netns, typeof a.deviceIfindex], ["p0", "lab", "number"], "the peer's name, namespace and ifindex");
+  const r = await inputsOf("lab-route");
+  assert.equal([r.device, r.netns, r.deviceIfindex, r.netnsIdentity], ["p0", "lab", undefined, undefined], "plain names carry no identity");
 });
 
 test.run();
