@@ -15,8 +15,11 @@ export type LinkRef =
   | {
       readonly name: pulumi.Output<string>;
       readonly ifindex: pulumi.Output<number>;
-      /** The namespace the link is in (undefined: the host's). */
-      readonly netns?: pulumi.Output<string | undefined>;
+      /**
+       * The namespace the link is in, as the program gave it (undefined: the host's). Known before
+       * the link exists, unlike an output, so a preview of what is on the link stays exact.
+       */
+      readonly linkNetns?: pulumi.Input<string> | undefined;
       /** The resource whose deletion deletes the link, when the reference is not a resource itself. */
       readonly resource?: pulumi.Resource;
     };
@@ -39,9 +42,14 @@ export function linkInputs(key: string, ref: LinkRef | undefined): Record<string
   return { [key]: ref as pulumi.Input<string> };
 }
 
+/** The name of a namespace given as a NetnsRef. */
+export function netnsName(ref: NetnsRef | undefined): pulumi.Input<string> | undefined {
+  return isResourceLike(ref) ? ref.name : (ref as pulumi.Input<string> | undefined);
+}
+
 /** The namespace a LinkRef lives in, when it is a resource that knows it. */
-export function netnsOfLink(ref: LinkRef | undefined): pulumi.Output<string | undefined> | undefined {
-  return isResourceLike(ref) && "netns" in ref ? ref.netns : undefined;
+export function netnsOfLink(ref: LinkRef | undefined): pulumi.Input<string> | undefined {
+  return isResourceLike(ref) && "linkNetns" in ref ? ref.linkNetns : undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultName, ownerOf, type CommonArgs } from "../internal/common";
-import { deletedWithRef, netnsInputs, type NetnsRef } from "../internal/refs";
+import { deletedWithRef, netnsInputs, netnsName, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -62,6 +62,8 @@ export class Bridge extends pulumi.dynamic.Resource {
   declare readonly ifindex: pulumi.Output<number>;
   /** The pinned MAC address: locally administered, derived from the project, stack and resource name. */
   declare readonly mac: pulumi.Output<string>;
+  /** Namespace of the bridge, as given (undefined: the host's): where an Address on it goes. */
+  readonly linkNetns: pulumi.Input<string> | undefined;
 
   constructor(name: string, args: BridgeArgs = {}, opts?: pulumi.CustomResourceOptions) {
     const owner = ownerOf(name, opts);
@@ -84,5 +86,6 @@ export class Bridge extends pulumi.dynamic.Resource {
       "nslab",
       "Bridge",
     );
+    this.linkNetns = netnsName(args.netns);
   }
 }

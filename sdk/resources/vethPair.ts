@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultName, ownerOf, type CommonArgs } from "../internal/common";
-import { deletedWithRef, linkInputs, netnsInputs, type LinkRef, type NetnsRef } from "../internal/refs";
+import { deletedWithRef, linkInputs, netnsInputs, netnsName, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -83,8 +83,8 @@ export interface VethPeer {
   readonly name: pulumi.Output<string>;
   /** Interface index of the second end (in its namespace). */
   readonly ifindex: pulumi.Output<number>;
-  /** Namespace of the second end (undefined: the host's). */
-  readonly netns: pulumi.Output<string | undefined>;
+  /** Namespace of the second end, as given (undefined: the host's). */
+  readonly linkNetns: pulumi.Input<string> | undefined;
   /** The pair: deleting it deletes this end (and what is on it). */
   readonly resource: pulumi.Resource;
 }
@@ -121,6 +121,8 @@ export class VethPair extends pulumi.dynamic.Resource {
    * itself is the reference to its first end).
    */
   readonly peer: VethPeer;
+  /** Namespace of the first end, as given (undefined: the host's): where an Address on it goes. */
+  readonly linkNetns: pulumi.Input<string> | undefined;
 
   constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
     const owner = ownerOf(name, opts);
@@ -151,6 +153,7 @@ export class VethPair extends pulumi.dynamic.Resource {
       "nslab",
       "VethPair",
     );
-    this.peer = { name: this.peerName, ifindex: this.peerIfindex, netns: this.peerNetns, resource: this };
+    this.linkNetns = netnsName(args.netns);
+    this.peer = { name: this.peerName, ifindex: this.peerIfindex, linkNetns: netnsName(args.peerNetns), resource: this };
   }
 }

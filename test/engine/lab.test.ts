@@ -86,7 +86,7 @@ const labState = path.join(tmp, "lab");
 let config: Record<string, string | number> = {};
 let namespaces: string[] = [];
 
-test("up creates the lab: namespaces reach each other and the gateway over the bridge; a second up changes nothing", () => {
+test("up creates the lab: namespaces reach each other and the gateway over the bridge; a preview and a second up change nothing", () => {
   const up = nslab("up", LAB, labState);
   assert.equal(up.changeSummary, summary(0, 12, 0, 0, 0));
   namespaces = up.outputs!.namespaces as string[];
@@ -103,6 +103,7 @@ test("up creates the lab: namespaces reach each other and the gateway over the b
   assert.match(execFileSync("iptables-save", ["-t", "nat"], { encoding: "utf8" }), /-A NSLAB-POSTROUTING -s 10\.10\.0\.0\/24 ! -o labbr0 -m comment --comment "nslab:[0-9a-f]{12}:nat" -j MASQUERADE/);
   assert.ok(pings(ns0, "10.10.0.11"), "ns0 -> ns1 over the bridge");
   assert.ok(pings(ns1, "10.10.0.1"), "ns1 -> the bridge's address");
+  assert.equal(nslab("preview", LAB, labState).changeSummary, summary(12, 0, 0, 0, 0), "a no-op preview is nothing but same");
   assert.equal(nslab("up", LAB, labState).changeSummary, summary(12, 0, 0, 0, 0));
 });
 
@@ -149,12 +150,13 @@ test("a renamed Bridge is replaced: the veth ends are enslaved to the new one, i
   assert.ok(pings(namespaces[0]!, "10.10.0.11"), "ns0 -> ns1 over the new bridge");
 });
 
-test("a renamed VethPair is replaced: the Address and the Route on its peer come back on the new peer", () => {
+test("a renamed VethPair is replaced: the Address on its peer is replaced and the Route on it follows, both back on the new peer", () => {
   const [ns0] = namespaces as [string];
   const oldPeer = link("eth0", ns0)!.ifindex;
   config = { ...config, veth0: "labx0" };
   const up = nslab("up", LAB, labState, config);
-  assert.equal(changes(up), ["replace default0", "replace ip0", "replace veth0"]);
+  // The route follows its device in place (`ip route replace`): the link's ifindex is an update key of Route.
+  assert.equal(changes(up), ["replace ip0", "replace veth0", "update default0"]);
   assert.is(link("labv0"), undefined);
   assert.is(link("labx0")!.master, "labbr1");
   assert.is(link("labx0")!.mtu, 1400);
