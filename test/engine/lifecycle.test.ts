@@ -67,6 +67,16 @@ test("retainOnDelete: dropped from state without a provider call", async () => {
   assert.equal(lab.names(), []);
 });
 
+test("deletedWith: a resource deleted together with its target gets no provider call; alone, it does", async () => {
+  await lab.run("up", [{ name: "ns", value: "1" }, { name: "inner", value: "1", deletedWith: "ns" }, { name: "other", value: "1", deletedWith: "ns" }]);
+  await lab.run("up", [{ name: "ns", value: "1" }, { name: "inner", value: "1", deletedWith: "ns" }]);
+  assert.equal(lab.calls().filter((c) => c.startsWith("delete")), ["delete other"], "its target stays: deleted by the provider");
+  const r = await lab.run("destroy");
+  assert.is(r.failed, false);
+  assert.equal(lab.calls(), ["delete ns"], "the target takes it with it");
+  assert.equal(ops(r).filter((o) => o.startsWith("delete")).sort(), ["delete inner", "delete ns"]);
+});
+
 test("refresh: Read every resource without running the program; an empty id drops it", async () => {
   await lab.run("up", chain);
   const r = await lab.run("refresh", undefined, { ENGINE_TEST_GONE: "b" });
