@@ -12,7 +12,29 @@ import { vethPair } from "./resources/vethPair";
 
 // The registry the SDK's shim loads by package name (`require("nslab/provider")`).
 
-export const providers: Record<Kind, KindProvider> = {
+/**
+ * `r` with the unset keys of its `key` object left out: the dynamic-provider host cannot send an
+ * undefined value ("Unexpected struct type.").
+ */
+function defined<R extends object>(r: R, key: keyof R): R {
+  const o = r[key];
+  if (o === undefined || o === null) return r;
+  return { ...r, [key]: Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) };
+}
+
+/** A kind whose answers never carry undefined values, whatever its code returns. */
+function sendable<I, O>(p: KindProvider<I, O>): KindProvider<I, O> {
+  return {
+    check: async (olds, news) => defined(await p.check(olds, news), "inputs"),
+    diff: (id, olds, news) => p.diff(id, olds, news),
+    create: async (inputs) => defined(await p.create(inputs), "outs"),
+    read: async (id, props) => defined(await p.read(id, props), "props"),
+    update: async (id, olds, news) => defined(await p.update(id, olds, news), "outs"),
+    delete: (id, props) => p.delete(id, props),
+  };
+}
+
+const kinds: Record<Kind, KindProvider> = {
   Netns: netns,
   Sysctl: sysctl,
   VethPair: vethPair,
@@ -23,3 +45,5 @@ export const providers: Record<Kind, KindProvider> = {
   PortForward: portForward,
   FirewallRule: firewallRule,
 };
+
+export const providers = Object.fromEntries(Object.entries(kinds).map(([k, p]) => [k, sendable(p)])) as Record<Kind, KindProvider>;

@@ -81,4 +81,17 @@ test("without the package on its path the host fails with a clear module error",
   assert.match(r!.error!, /Cannot find module 'nslab\/provider'/);
 });
 
+test("the registry's answers carry no undefined value, so the host can send them (an IPv6 Address has no label)", async () => {
+  const { providers } = require("../../provider");
+  const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
+  sh("ip", "link", "add", "name", "s0", "type", "veth", "peer", "name", "s1");
+  const { inputs } = await providers.Address.check({}, { device: "s0", address: "2001:db8::1/64", owner: owner("v6") });
+  const { id, outs } = await providers.Address.create(inputs);
+  assert.not.ok(Object.values(outs).includes(undefined));
+  Struct.fromJavaScript(outs);
+  Struct.fromJavaScript((await providers.Address.read(id, outs)).props);
+  await providers.Address.delete(id, outs);
+  sh("ip", "link", "del", "dev", "s0");
+});
+
 test.run();
