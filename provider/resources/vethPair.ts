@@ -245,7 +245,7 @@ async function missingNetns(i: VethPairInputs, err: unknown): Promise<Error> {
 /**
  * The outputs: the inputs (or stored outputs) with what the kernel reports for every setting,
  * managed or not, so read shows drift (D3 master, D4 down, D9 MTU). Keys whose value is unset are
- * left out: the provider host cannot send an undefined value.
+ * left out, so the outputs are what the provider host sends (see provider/index.ts).
  */
 function outputsOf(base: VethPairInputs, a: LinkInfo, b: LinkInfo): VethPairOutputs {
   const { master: _m, peerMaster: _pm, ...rest } = base;
