@@ -191,6 +191,21 @@ test("read reports drift of any of its three chains (D7); create restores it", a
   await portForward.delete(id, outs);
 });
 
+test("parallel changes share one read and one restore; a change in conflict fails alone, the others land", async () => {
+  const taken = await created(portForward, await checked(portForward, { hostPort: 9000, toAddress: "10.10.0.9", owner: owner("first") }));
+  const restores: number[] = [];
+  setCommandHook((argv) => void (argv[0] === "iptables-restore" && restores.push(1)));
+  const inputs = await Promise.all(Array.from({ length: 20 }, (_, i) => checked(portForward, { hostPort: 9000 + i, toAddress: "10.10.0.2", owner: owner(`p${i}`) })));
+  const outcomes = await Promise.allSettled(inputs.map((i) => portForward.create(i)));
+  setCommandHook(undefined);
+  assert.equal(outcomes.map((o) => o.status), ["rejected", ...Array(19).fill("fulfilled")]);
+  assert.match(((outcomes[0] as PromiseRejectedResult).reason as Error).message, /^PortForward "p0": create: the rule .* already does this for another nslab resource or stack/);
+  assert.ok(restores.length <= 3, `${restores.length} restores for 20 creates`);
+  assert.is(chain("nat", "NSLAB-PREROUTING")!.length, 1 + 20, "the 19 new forwards and the one that was there");
+  await Promise.all([taken, ...outcomes.slice(1).map((o) => (o as PromiseFulfilledResult<{ id: string; outs: PortForwardOutputs }>).value)].map((c) => portForward.delete(c.id, c.outs)));
+  assert.is(chain("nat", "NSLAB-PREROUTING"), undefined);
+});
+
 test("rejects bad input in check, naming the resource, property, value and the fix; spawns nothing (B16, B17)", async () => {
   let spawned = 0;
   setCommandHook(() => void spawned++);
