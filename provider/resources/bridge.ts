@@ -22,7 +22,7 @@ import {
 import { ifnameProblem, netnsNameProblem } from "../driver/names";
 import { missingNetnsError } from "../driver/netns";
 import { commonRules, intInRange, required, rule, validate } from "../lib/check";
-import { changedKeys, planDiff } from "../lib/diff";
+import { changedKeys, planDiff, type DiffSpec } from "../lib/diff";
 import { ownerHash, resourceName, type Owner } from "../lib/owner";
 
 // Bridge: a Linux bridge with a MAC pinned at creation (derived from the owner, so the same
@@ -57,7 +57,8 @@ const rules = [
   rule<BridgeInputs, "up">("up", (v) => (typeof v === "boolean" ? undefined : "use true or false")),
 ];
 
-const UPDATE = ["mtu", "stp", "up", "owner"];
+/** What replaces and what changes in place: the diff below, and `replaceOnChanges` in schema.json. */
+export const DIFF: DiffSpec = { replace: ["name", "netns", "netnsIdentity"], update: ["mtu", "stp", "up", "owner"] };
 
 const idOf = (netns: Netns, name: string) => `link:${netns ?? "-"}/${name}`;
 
@@ -68,7 +69,7 @@ export const bridge: KindProvider<BridgeInputs, BridgeOutputs> = {
   },
 
   async diff(_id, olds, news) {
-    return planDiff(olds as never, news as never, { replace: ["name", "netns", "netnsIdentity"], update: UPDATE });
+    return planDiff(olds as never, news as never, DIFF);
   },
 
   async create(inputs) {
@@ -108,7 +109,7 @@ export const bridge: KindProvider<BridgeInputs, BridgeOutputs> = {
   },
 
   async update(_id, olds, news) {
-    const changed = changedKeys(olds as never, news as never, UPDATE);
+    const changed = changedKeys(olds as never, news as never, DIFF.update);
     const has = (k: string) => changed.includes(k);
     try {
       if (changed.length) {

@@ -2,7 +2,7 @@ import type { KindProvider } from "../lib/kind";
 import { firewallRules, firewallTag, ipv4NetworkProblem, portOrRangeProblem, type Builtin, type FirewallChain, type FirewallSpec } from "../driver/chains";
 import { ifnameProblem, netnsNameProblem } from "../driver/names";
 import { commonRules, intInRange, known, required, rule, validate } from "../lib/check";
-import { planDiff } from "../lib/diff";
+import { planDiff, type DiffSpec } from "../lib/diff";
 import { resourceName, type Owner } from "../lib/owner";
 import { ruleOperations } from "../lib/ruleKind";
 
@@ -37,9 +37,14 @@ export interface FirewallRuleOutputs extends FirewallRuleInputs {
 }
 
 const KIND = "FirewallRule";
-// A rule's match is its identity (design.md decision 3); what it does and where it sits are not.
-const IDENTITY = ["netns", "netnsIdentity", "owner", "chain", "source", "destination", "inInterface", "outInterface", "protocol", "destinationPort"];
-const IN_PLACE = ["action", "priority"];
+/**
+ * A rule's match is its identity (design.md decision 3); what it does and where it sits are not.
+ * The diff below, and `replaceOnChanges` in schema.json.
+ */
+export const DIFF: DiffSpec = {
+  replace: ["netns", "netnsIdentity", "owner", "chain", "source", "destination", "inInterface", "outInterface", "protocol", "destinationPort"],
+  update: ["action", "priority"],
+};
 const CHAINS: readonly FirewallChain[] = ["forward", "input", "output"];
 
 const ifname = (v: unknown) => (typeof v === "string" ? ifnameProblem(v) : `use an interface name such as "eth0"`);
@@ -84,7 +89,7 @@ export const firewallRule: KindProvider<FirewallRuleInputs, FirewallRuleOutputs>
 
   async diff(_id, olds, news) {
     // An unset match is a value (it matches everything), so removing one replaces the rule too.
-    return planDiff(olds as never, news as never, { replace: IDENTITY, update: IN_PLACE });
+    return planDiff(olds as never, news as never, DIFF);
   },
 
   ...operations,

@@ -2,7 +2,7 @@ import type { KindProvider } from "../lib/kind";
 import { hostAddressProblem, ipv4NetworkProblem, natRules, type Hook } from "../driver/chains";
 import { ifnameProblem, netnsNameProblem } from "../driver/names";
 import { commonRules, known, required, rule, validate } from "../lib/check";
-import { planDiff } from "../lib/diff";
+import { planDiff, type DiffSpec } from "../lib/diff";
 import type { Owner } from "../lib/owner";
 import { ruleOperations } from "../lib/ruleKind";
 
@@ -35,9 +35,11 @@ const HOOKS: readonly Hook[] = [
   { table: "nat", builtin: "POSTROUTING" },
   { table: "filter", builtin: "FORWARD" },
 ];
-/** Matches and namespace are the rule's identity (design.md decision 3); the target changes in place. */
-const IDENTITY = ["netns", "netnsIdentity", "owner", "source", "outInterface", "notOutInterface"];
-const IN_PLACE = ["toSource"];
+/**
+ * Matches and namespace are the rule's identity (design.md decision 3); the target changes in place.
+ * The diff below, and `replaceOnChanges` in schema.json.
+ */
+export const DIFF: DiffSpec = { replace: ["netns", "netnsIdentity", "owner", "source", "outInterface", "notOutInterface"], update: ["toSource"] };
 
 const ifname = (v: unknown) => (typeof v === "string" ? ifnameProblem(v) : "use an interface name such as \"eth0\"");
 
@@ -61,9 +63,9 @@ export const natRule: KindProvider<NatRuleInputs, NatRuleOutputs> = {
   },
 
   async diff(_id, olds, news) {
-    const d = planDiff(olds as never, news as never, { replace: IDENTITY, update: [] });
+    const d = planDiff(olds as never, news as never, { replace: DIFF.replace, update: [] });
     // Unset toSource means MASQUERADE, so unsetting it is a change too (not "no longer managed").
-    return { ...d, changes: d.changes || planDiff(olds as never, news as never, { replace: IN_PLACE, update: [] }).changes };
+    return { ...d, changes: d.changes || planDiff(olds as never, news as never, { replace: DIFF.update, update: [] }).changes };
   },
 
   ...operations,

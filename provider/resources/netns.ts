@@ -8,7 +8,7 @@ import { netnsNameProblem } from "../driver/names";
 import { addNetns, delNetns, findNetns, netnsPath, type NetnsInfo } from "../driver/netns";
 import { readRecord, removeRecord, writeRecord } from "../driver/runstate";
 import { commonRules, required, rule, validate } from "../lib/check";
-import { changedKeys, planDiff } from "../lib/diff";
+import { changedKeys, planDiff, type DiffSpec } from "../lib/diff";
 import { ownerHash, resourceName, type Owner } from "../lib/owner";
 
 // Netns: a named network namespace. Marked by the alias of its `lo`. That alias can only be set
@@ -38,6 +38,9 @@ const rules = [
   rule<NetnsInputs, "loopback">("loopback", (v) => (typeof v === "boolean" ? undefined : "use true (lo up) or false")),
 ];
 
+/** What replaces and what changes in place: the diff below, and `replaceOnChanges` in schema.json. */
+export const DIFF: DiffSpec = { replace: ["name"], update: ["loopback", "owner"] };
+
 const idOf = (name: string) => `netns:${name}`;
 const nameOf = (id: string) => id.replace(/^netns:/, "");
 
@@ -48,7 +51,7 @@ export const netns: KindProvider<NetnsInputs, NetnsOutputs> = {
   },
 
   async diff(_id, olds, news) {
-    return planDiff(olds as never, news as never, { replace: ["name"], update: ["loopback", "owner"] });
+    return planDiff(olds as never, news as never, DIFF);
   },
 
   async create(inputs) {
@@ -85,7 +88,7 @@ export const netns: KindProvider<NetnsInputs, NetnsOutputs> = {
   },
 
   async update(_id, olds, news) {
-    const changed = changedKeys(olds as never, news as never, ["loopback", "owner"]);
+    const changed = changedKeys(olds as never, news as never, DIFF.update);
     try {
       if (changed.length) await setLink(news.name, "lo", { alias: linkAlias(ownerHash(news.owner)), up: news.loopback });
     } catch (err) {

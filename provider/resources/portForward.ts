@@ -3,7 +3,7 @@ import { hostAddressProblem, portForwardRules, portProblem, type Hook } from "..
 import { flushConntrack } from "../driver/iptables";
 import { ifnameProblem, netnsNameProblem } from "../driver/names";
 import { commonRules, required, rule, validate } from "../lib/check";
-import { planDiff } from "../lib/diff";
+import { planDiff, type DiffSpec } from "../lib/diff";
 import type { Owner } from "../lib/owner";
 import { ruleOperations } from "../lib/ruleKind";
 
@@ -41,7 +41,8 @@ const HOOKS: readonly Hook[] = [
   { table: "nat", builtin: "OUTPUT" },
   { table: "filter", builtin: "FORWARD" },
 ];
-const IDENTITY = ["netns", "netnsIdentity", "owner", "protocol", "hostPort", "hostAddress", "inInterface", "toAddress", "toPort"];
+/** What replaces and what changes in place: the diff below, and `replaceOnChanges` in schema.json. */
+export const DIFF: DiffSpec = { replace: ["netns", "netnsIdentity", "owner", "protocol", "hostPort", "hostAddress", "inInterface", "toAddress", "toPort"], update: [] };
 
 const rules = [
   ...commonRules<PortForwardInputs>(),
@@ -73,7 +74,7 @@ export const portForward: KindProvider<PortForwardInputs, PortForwardOutputs> = 
   },
 
   async diff(_id, olds, news) {
-    return planDiff(olds as never, news as never, { replace: IDENTITY, update: [] });
+    return planDiff(olds as never, news as never, DIFF);
   },
 
   ...operations,

@@ -7,7 +7,7 @@ import { ifnameProblem, netnsNameProblem } from "../driver/names";
 import { addRoute, defaultMetric, delRoute, delRouteCommand, findRoutes, isOurRoute, MAIN_TABLE, replaceRoute, type RouteInfo, type RouteSpec } from "../driver/route";
 import { commonRules, intInRange, isUnknown, known, rule, ruleUnset, validate } from "../lib/check";
 import { cidrProblem, contains, familyOf, formatCidr, hasHostBits, ipProblem, isLimitedBroadcast, isLinkLocal, isMulticast, isUnspecified, networkCidr, parseCidr, parseIp, type Family } from "../lib/cidr";
-import { planDiff } from "../lib/diff";
+import { planDiff, type DiffSpec } from "../lib/diff";
 import { resourceName, type Owner } from "../lib/owner";
 
 // Route: a unicast route marked `proto ROUTE_PROTO`. Identity is (netns, family, destination,
@@ -108,6 +108,12 @@ function specOf(i: RouteInputs): RouteSpec {
   return s;
 }
 
+/**
+ * What replaces and what changes in place: the diff below (which also handles `via`: in place, but a
+ * gateway of another family replaces the route), and `replaceOnChanges` in schema.json.
+ */
+export const DIFF: DiffSpec = { replace: ["netns", "netnsIdentity", "destination", "table", "metric"], update: ["device", "deviceIfindex"] };
+
 const idOf = (i: RouteInputs) => {
   const dest = i.destination === "default" && familyOfRoute(i) === 6 ? "::/0" : i.destination;
   return `route:${i.netns ?? "-"}/${i.table}/${dest}/${i.metric ?? "default"}`;
@@ -120,7 +126,7 @@ export const route: KindProvider<RouteInputs, RouteOutputs> = {
   },
 
   async diff(_id, olds, news) {
-    const d = planDiff(olds as never, news as never, { replace: ["netns", "netnsIdentity", "destination", "table", "metric"], update: ["device", "deviceIfindex"] });
+    const d = planDiff(olds as never, news as never, DIFF);
     // The gateway is always managed: no `via` means a route without one.
     const viaChanged = isUnknown(news.via) || (news.via ?? null) !== (olds.via ?? null);
     // A default route's family follows its gateway: another family is another route.

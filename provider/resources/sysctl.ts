@@ -3,7 +3,7 @@ import { forResource } from "../errors";
 import { ifnameProblem, netnsNameProblem } from "../driver/names";
 import { heldSysctl, holdSysctl, normalizeValue, releaseSysctl, type Holder } from "../driver/sysctl";
 import { commonRules, isUnknown, required, rule, validate } from "../lib/check";
-import { changedKeys, planDiff } from "../lib/diff";
+import { changedKeys, planDiff, type DiffSpec } from "../lib/diff";
 import { ownerHash, resourceName, type Owner } from "../lib/owner";
 
 // Sysctl: one kernel parameter held at a value while the resource exists. The kernel has no mark
@@ -103,13 +103,16 @@ function comparable(inputs: Partial<SysctlInputs>): Record<string, unknown> {
   return { ...inputs, value: value === undefined || isUnknown(value) ? value : normalizeValue(value) };
 }
 
+/** What replaces and what changes in place: the diff below, and `replaceOnChanges` in schema.json. */
+export const DIFF: DiffSpec = { replace: ["key", "netns", "netnsIdentity"], update: ["value", "owner"] };
+
 export const sysctl: KindProvider<SysctlInputs, SysctlOutputs> = {
   async check(_olds, news) {
     return { inputs: news, failures: validate(KIND, news, rules) };
   },
 
   async diff(_id, olds, news) {
-    return planDiff(comparable(olds), comparable(news), { replace: ["key", "netns", "netnsIdentity"], update: ["value", "owner"] });
+    return planDiff(comparable(olds), comparable(news), DIFF);
   },
 
   async create(inputs) {
@@ -132,7 +135,7 @@ export const sysctl: KindProvider<SysctlInputs, SysctlOutputs> = {
   },
 
   async update(id, olds, news) {
-    if (changedKeys(comparable(olds), comparable(news), ["value", "owner"]).length === 0) return { outs: { ...olds, ...news } };
+    if (changedKeys(comparable(olds), comparable(news), DIFF.update).length === 0) return { outs: { ...olds, ...news } };
     try {
       const { netns, key } = parseId(id);
       const { previous } = await holdSysctl(netns, key, news.value, holder(news.owner), { replacing: ownerHash(olds.owner) });

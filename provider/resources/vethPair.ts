@@ -26,7 +26,7 @@ import {
 import { ifnameProblem, netnsNameProblem } from "../driver/names";
 import { findNetns, missingNetnsError } from "../driver/netns";
 import { commonRules, intInRange, isUnknown, required, rule, validate } from "../lib/check";
-import { changedKeys, planDiff } from "../lib/diff";
+import { changedKeys, planDiff, type DiffSpec } from "../lib/diff";
 import { ownerHash, resourceName, type Owner } from "../lib/owner";
 
 // VethPair: two connected veth ends, each optionally in a namespace and enslaved to a bridge.
@@ -87,8 +87,11 @@ const rules = [
   rule<VethPairInputs, "up">("up", bool),
 ];
 
-const REPLACE = ["name", "netns", "netnsIdentity", "peerName", "peerNetns", "peerNetnsIdentity"];
-const UPDATE = ["master", "masterIfindex", "peerMaster", "peerMasterIfindex", "mtu", "mac", "peerMac", "up", "owner"];
+/** What replaces and what changes in place: the diff below, and `replaceOnChanges` in schema.json. */
+export const DIFF: DiffSpec = {
+  replace: ["name", "netns", "netnsIdentity", "peerName", "peerNetns", "peerNetnsIdentity"],
+  update: ["master", "masterIfindex", "peerMaster", "peerMasterIfindex", "mtu", "mac", "peerMac", "up", "owner"],
+};
 
 const idOf = (netns: Netns, name: string) => `link:${netns ?? "-"}/${name}`;
 
@@ -107,7 +110,7 @@ export const vethPair: KindProvider<VethPairInputs, VethPairOutputs> = {
   },
 
   async diff(_id, olds, news) {
-    return planDiff(olds as never, news as never, { replace: REPLACE, update: UPDATE });
+    return planDiff(olds as never, news as never, DIFF);
   },
 
   async create(inputs) {
@@ -150,7 +153,7 @@ export const vethPair: KindProvider<VethPairInputs, VethPairOutputs> = {
   },
 
   async update(_id, olds, news) {
-    const changed = changedKeys(olds as never, news as never, UPDATE);
+    const changed = changedKeys(olds as never, news as never, DIFF.update);
     const hash = ownerHash(news.owner);
     try {
       const has = (...keys: string[]) => keys.some((k) => changed.includes(k));

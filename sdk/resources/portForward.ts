@@ -30,7 +30,7 @@ export interface PortForwardArgs extends CommonArgs {
   /**
    * The port the traffic is forwarded to, 1-65535.
    *
-   * @default - hostPort
+   * @default - `hostPort`
    */
   readonly toPort?: pulumi.Input<number>;
   /**

@@ -20,8 +20,9 @@ export interface RouteArgs extends CommonArgs {
   readonly destination: pulumi.Input<string>;
   /**
    * The gateway's address (canonical, without prefix length), in the destination's family. It
-   * must be covered by an address on an interface that is up. Changed in place; leaving it
-   * unset makes a route straight through `device`.
+   * must be covered by an address on an interface that is up. Changed in place, except that with
+   * destination `"default"` a gateway of the other family makes another route, which replaces this
+   * one. Leaving it unset makes a route straight through `device`.
    *
    * @default - no gateway
    */

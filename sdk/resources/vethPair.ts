@@ -45,7 +45,8 @@ export interface VethPairArgs extends CommonArgs {
    */
   readonly master?: LinkRef;
   /**
-   * Bridge the second end joins, in the same namespace as that end. Changed in place.
+   * Bridge the second end joins: a Bridge resource or a bridge name, in the same namespace as that
+   * end. Changed in place; removing it stops managing membership.
    *
    * @default - not managed
    */
