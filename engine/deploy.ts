@@ -6,7 +6,7 @@ import { packageRoot } from "./packageRoot";
 import { loadProject, namespaceConfig, type Project } from "./project";
 import { ProviderHost } from "./providerHost";
 import { typeErrors } from "./typecheck";
-import { lockStack, makeCheckpoint, readState, resourceFromState, resourceToState, statePath, writeState, type Checkpoint } from "./state";
+import { lockStack, readState, resourceFromState, statePath, StateWriter, type Checkpoint, type ResourceState } from "./state";
 import { Deployment, STACK_TYPE, type Diagnostic, type Step } from "./steps";
 import type { Props } from "./values";
 
@@ -54,6 +54,11 @@ export interface Result {
   failed: boolean;
   /** The state after the run (not for preview). */
   state?: Checkpoint;
+  /**
+   * Preview: the resources as the plan leaves them, in wire form (created and updated ones with
+   * their new inputs, unknowns included), the ones it deletes still there (`steps` says which).
+   */
+  planned?: ResourceState[];
 }
 
 /** The directories a program resolves `nslab` and `@pulumi/pulumi` from, wherever it is. */
@@ -75,7 +80,8 @@ function pulumiDir(project: Project, searchPath: string): string {
 // group, and nslab itself decides what stops (o.signal).
 const IGNORE_SIGINT = `--import=data:text/javascript,process.on("SIGINT",()=>{})`;
 
-const USER_TYPE = (type: string) => type !== STACK_TYPE && !type.startsWith("pulumi:providers:");
+/** The user's resources: not the Stack, not a provider. */
+export const USER_TYPE = (type: string) => type !== STACK_TYPE && !type.startsWith("pulumi:providers:");
 
 function summarize(steps: Step[]): ChangeSummary {
   const summary: ChangeSummary = { same: 0, create: 0, update: 0, replace: 0, delete: 0 };
@@ -83,10 +89,15 @@ function summarize(steps: Step[]): ChangeSummary {
   return summary;
 }
 
+/** Where a project's state lives: `stateDir` (--state-dir), else $NSLAB_STATE_DIR, else DIR/.nslab. */
+export function stateDirOf(project: Project, stateDir: string | undefined): string {
+  return path.resolve(stateDir ?? process.env.NSLAB_STATE_DIR ?? path.join(project.dir, ".nslab"));
+}
+
 export async function run(operation: Operation, o: EngineOptions): Promise<Result> {
   const stack = o.stack ?? "dev";
   const project = loadProject(o.dir, stack, o.config);
-  const stateDir = path.resolve(o.stateDir ?? process.env.NSLAB_STATE_DIR ?? path.join(project.dir, ".nslab"));
+  const stateDir = stateDirOf(project, o.stateDir);
   const file = statePath(stateDir, stack);
   const dryRun = operation === "preview";
   const unlock = lockStack(stateDir, stack);
@@ -102,9 +113,10 @@ export async function run(operation: Operation, o: EngineOptions): Promise<Resul
 
     const startHost = () =>
       (host ??= ProviderHost.start({ nodeArgs: [IGNORE_SIGINT], hostDir: path.join(sdk, "cmd/dynamic-provider"), projectDir: project.dir, engineAddress: monitor!.address, env, config: namespaceConfig(project, "pulumi-nodejs") }));
-    const save = (durable = false) => {
+    const writer = new StateWriter(file);
+    const save = (final = false) => {
       const { resources, pending } = deployment.snapshot();
-      writeState(file, makeCheckpoint(resources.map(resourceToState), pending.map((p) => ({ ...p, resource: resourceToState(p.resource) }))), durable);
+      writer.write(resources, pending, final);
     };
     // Group commit: the changes of one turn of the event loop share one write, so parallel steps
     // do not each rewrite the whole file; an operation starts only once it is recorded.
@@ -186,6 +198,7 @@ export async function run(operation: Operation, o: EngineOptions): Promise<Resul
 
     const result: Result = { operation, stack, steps: deployment.steps, changeSummary: summarize(deployment.steps), diagnostics: deployment.diagnostics, failed: deployment.failed };
     if (operation === "up" || operation === "preview") result.outputs = deployment.outputs();
+    if (dryRun) result.planned = deployment.snapshot().resources;
     if (!dryRun) {
       await saving;
       save(true);

@@ -62,12 +62,92 @@ export function statePath(stateDir: string, stack: string): string {
   return path.join(stateDir, `${stack}.json`);
 }
 
+/** The journal next to a state file: the changes since the file was last written whole. */
+export function journalPath(file: string): string {
+  return `${file}.journal`;
+}
+
+/**
+ * The state: the file, with the changes its journal records since it was written (a run that was
+ * killed left them there). A last line cut short by the kill is an operation that never started.
+ */
 export function readState(file: string): Checkpoint | undefined {
   if (!fs.existsSync(file)) return undefined;
-  const state = JSON.parse(fs.readFileSync(file, "utf8")) as Checkpoint;
+  const text = fs.readFileSync(file, "utf8");
+  const state = JSON.parse(text) as Checkpoint;
   if (state.version !== 3) throw new Error(`${file}: unsupported state version ${state.version}`);
-  return state;
+  const journal = journalPath(file);
+  if (!fs.existsSync(journal)) return state;
+  const lines = fs.readFileSync(journal, "utf8").split("\n");
+  // A journal extends the file whose digest is `base`; one left beside a newer file is already in it.
+  if (parseEntry(lines[0])?.base !== digest(text)) return state;
+  const resources = new Map(state.deployment.resources.map((r) => [r.urn, r]));
+  let pending = state.deployment.pending_operations ?? [];
+  for (const entry of lines.slice(1).map(parseEntry)) {
+    if (!entry) continue;
+    for (const urn of entry.delete ?? []) resources.delete(urn);
+    for (const r of entry.put ?? []) resources.set(r.urn, r);
+    if (entry.pending) pending = entry.pending;
+  }
+  const { pending_operations: _, ...deployment } = state.deployment;
+  return { ...state, deployment: { ...deployment, resources: [...resources.values()], ...(pending.length ? { pending_operations: pending } : {}) } };
 }
+
+function parseEntry(line: string | undefined): JournalEntry | undefined {
+  try {
+    return JSON.parse(line ?? "") as JournalEntry;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One line of the journal: what changed in one write (resources in state form). */
+interface JournalEntry {
+  /** First line only: the digest of the state file the journal extends. */
+  base?: string;
+  put?: ResourceState[];
+  delete?: string[];
+  /** The whole list of operations under way, when it changed. */
+  pending?: PendingOperation[];
+}
+
+/**
+ * Writes a run's state as it goes. The first write and the last rewrite the file whole; the ones
+ * between append what changed to the journal, so a write costs what changed, not the whole state
+ * (a state of 1000 resources is ~6 MB: rewriting it after every step made a run quadratic).
+ * Resources are compared by object: the engine replaces a resource's object when it changes.
+ */
+export class StateWriter {
+  private written = new Map<string, ResourceState>();
+  private pending: PendingOperation[] = [];
+  private base: string | undefined;
+
+  constructor(private readonly file: string) {}
+
+  write(resources: ResourceState[], pending: PendingOperation[], final = false): void {
+    if (this.base === undefined || final) {
+      this.base = writeState(this.file, makeCheckpoint(resources.map(resourceToState), pending.map(pendingToState)), final);
+      if (final) fs.rmSync(journalPath(this.file), { force: true });
+      else fs.writeFileSync(journalPath(this.file), JSON.stringify({ base: this.base }) + "\n", { mode: 0o600 });
+    } else {
+      const entry: JournalEntry = {};
+      const put = resources.filter((r) => this.written.get(r.urn) !== r);
+      const urns = new Set(resources.map((r) => r.urn));
+      const gone = [...this.written.keys()].filter((urn) => !urns.has(urn));
+      if (put.length) entry.put = put.map(resourceToState);
+      if (gone.length) entry.delete = gone;
+      if (pending.length !== this.pending.length || pending.some((p, i) => p.resource !== this.pending[i]!.resource || p.type !== this.pending[i]!.type)) {
+        entry.pending = pending.map(pendingToState);
+      }
+      if (Object.keys(entry).length === 0) return;
+      fs.appendFileSync(journalPath(this.file), JSON.stringify(entry) + "\n", { mode: 0o600 });
+    }
+    this.written = new Map(resources.map((r) => [r.urn, r]));
+    this.pending = pending;
+  }
+}
+
+const pendingToState = (p: PendingOperation): PendingOperation => ({ ...p, resource: resourceToState(p.resource) });
 
 export function makeCheckpoint(resources: ResourceState[], pending: PendingOperation[] = []): Checkpoint {
   // manifest.magic is the CLI's checksum: hex SHA-256 of the engine version it records.
@@ -78,20 +158,25 @@ export function makeCheckpoint(resources: ResourceState[], pending: PendingOpera
 /**
  * Writes `state` to `file` atomically (temporary file + rename), mode 0600. The rename alone
  * survives a killed process; `durable` also survives a crash of the machine (fsync), for the
- * final write of a run.
+ * final write of a run. Returns the digest of what it wrote.
  */
-export function writeState(file: string, state: Checkpoint, durable = false): void {
+export function writeState(file: string, state: Checkpoint, durable = false): string {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = fs.openSync(tmp, "w", 0o600);
+  let text: string;
   try {
-    fs.writeFileSync(fd, JSON.stringify(state, null, 4) + "\n");
+    text = JSON.stringify(state, null, 4) + "\n";
+    fs.writeFileSync(fd, text);
     if (durable) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
+  return digest(text);
 }
+
+const digest = (text: string) => createHash("sha256").update(text).digest("hex");
 
 function alive(pid: number): boolean {
   try {

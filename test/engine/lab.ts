@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { run, type Operation, type Result } from "../../engine/deploy";
 import { parseUrn } from "../../engine/steps";
-import type { Checkpoint } from "../../engine/state";
+import { readState, type Checkpoint } from "../../engine/state";
 import type { Spec } from "./fixtures/recorder";
 
 export type { Spec };
@@ -51,7 +51,7 @@ export class Lab {
   }
 
   state(): Checkpoint {
-    return JSON.parse(fs.readFileSync(this.stateFile, "utf8")) as Checkpoint;
+    return readState(this.stateFile)!;
   }
 
   /** The names of the user's resources in state, in state order. */
