@@ -8,3 +8,6 @@ export { Sysctl, type SysctlArgs } from "./resources/sysctl";
 export { NatRule, type NatRuleArgs } from "./resources/natRule";
 export { PortForward, type PortForwardArgs } from "./resources/portForward";
 export { FirewallRule, type FirewallRuleArgs } from "./resources/firewallRule";
+export { Segment, Attachment, type SegmentArgs, type AttachmentArgs } from "./components/segment";
+export { Router, type RouterArgs, type AllowRule } from "./components/router";
+export { PublishedPort, type PublishedPortArgs } from "./components/publishedPort";

@@ -1,0 +1,260 @@
+import * as pulumi from "@pulumi/pulumi";
+import { netnsName, type NetnsRef } from "../internal/refs";
+import { Address } from "../resources/address";
+import { Bridge } from "../resources/bridge";
+import { NatRule } from "../resources/natRule";
+import { Route } from "../resources/route";
+import { Sysctl } from "../resources/sysctl";
+import { VethPair } from "../resources/vethPair";
+import { allocate, planSubnet, type SubnetPlan } from "./allocate";
+import { PublishedPort, type PublishedPortArgs } from "./publishedPort";
+
+/**
+ * An L2 network: a bridge, a subnet, optionally a gateway address and NAT to the outside, and the
+ * namespaces attached to it (`segment.attach(name, args)`), each by a veth pair with an address
+ * from the subnet and a default route via the gateway. Docker's default bridge is a Segment with
+ * `gateway: true, nat: true`.
+ *
+ * Equivalent to: `ip link add <bridge> type bridge; ip addr add <gateway>/<prefix> dev <bridge>;
+ * sysctl -w net.ipv4.ip_forward=1; iptables -t nat -A POSTROUTING -s <subnet> ! -o <bridge> -j MASQUERADE`.
+ */
+export interface SegmentArgs {
+  /**
+   * The segment's subnet, a canonical network in CIDR form without host bits (`"10.0.0.0/24"`,
+   * `"2001:db8:1::/64"`), with room for at least two addresses. A plain string, not an Input:
+   * the attachments' addresses are allocated from it when the program runs.
+   */
+  readonly subnet: string;
+  /**
+   * Where the bridge lives: a Netns resource or a namespace name.
+   *
+   * @default - the namespace the provider runs in (the host's)
+   */
+  readonly netns?: NetnsRef;
+  /**
+   * Kernel name of the bridge (1-15 characters). Changing it replaces the bridge.
+   *
+   * @default - `<name>-bridge` plus a short hash of the project and stack, cut to 15 characters
+   */
+  readonly bridgeName?: pulumi.Input<string>;
+  /**
+   * The segment's gateway: `true` for the subnet's first host address, or an address inside the
+   * subnet (not its network or broadcast address). Attachments get a default route via it.
+   *
+   * @default - no gateway
+   */
+  readonly gateway?: boolean | string;
+  /**
+   * Who holds the gateway address: `"bridge"`, an Address on the bridge (the bridge's namespace
+   * routes for the segment, as Docker's bridge does), or `"router"`, a Router joining the
+   * segment (the Segment then makes no Address).
+   *
+   * @default "bridge"
+   */
+  readonly gatewayOn?: "bridge" | "router";
+  /**
+   * NAT to the outside: forwarding on in the bridge's namespace (`net.ipv4.ip_forward=1`) and a
+   * MASQUERADE of the subnet's traffic leaving through any interface but the bridge. Needs an
+   * IPv4 subnet and the gateway on the bridge.
+   *
+   * @default false
+   */
+  readonly nat?: boolean;
+  /**
+   * MTU of the bridge in bytes, 68-65535. Changed in place.
+   *
+   * @default - not managed: the kernel keeps it at the smallest MTU of the ports
+   */
+  readonly mtu?: pulumi.Input<number>;
+  /**
+   * Spanning Tree Protocol on the bridge (with the shortest forward delay). Changed in place.
+   *
+   * @default - not managed (off)
+   */
+  readonly stp?: pulumi.Input<boolean>;
+}
+
+/** What a Segment's attachments and the components joining it need, and no user does. */
+interface SegmentInternals {
+  readonly name: string;
+  readonly netns: NetnsRef | undefined;
+  readonly plan: SubnetPlan;
+  /** Address -> name of the attachments made so far, in declaration order. */
+  readonly taken: Map<string, string>;
+}
+
+const internals = new WeakMap<Segment, SegmentInternals>();
+
+/** @internal The name, namespace and address plan of a segment (for Router and PublishedPort). */
+export function segmentInternals(segment: Segment): SegmentInternals {
+  return internals.get(segment)!;
+}
+
+export class Segment extends pulumi.ComponentResource {
+  /** The bridge (child `<name>-bridge`). */
+  readonly bridge: Bridge;
+  /** The subnet, as given. */
+  readonly subnet: string;
+  /** The subnet's prefix length. */
+  readonly prefixLength: number;
+  /** The gateway's address, without prefix length; undefined when the segment has none. */
+  readonly gateway?: string;
+  /** Who holds the gateway address: an Address on the bridge, or a Router. */
+  readonly gatewayOn: "bridge" | "router";
+  /** The gateway Address on the bridge (child `<name>-gateway`), when `gatewayOn` is `"bridge"`. */
+  readonly gatewayAddress?: Address;
+  /** The forwarding Sysctl of the bridge's namespace (child `<name>-forwarding`), with `nat`. */
+  readonly forwarding?: Sysctl;
+  /** The MASQUERADE rule (child `<name>-nat`), with `nat`. */
+  readonly nat?: NatRule;
+
+  constructor(name: string, args: SegmentArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Every check before super(): a bad segment registers nothing.
+    const plan = planSubnet(name, args.subnet, args.gateway);
+    const gatewayOn = args.gatewayOn ?? "bridge";
+    if (gatewayOn !== "bridge" && gatewayOn !== "router") {
+      throw new Error(`Segment "${name}": gatewayOn ${JSON.stringify(gatewayOn)} is not valid: use "bridge" or "router"`);
+    }
+    if (args.nat && (plan.subnet.family !== 4 || !plan.gateway || gatewayOn !== "bridge")) {
+      throw new Error(
+        `Segment "${name}": nat true is not valid with ${plan.subnet.family !== 4 ? `the IPv6 subnet ${args.subnet}` : !plan.gateway ? "no gateway" : `gatewayOn "router"`}: ` +
+          `NAT needs an IPv4 subnet and a gateway on the bridge; set gateway (true or an address) and leave gatewayOn "bridge" (behind a Router, put a NatRule in the router's namespace)`,
+      );
+    }
+    super("nslab:index:Segment", name, {}, opts);
+    internals.set(this, { name, netns: args.netns, plan, taken: new Map() });
+    this.subnet = args.subnet;
+    this.prefixLength = plan.subnet.prefix;
+    this.gateway = plan.gateway;
+    this.gatewayOn = gatewayOn;
+
+    const child = { parent: this };
+    this.bridge = new Bridge(`${name}-bridge`, { name: args.bridgeName, netns: args.netns, mtu: args.mtu, stp: args.stp }, child);
+    if (plan.gateway && gatewayOn === "bridge") {
+      this.gatewayAddress = new Address(`${name}-gateway`, { device: this.bridge, address: `${plan.gateway}/${plan.subnet.prefix}` }, child);
+    }
+    if (args.nat) {
+      this.forwarding = new Sysctl(`${name}-forwarding`, { key: "net.ipv4.ip_forward", value: 1, netns: args.netns }, child);
+      this.nat = new NatRule(`${name}-nat`, { source: args.subnet, notOutInterface: this.bridge.name, netns: args.netns }, child);
+    }
+    this.registerOutputs({ bridge: this.bridge.name, subnet: this.subnet, gateway: this.gateway });
+  }
+
+  /**
+   * Attaches a namespace: a component `<segment>-<name>` with a veth pair into the namespace, an
+   * address from the subnet and a default route via the gateway.
+   */
+  attach(name: string, args: Omit<AttachmentArgs, "segment">, opts?: pulumi.ComponentResourceOptions): Attachment {
+    return new Attachment(`${segmentInternals(this).name}-${name}`, { ...args, segment: this }, opts);
+  }
+}
+
+/**
+ * A namespace attached to a Segment: a veth pair whose end in the namespace (`ifname`) has an
+ * address from the subnet and, when the segment has a gateway, a default route via it; the other
+ * end joins the segment's bridge. Usually made by `segment.attach(name, args)`, which names it
+ * `<segment>-<name>`.
+ *
+ * Equivalent to: `ip link add <hostIfname> master <bridge> type veth peer name <ifname> netns <netns>;
+ * ip -n <netns> addr add <address>/<prefix> dev <ifname>; ip -n <netns> route add default via <gateway>`.
+ */
+export interface AttachmentArgs {
+  /** The segment to attach to (`segment.attach` sets it). */
+  readonly segment: Segment;
+  /** The namespace to attach: a Netns resource or a namespace name. */
+  readonly netns: NetnsRef;
+  /**
+   * The address in the namespace, canonical and without prefix length (the segment's prefix
+   * length is used): a host address of the subnet, not the gateway, not another attachment's.
+   *
+   * @default - derived from a hash of the attachment's name: the name's slot in the subnet, or the
+   * next free address after it when the gateway or an attachment declared earlier holds it. So
+   * adding an attachment after the others never renumbers them, and reordering renumbers only
+   * attachments whose slots collide.
+   */
+  readonly address?: string;
+  /**
+   * Interface name inside the namespace (1-15 characters). Changing it replaces the veth pair.
+   *
+   * @default "eth0"
+   */
+  readonly ifname?: pulumi.Input<string>;
+  /**
+   * Interface name of the end that joins the bridge, in the bridge's namespace. Changing it
+   * replaces the veth pair.
+   *
+   * @default - `<name>-veth` plus a short hash of the project and stack, cut to 15 characters
+   */
+  readonly hostIfname?: pulumi.Input<string>;
+  /**
+   * Whether to add a default route via the segment's gateway.
+   *
+   * @default - true when the segment has a gateway
+   */
+  readonly defaultRoute?: boolean;
+  /**
+   * MAC address of the interface inside the namespace, canonical lower-case unicast. Changed in
+   * place.
+   *
+   * @default - not managed (a random address chosen by the kernel)
+   */
+  readonly mac?: pulumi.Input<string>;
+}
+
+export class Attachment extends pulumi.ComponentResource {
+  /** The segment it is attached to. */
+  readonly segment: Segment;
+  /** Its address, without prefix length (known when the program runs). */
+  readonly address: string;
+  /** Its address with the segment's prefix length, e.g. `10.0.0.7/24`. */
+  readonly cidr: string;
+  /** Interface name inside the namespace. */
+  readonly interface: pulumi.Output<string>;
+  /** Name of the namespace. */
+  readonly netns: pulumi.Output<string>;
+  /** The veth pair (child `<name>-veth`): the first end on the bridge, the peer in the namespace. */
+  readonly veth: VethPair;
+  /** The Address in the namespace (child `<name>-address`). */
+  readonly addressResource: Address;
+  /** The default route via the gateway (child `<name>-route`), when there is one. */
+  readonly route?: Route;
+  private readonly resourceName: string;
+
+  constructor(name: string, args: AttachmentArgs, opts?: pulumi.ComponentResourceOptions) {
+    const seg = segmentInternals(args.segment);
+    const address = allocate(seg.plan, seg.taken, name, args.address);
+    const defaultRoute = args.defaultRoute ?? seg.plan.gateway !== undefined;
+    if (defaultRoute && !seg.plan.gateway) {
+      throw new Error(`Attachment "${name}": defaultRoute true is not valid: segment "${seg.name}" has no gateway; give the segment a gateway, or leave defaultRoute unset`);
+    }
+    super("nslab:index:Attachment", name, {}, { ...opts, parent: opts?.parent ?? args.segment });
+    seg.taken.set(address, name);
+    this.resourceName = name;
+    this.segment = args.segment;
+    this.address = address;
+    this.cidr = `${address}/${seg.plan.subnet.prefix}`;
+
+    const child = { parent: this };
+    this.veth = new VethPair(
+      `${name}-veth`,
+      { name: args.hostIfname, netns: seg.netns, master: args.segment.bridge, peerName: args.ifname ?? "eth0", peerNetns: args.netns, peerMac: args.mac },
+      child,
+    );
+    this.addressResource = new Address(`${name}-address`, { device: this.veth.peer, address: this.cidr }, child);
+    if (defaultRoute) {
+      this.route = new Route(`${name}-route`, { destination: "default", via: seg.plan.gateway, device: this.veth.peer }, { parent: this, dependsOn: [this.addressResource] });
+    }
+    this.interface = this.veth.peerName;
+    this.netns = pulumi.output(netnsName(args.netns)!);
+    this.registerOutputs({ address: this.address, cidr: this.cidr, interface: this.interface, netns: this.netns });
+  }
+
+  /**
+   * Publishes a port of this namespace on the host side (a PublishedPort named
+   * `<name>-<protocol><hostPort>`, e.g. `lan-web-tcp8080`).
+   */
+  publish(args: Omit<PublishedPortArgs, "attachment">, opts?: pulumi.ComponentResourceOptions): PublishedPort {
+    const name = `${this.resourceName}-${args.protocol ?? "tcp"}${args.hostPort ?? args.port}`;
+    return new PublishedPort(name, { ...args, attachment: this }, opts);
+  }
+}

@@ -1,0 +1,334 @@
+import * as pulumi from "@pulumi/pulumi";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+
+// The components (Segment, Attachment, PublishedPort, Router) under Pulumi's mock runtime: the
+// children they register (names, type tokens, parents, inputs) and the mistakes they refuse at
+// construction, before registering anything.
+
+interface Registered {
+  type: string;
+  name: string;
+  inputs: Record<string, any>;
+}
+const registered: Registered[] = [];
+
+void pulumi.runtime.setMocks(
+  {
+    newResource: (args) => {
+      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+      const state = args.custom ? { ...args.inputs, identity: `4026532000@${registered.length}`, ifindex: registered.length, peerIfindex: 100 + registered.length } : {};
+      return { id: args.custom ? `${args.name}-id` : undefined, state };
+    },
+    call: () => ({}),
+  },
+  "lab",
+  "dev",
+);
+
+// Loaded after setMocks, as Pulumi's own mock tests do.
+const nslab: typeof import("../../sdk") = require("../../sdk");
+const { allocate, planSubnet }: typeof import("../../sdk/components/allocate") = require("../../sdk/components/allocate");
+
+const T = "pulumi-nodejs:dynamic/nslab:";
+
+function registration(name: string): Promise<Registered> {
+  return new Promise((resolve) => {
+    const poll = () => {
+      const r = registered.find((x) => x.name === name);
+      if (r) resolve(r);
+      else setTimeout(poll, 5);
+    };
+    poll();
+  });
+}
+
+/** "type name owner-path" of each registration, in the order of `names`. */
+async function tree(names: string[]): Promise<string[]> {
+  const rs = await Promise.all(names.map(registration));
+  return rs.map((r) => `${r.type} ${r.inputs.owner ? r.inputs.owner.path.join("/") : r.name}`);
+}
+
+function thrown(construct: () => unknown): string {
+  try {
+    construct();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return "(nothing thrown)";
+}
+
+const value = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((resolve) => o.apply(resolve));
+
+const segment = suite("Segment and Attachment");
+
+segment("a segment with a gateway and NAT makes its bridge, the gateway address on it, forwarding and a MASQUERADE of the subnet", async () => {
+  const lan = new nslab.Segment("lan", { subnet: "10.0.0.0/24", gateway: true, nat: true });
+  assert.equal(await tree(["lan", "lan-bridge", "lan-gateway", "lan-forwarding", "lan-nat"]), [
+    "nslab:index:Segment lan",
+    `${T}Bridge lan/lan-bridge`,
+    `${T}Address lan/lan-gateway`,
+    `${T}Sysctl lan/lan-forwarding`,
+    `${T}NatRule lan/lan-nat`,
+  ]);
+  const bridge = (await registration("lan-bridge")).inputs;
+  assert.match(bridge.name, /^lan-bridge-[0-9a-f]{4}$/);
+  assert.is(bridge.netns, undefined);
+  const gw = (await registration("lan-gateway")).inputs;
+  assert.equal([gw.device, gw.address, gw.netns, typeof gw.deviceIfindex], [bridge.name, "10.0.0.1/24", undefined, "number"]);
+  const fwd = (await registration("lan-forwarding")).inputs;
+  assert.equal([fwd.key, fwd.value, fwd.netns], ["net.ipv4.ip_forward", 1, undefined]);
+  const nat = (await registration("lan-nat")).inputs;
+  assert.equal([nat.source, nat.notOutInterface, nat.outInterface], ["10.0.0.0/24", bridge.name, undefined]);
+  assert.equal([lan.subnet, lan.prefixLength, lan.gateway, lan.gatewayOn], ["10.0.0.0/24", 24, "10.0.0.1", "bridge"]);
+  assert.ok(lan.gatewayAddress && lan.forwarding && lan.nat);
+});
+
+segment("a segment without a gateway, in a namespace, makes only its bridge there, with the given name, MTU and STP", async () => {
+  const ns = new nslab.Netns("sw", { name: "sw" });
+  const quiet = new nslab.Segment("quiet", { subnet: "10.9.0.0/24", netns: ns, bridgeName: "br-quiet", mtu: 9000, stp: true });
+  const bridge = (await registration("quiet-bridge")).inputs;
+  assert.equal([bridge.name, bridge.netns, typeof bridge.netnsIdentity, bridge.mtu, bridge.stp], ["br-quiet", "sw", "string", 9000, true]);
+  assert.equal([quiet.gateway, quiet.gatewayAddress, quiet.forwarding, quiet.nat], [undefined, undefined, undefined, undefined]);
+  assert.is(registered.filter((r) => r.inputs.owner?.path[0] === "quiet").length, 1);
+});
+
+segment("attach makes `<segment>-<name>`: a veth pair from the bridge into the namespace, the derived address and a default route via the gateway", async () => {
+  const lan = new nslab.Segment("lan2", { subnet: "10.0.2.0/24", gateway: true });
+  const web = new nslab.Netns("web");
+  const a = lan.attach("web", { netns: web });
+  assert.equal(await tree(["lan2-web", "lan2-web-veth", "lan2-web-address", "lan2-web-route"]), [
+    "nslab:index:Attachment lan2-web",
+    `${T}VethPair lan2/lan2-web/lan2-web-veth`,
+    `${T}Address lan2/lan2-web/lan2-web-address`,
+    `${T}Route lan2/lan2-web/lan2-web-route`,
+  ]);
+  assert.is(a.address, allocate(planSubnet("lan2", "10.0.2.0/24", true), new Map(), "lan2-web"));
+  assert.is(a.cidr, `${a.address}/24`);
+  const bridge = (await registration("lan2-bridge")).inputs;
+  const webName = (await registration("web")).inputs.name;
+  const veth = (await registration("lan2-web-veth")).inputs;
+  assert.match(veth.name, /^lan2-web-v-[0-9a-f]{4}$/);
+  assert.equal([veth.netns, veth.master, typeof veth.masterIfindex, veth.peerName, veth.peerNetns, typeof veth.peerNetnsIdentity], [undefined, bridge.name, "number", "eth0", webName, "string"]);
+  const address = (await registration("lan2-web-address")).inputs;
+  assert.equal([address.device, address.netns, address.address], ["eth0", webName, a.cidr]);
+  const route = (await registration("lan2-web-route")).inputs;
+  assert.equal([route.destination, route.via, route.device, route.netns], ["default", "10.0.2.1", "eth0", webName]);
+  assert.equal([await value(a.interface), await value(a.netns)], ["eth0", webName]);
+});
+
+segment("an attachment takes an explicit address, interface names and MAC, and no default route when told so", async () => {
+  const lan = new nslab.Segment("lan3", { subnet: "10.0.3.0/24", gateway: "10.0.3.254" });
+  const a = lan.attach("db", { netns: "dbns", address: "10.0.3.10", ifname: "lan0", hostIfname: "vdb", mac: "02:00:00:00:00:10", defaultRoute: false });
+  const veth = (await registration("lan3-db-veth")).inputs;
+  assert.equal([veth.name, veth.peerName, veth.peerNetns, veth.peerMac], ["vdb", "lan0", "dbns", "02:00:00:00:00:10"]);
+  assert.is((await registration("lan3-db-address")).inputs.address, "10.0.3.10/24");
+  assert.equal([a.address, a.route], ["10.0.3.10", undefined]);
+  await registration("lan3-db-address");
+  assert.is(registered.find((r) => r.name === "lan3-db-route"), undefined);
+});
+
+segment("attachments of one segment get distinct addresses until the subnet is full", () => {
+  const tiny = new nslab.Segment("tiny", { subnet: "10.0.4.0/29", gateway: true });
+  const addresses = ["a", "b", "c", "d", "e"].map((n) => tiny.attach(n, { netns: n }).address);
+  assert.equal([...addresses].sort(), ["10.0.4.2", "10.0.4.3", "10.0.4.4", "10.0.4.5", "10.0.4.6"]);
+  assert.is(
+    thrown(() => tiny.attach("f", { netns: "f" })),
+    `Attachment "tiny-f" of segment "tiny": address: the subnet 10.0.4.0/29 is full: its 6 usable addresses are taken (the gateway 10.0.4.1, "tiny-a", "tiny-b", "tiny-c", "tiny-d", "tiny-e"); use a larger subnet (a shorter prefix length)`,
+  );
+});
+
+segment("publish makes `<attachment>-<protocol><hostPort>`: forwarding and a DNAT in the bridge's namespace to the attachment's address", async () => {
+  const ns = new nslab.Netns("edge", { name: "edge" });
+  const lan = new nslab.Segment("pub", { subnet: "10.0.5.0/24", gateway: true, netns: ns });
+  const web = lan.attach("web", { netns: "webns", address: "10.0.5.80" });
+  const port = web.publish({ port: 80, hostPort: 8080, hostAddress: "192.168.1.10" });
+  web.publish({ port: 53, protocol: "udp" });
+  assert.equal(await tree(["pub-web-tcp8080", "pub-web-tcp8080-forwarding", "pub-web-tcp8080-dnat", "pub-web-udp53-dnat"]), [
+    "nslab:index:PublishedPort pub-web-tcp8080",
+    `${T}Sysctl pub/pub-web/pub-web-tcp8080/pub-web-tcp8080-forwarding`,
+    `${T}PortForward pub/pub-web/pub-web-tcp8080/pub-web-tcp8080-dnat`,
+    `${T}PortForward pub/pub-web/pub-web-udp53/pub-web-udp53-dnat`,
+  ]);
+  const fwd = (await registration("pub-web-tcp8080-forwarding")).inputs;
+  assert.equal([fwd.key, fwd.value, fwd.netns], ["net.ipv4.ip_forward", 1, "edge"]);
+  const dnat = (await registration("pub-web-tcp8080-dnat")).inputs;
+  assert.equal([dnat.hostPort, dnat.toAddress, dnat.toPort, dnat.protocol, dnat.hostAddress, dnat.netns], [8080, "10.0.5.80", 80, undefined, "192.168.1.10", "edge"]);
+  const udp = (await registration("pub-web-udp53-dnat")).inputs;
+  assert.equal([udp.hostPort, udp.toPort, udp.protocol], [53, 53, "udp"]);
+  assert.ok(port.portForward && port.forwarding);
+});
+
+segment.run();
+
+const router = suite("Router");
+
+router("a router joins segments from its own namespace: per segment a leg named after it holding the gateway, forwarding, the allows in order, then drops between the segments", async () => {
+  const a = new nslab.Segment("a", { subnet: "10.1.0.0/24", gateway: true, gatewayOn: "router" });
+  const b = new nslab.Segment("b", { subnet: "10.2.0.0/24", gateway: "10.2.0.254", gatewayOn: "router" });
+  const rt = new nslab.Router("rt", { segments: [a, b], allow: [{ from: a, to: b, protocol: "tcp", port: 80 }, { from: "10.2.0.5", to: a, protocol: "icmp" }] });
+  assert.equal(
+    await tree(["rt", "rt-netns", "rt-a-leg", "rt-a-address", "rt-b-leg", "rt-b-address", "rt-forwarding", "rt-allow-0", "rt-allow-1", "rt-drop-a-b", "rt-drop-b-a"]),
+    [
+      "nslab:index:Router rt",
+      `${T}Netns rt/rt-netns`,
+      `${T}VethPair rt/rt-a-leg`,
+      `${T}Address rt/rt-a-address`,
+      `${T}VethPair rt/rt-b-leg`,
+      `${T}Address rt/rt-b-address`,
+      `${T}Sysctl rt/rt-forwarding`,
+      `${T}FirewallRule rt/rt-allow-0`,
+      `${T}FirewallRule rt/rt-allow-1`,
+      `${T}FirewallRule rt/rt-drop-a-b`,
+      `${T}FirewallRule rt/rt-drop-b-a`,
+    ],
+  );
+  assert.is(a.gatewayAddress, undefined, "the segment itself makes no gateway address");
+  const netns = (await registration("rt-netns")).inputs.name;
+  assert.match(netns, /^rt-netns-[0-9a-f]{4}$/);
+  assert.is(await value(rt.netns), netns);
+  const leg = (await registration("rt-b-leg")).inputs;
+  const bridge = (await registration("b-bridge")).inputs.name;
+  assert.equal([leg.netns, leg.master, leg.peerName, leg.peerNetns], [undefined, bridge, "b", netns]);
+  const address = (await registration("rt-b-address")).inputs;
+  assert.equal([address.device, address.netns, address.address], ["b", netns, "10.2.0.254/24"]);
+  const rule = async (n: string) => {
+    const i = (await registration(n)).inputs;
+    return [i.action, i.priority, i.source, i.destination, i.protocol, i.destinationPort, i.netns];
+  };
+  assert.equal(await rule("rt-allow-0"), ["accept", 1000, "10.1.0.0/24", "10.2.0.0/24", "tcp", 80, netns]);
+  assert.equal(await rule("rt-allow-1"), ["accept", 1001, "10.2.0.5", "10.1.0.0/24", "icmp", undefined, netns]);
+  assert.equal(await rule("rt-drop-a-b"), ["drop", 2000, "10.1.0.0/24", "10.2.0.0/24", undefined, undefined, netns]);
+  assert.equal(await rule("rt-drop-b-a"), ["drop", 2000, "10.2.0.0/24", "10.1.0.0/24", undefined, undefined, netns]);
+  assert.equal([rt.legs.length, rt.gatewayAddresses.length, rt.forwarding.length, rt.rules.length], [2, 2, 1, 4]);
+});
+
+router("a router in the host gives its ends derived names and filters nothing without allow; IPv6 segments get IPv6 forwarding", async () => {
+  const c = new nslab.Segment("c", { subnet: "10.3.0.0/24", gateway: true, gatewayOn: "router" });
+  const d = new nslab.Segment("d", { subnet: "fd00:4::/64", gateway: true, gatewayOn: "router" });
+  const rt = new nslab.Router("hostrt", { segments: [c, d], inHost: true });
+  const leg = (await registration("hostrt-c-leg")).inputs;
+  assert.match(leg.peerName, /^hostrt-c-[0-9a-f]{4}$/);
+  assert.is(leg.peerNetns, undefined);
+  assert.is((await registration("hostrt-d-address")).inputs.address, "fd00:4::1/64");
+  const fwd = await Promise.all(["hostrt-forwarding", "hostrt-forwarding6"].map(async (n) => (await registration(n)).inputs));
+  assert.equal(fwd.map((i) => [i.key, i.value, i.netns]), [["net.ipv4.ip_forward", 1, undefined], ["net.ipv6.conf.all.forwarding", 1, undefined]]);
+  assert.equal([rt.rules.length, rt.netnsResource, await value(rt.netns)], [0, undefined, undefined]);
+});
+
+router("a router in a given namespace makes none of its own", async () => {
+  const e = new nslab.Segment("e", { subnet: "10.5.0.0/24", gateway: true, gatewayOn: "router" });
+  const rt = new nslab.Router("given", { segments: [e], netns: "core" });
+  assert.is((await registration("given-e-leg")).inputs.peerNetns, "core");
+  assert.equal([rt.netnsResource, await value(rt.netns)], [undefined, "core"]);
+});
+
+router.run();
+
+const errors = suite("components: mistakes fail at construction");
+
+const cases: [string, () => unknown, string][] = [
+  [
+    "rejects nat without a gateway",
+    () => new nslab.Segment("x1", { subnet: "10.0.0.0/24", nat: true }),
+    `Segment "x1": nat true is not valid with no gateway: NAT needs an IPv4 subnet and a gateway on the bridge; set gateway (true or an address) and leave gatewayOn "bridge" (behind a Router, put a NatRule in the router's namespace)`,
+  ],
+  [
+    "rejects nat on an IPv6 subnet",
+    () => new nslab.Segment("x2", { subnet: "fd00::/64", gateway: true, nat: true }),
+    `Segment "x2": nat true is not valid with the IPv6 subnet fd00::/64: NAT needs an IPv4 subnet and a gateway on the bridge; set gateway (true or an address) and leave gatewayOn "bridge" (behind a Router, put a NatRule in the router's namespace)`,
+  ],
+  [
+    "rejects nat with the gateway on a router",
+    () => new nslab.Segment("x3", { subnet: "10.0.0.0/24", gateway: true, gatewayOn: "router", nat: true }),
+    `Segment "x3": nat true is not valid with gatewayOn "router": NAT needs an IPv4 subnet and a gateway on the bridge; set gateway (true or an address) and leave gatewayOn "bridge" (behind a Router, put a NatRule in the router's namespace)`,
+  ],
+  ["rejects an unknown gatewayOn", () => new nslab.Segment("x4", { subnet: "10.0.0.0/24", gatewayOn: "host" as "bridge" }), `Segment "x4": gatewayOn "host" is not valid: use "bridge" or "router"`],
+  ["rejects a subnet too small", () => new nslab.Segment("x5", { subnet: "10.0.0.7/32" }), `Segment "x5": subnet "10.0.0.7/32" is not valid: it has room for one address; a segment needs at least two (its gateway and an attachment, or two attachments): use a prefix of /31 or shorter`],
+  [
+    "rejects a default route on a segment without a gateway",
+    () => new nslab.Segment("x6", { subnet: "10.0.0.0/24" }).attach("h", { netns: "h", defaultRoute: true }),
+    `Attachment "x6-h": defaultRoute true is not valid: segment "x6" has no gateway; give the segment a gateway, or leave defaultRoute unset`,
+  ],
+  [
+    "rejects two attachments with one address",
+    () => {
+      const s = new nslab.Segment("x7", { subnet: "10.0.0.0/24" });
+      s.attach("a", { netns: "a", address: "10.0.0.5" });
+      s.attach("b", { netns: "b", address: "10.0.0.5" });
+    },
+    `Attachment "x7-b" of segment "x7": address "10.0.0.5" is not valid: attachment "x7-a" already has it; give one of the two another address, or leave address out to derive a free one`,
+  ],
+  [
+    "rejects an address outside the subnet",
+    () => new nslab.Segment("x8", { subnet: "10.0.0.0/24", gateway: true }).attach("a", { netns: "a", address: "10.0.1.5" }),
+    `Attachment "x8-a" of segment "x8": address "10.0.1.5" is not valid: it is outside the subnet 10.0.0.0/24; use an address from 10.0.0.1 to 10.0.0.254 other than the gateway 10.0.0.1, or leave address out to derive a free one from the name`,
+  ],
+  [
+    "rejects publishing a port of a segment whose gateway is on a router",
+    () => new nslab.Segment("x9", { subnet: "10.0.0.0/24", gateway: true, gatewayOn: "router" }).attach("a", { netns: "a" }).publish({ port: 80 }),
+    `PublishedPort "x9-a-tcp80": segment "x9" has no gateway on its bridge, so the bridge's namespace does not route for it; give the segment gateway: true (with gatewayOn "bridge"), or, for a segment behind a Router, a PortForward in the router's namespace`,
+  ],
+  [
+    "rejects publishing a port of an IPv6 segment",
+    () => new nslab.Segment("x10", { subnet: "fd00::/64", gateway: true }).attach("a", { netns: "a" }).publish({ port: 80 }),
+    `PublishedPort "x10-a-tcp80": segment "x10" is IPv6; ports are published with iptables, IPv4 only`,
+  ],
+  [
+    "rejects a port out of range",
+    () => new nslab.Segment("x11", { subnet: "10.0.0.0/24", gateway: true }).attach("a", { netns: "a" }).publish({ port: 80, hostPort: 70000 }),
+    `PublishedPort "x11-a-tcp70000": hostPort 70000 is not valid: use an integer from 1 to 65535`,
+  ],
+  [
+    "rejects a router joining a segment whose gateway is on its bridge",
+    () => new nslab.Router("r1", { segments: [new nslab.Segment("x12", { subnet: "10.0.0.0/24", gateway: true })] }),
+    `Router "r1": segment "x12" is not valid: its gateway is on its bridge; a router holds the gateways of the segments it joins: give it gateway (true or an address) and gatewayOn "router"`,
+  ],
+  [
+    "rejects a router with both netns and inHost",
+    () => new nslab.Router("r2", { segments: [], netns: "x", inHost: true }),
+    `Router "r2": netns and inHost true are exclusive: route in a given namespace, or in the host's`,
+  ],
+  [
+    "rejects an allow rule with a port and no protocol",
+    () => new nslab.Router("r3", { segments: [new nslab.Segment("x13", { subnet: "10.0.0.0/24", gateway: true, gatewayOn: "router" })], allow: [{ from: "10.0.0.0/24", to: "10.9.0.0/24", port: 80 }] }),
+    `Router "r3": allow[0] port 80 needs protocol "tcp" or "udp" (got "all"); set protocol`,
+  ],
+  [
+    "rejects an allow rule naming a segment the router does not join",
+    () => {
+      const s = new nslab.Segment("x14", { subnet: "10.0.0.0/24", gateway: true, gatewayOn: "router" });
+      const other = new nslab.Segment("x15", { subnet: "10.9.0.0/24" });
+      return new nslab.Router("r4", { segments: [s], allow: [{ from: s, to: other }] });
+    },
+    `Router "r4": allow[0] names segment "x15", which the router does not join; add it to segments or give its subnet 10.9.0.0/24 as a string`,
+  ],
+  [
+    "rejects a filter policy on IPv6 segments",
+    () => new nslab.Router("r5", { segments: [new nslab.Segment("x16", { subnet: "fd00::/64", gateway: true, gatewayOn: "router" })], allow: [] }),
+    `Router "r5": allow is not valid with the IPv6 segment "x16": the filter policy uses iptables, IPv4 only; leave allow out`,
+  ],
+  [
+    "rejects a segment joined twice",
+    () => {
+      const s = new nslab.Segment("x17", { subnet: "10.0.0.0/24", gateway: true, gatewayOn: "router" });
+      return new nslab.Router("r6", { segments: [s, s] });
+    },
+    `Router "r6": segment "x17" is joined twice: give each segment once`,
+  ],
+];
+for (const [title, construct, message] of cases) {
+  errors(title, () => {
+    assert.is(thrown(construct), message);
+  });
+}
+
+errors("a refused component registers nothing: neither itself nor a child", async () => {
+  assert.match(thrown(() => new nslab.Segment("bad", { subnet: "10.0.0.0/24", nat: true })), /^Segment "bad": /);
+  assert.match(thrown(() => new nslab.Router("badrt", { segments: [new nslab.Segment("fine", { subnet: "10.8.0.0/24" })] })), /^Router "badrt": /);
+  await registration("fine-bridge");
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(registered.filter((r) => /^bad/.test(r.name)), []);
+});
+
+errors.run();
