@@ -2,23 +2,31 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { run, type EngineOptions, type Operation } from "./deploy";
+import { run, stateDirOf, type EngineOptions, type Operation } from "./deploy";
+import { labGraph, toDot, toMermaid, type LabGraph } from "./graph";
+import { previewMarkdown } from "./markdown";
 import { diagnosticLine, header, json, stepLines, summary } from "./output";
-import { ProjectError } from "./project";
+import { loadProject, ProjectError } from "./project";
+import { readState, statePath } from "./state";
 import { SANDBOX_ENV, sandboxArgv, sandboxProblem } from "./sandbox";
 
 // The `nslab` command.
 
 const USAGE = `usage: nslab sandbox [DIR]
        nslab up|preview|refresh|destroy [DIR] [options]
+       nslab graph [DIR] [--preview] [--format mermaid|dot] [options]
 
   up [DIR]        create or update the lab of the Pulumi program in DIR (default ".")
   preview [DIR]   show what up would do, changing nothing
   refresh [DIR]   read every resource back and update the state to match what exists
   destroy [DIR]   delete every resource of the stack (the program is not run)
+  graph [DIR]     draw the lab from its state (namespaces, bridges, veth links with their
+                  interfaces and addresses, NAT and port forwards); changes nothing. With
+                  --preview it runs the program and draws the planned state, marking what the
+                  change adds (+), changes (~, +-) and removes (-)
   sandbox [DIR]   run the lab program in DIR inside a throwaway network sandbox: up, the lab
-                  as the kernel sees it, pings between its addresses, destroy. Nothing on this
-                  machine's own network changes.
+                  as the kernel sees it, pings between its addresses, the graph, destroy.
+                  Nothing on this machine's own network changes.
 
 options:
   --stack NAME       the stack (default "dev"); its config is Pulumi.NAME.yaml
@@ -27,6 +35,8 @@ options:
   --state-dir DIR    where state lives (default DIR/.nslab, or $NSLAB_STATE_DIR)
   --json             print one JSON object (steps, changeSummary, outputs) on stdout
   --diff             show the changed values of each update and replace
+  --format FORMAT    preview: markdown (a summary for a pull-request comment on stdout, the
+                     progress on stderr); graph: mermaid (default) or dot
   --skip-typecheck   run a TypeScript program without type-checking it first (up and preview
                      check it, as pulumi up does; a program unchanged since it passed is not
                      checked again)
@@ -50,10 +60,13 @@ interface Args {
   parallel?: number;
   config: Record<string, string>;
   stateDir?: string;
+  format?: string;
+  /** graph --preview */
+  planned: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { dir: ".", json: false, diff: false, typecheck: true, preview: true, config: {} };
+  const args: Args = { dir: ".", json: false, diff: false, typecheck: true, preview: true, config: {}, planned: false };
   const dirs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -68,6 +81,8 @@ function parseArgs(argv: string[]): Args {
     else if (arg === "--skip-preview") args.preview = false;
     else if (arg === "--stack") args.stack = value();
     else if (arg === "--state-dir") args.stateDir = value();
+    else if (arg === "--format") args.format = value();
+    else if (arg === "--preview") args.planned = true;
     else if (arg === "--parallel") {
       const n = Number(value());
       if (!Number.isInteger(n) || n < 1) throw new UsageError(`--parallel needs a positive integer`);
@@ -85,9 +100,33 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
+/** The engine's options from the command line; `out` takes the progress lines. */
+function engineOptions(a: Args, out: (line: string) => void, quiet: boolean): EngineOptions {
+  return {
+    typecheck: a.typecheck,
+    dir: a.dir,
+    config: a.config,
+    ...(a.stack ? { stack: a.stack } : {}),
+    ...(a.parallel ? { parallel: a.parallel } : {}),
+    ...(a.stateDir ? { stateDir: a.stateDir } : {}),
+    onStep: (s) => stepLines(s, a.diff).forEach(out),
+    onDiagnostic: (d) => (d.severity === "error" ? process.stderr.write(diagnosticLine(d) + "\n") : out(diagnosticLine(d))),
+    onOutput: (stream, text) => (stream === "stderr" || quiet ? process.stderr : process.stdout).write(text),
+  };
+}
+
 async function operation(op: Operation, argv: string[]): Promise<number> {
   const a = parseArgs(argv);
-  const out = (line: string) => (a.json ? process.stderr : process.stdout).write(line + "\n");
+  if (a.planned) throw new UsageError(`--preview is an option of graph; nslab preview ${a.dir} shows what ${op} would do`);
+  if (a.format !== undefined) {
+    if (op !== "preview") throw new UsageError(`--format is an option of preview and graph, not of ${op}`);
+    if (a.format !== "markdown") throw new UsageError(`--format of preview must be markdown, got ${JSON.stringify(a.format)}`);
+    if (a.json) throw new UsageError(`--format markdown and --json print different things; choose one`);
+  }
+  const markdown = a.format === "markdown";
+  // --json and markdown own stdout; the progress goes to stderr.
+  const quiet = a.json || markdown;
+  const out = (line: string) => (quiet ? process.stderr : process.stdout).write(line + "\n");
   if (!a.json) out(header(op, a.stack ?? "dev"));
   // Ctrl-C: finish the steps in flight and save; a second one stops at once.
   const abort = new AbortController();
@@ -97,18 +136,7 @@ async function operation(op: Operation, argv: string[]): Promise<number> {
     abort.abort();
   };
   process.on("SIGINT", interrupt);
-  const options: EngineOptions = {
-    signal: abort.signal,
-    typecheck: a.typecheck,
-    dir: a.dir,
-    config: a.config,
-    ...(a.stack ? { stack: a.stack } : {}),
-    ...(a.parallel ? { parallel: a.parallel } : {}),
-    ...(a.stateDir ? { stateDir: a.stateDir } : {}),
-    onStep: (s) => stepLines(s, a.diff).forEach(out),
-    onDiagnostic: (d) => (d.severity === "error" ? process.stderr.write(diagnosticLine(d) + "\n") : out(diagnosticLine(d))),
-    onOutput: (stream, text) => (stream === "stderr" || a.json ? process.stderr : process.stdout).write(text),
-  };
+  const options: EngineOptions = { ...engineOptions(a, out, quiet), signal: abort.signal };
   // Like pulumi up, up previews first: every resource is checked before anything changes, so a
   // bad input anywhere in the program fails the run with nothing created.
   const checked = op === "up" && a.preview ? await run("preview", { ...options, onStep: () => {} }) : undefined;
@@ -118,8 +146,37 @@ async function operation(op: Operation, argv: string[]): Promise<number> {
     : await run(op, { ...options, typecheck: a.typecheck && !checked });
   process.off("SIGINT", interrupt);
   if (a.json) process.stdout.write(JSON.stringify(json(result), null, 2) + "\n");
+  else if (markdown) process.stdout.write(previewMarkdown(result, a.diff));
   else out(summary(result));
   return result.failed ? 1 : 0;
+}
+
+/** `nslab graph`: the lab from its state, or with --preview the plan of the program. */
+async function graph(argv: string[]): Promise<number> {
+  const a = parseArgs(argv);
+  const format = a.format ?? "mermaid";
+  if (format !== "mermaid" && format !== "dot") throw new UsageError(`--format of graph must be mermaid or dot, got ${JSON.stringify(format)}`);
+  if (a.json || a.diff) throw new UsageError(`graph prints a graph; --json and --diff are options of the other commands`);
+  const draw = (g: LabGraph) => process.stdout.write(format === "dot" ? toDot(g) : toMermaid(g));
+  const stack = a.stack ?? "dev";
+  if (a.planned) {
+    const err = (line: string) => process.stderr.write(line + "\n");
+    const r = await run("preview", { ...engineOptions(a, err, true), onStep: () => {} });
+    if (r.failed) {
+      err(summary(r));
+      return 1;
+    }
+    draw(labGraph(r.planned ?? [], Object.fromEntries(r.steps.map((s) => [s.urn, s.op]))));
+    return 0;
+  }
+  const file = statePath(stateDirOf(loadProject(a.dir, stack, a.config), a.stateDir), stack);
+  const state = readState(file);
+  if (!state) {
+    console.error(`nslab: stack ${stack} has no state (${file}): nothing is deployed; nslab graph --preview draws what up would make`);
+    return 1;
+  }
+  draw(labGraph(state.deployment.resources));
+  return 0;
 }
 
 function sandbox(dir: string): number {
@@ -141,6 +198,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command && OPERATIONS.has(command)) return await operation(command as Operation, rest);
+    if (command === "graph") return await graph(rest);
     if (command === "sandbox" && rest.length <= 1) return sandbox(rest[0] ?? ".");
     throw new UsageError(command ? `unknown command ${command}` : "no command");
   } catch (err) {

@@ -5,7 +5,8 @@ import { isWireSecret, UNKNOWN, type Props, type Value } from "./values";
 // What `nslab` prints: Pulumi-like lines for people, and the one --json object of design.md's
 // output contract. Secrets are never printed; unknowns (preview) show as [unknown].
 
-const MARK: Record<Step["op"], string> = { same: " ", create: "+", update: "~", replace: "+-", delete: "-" };
+/** The sign of each operation, as Pulumi prints it. */
+export const MARK: Record<Step["op"], string> = { same: " ", create: "+", update: "~", replace: "+-", delete: "-" };
 
 /** A value fit to show: secrets masked, unknowns named. */
 export function shown(v: Value): Value {
@@ -20,14 +21,14 @@ export function shown(v: Value): Value {
 export function stepLines(s: Step, diff: boolean): string[] {
   if (s.op === "same") return [];
   const lines = [`  ${MARK[s.op].padEnd(2)} ${s.op.padEnd(7)} ${s.type}  ${parseUrn(s.urn).name}${s.diffs.length ? `  [diff: ${s.diffs.join(", ")}]` : ""}`];
-  if (diff) {
-    for (const k of s.diffs) {
-      const before = s.olds && k in s.olds ? JSON.stringify(shown(s.olds[k]!)) : "(none)";
-      const after = s.news && k in s.news ? JSON.stringify(shown(s.news[k]!)) : "(none)";
-      lines.push(`        ${k}: ${before} => ${after}`);
-    }
-  }
+  if (diff) for (const c of changedValues(s)) lines.push(`        ${c.key}: ${c.before} => ${c.after}`);
   return lines;
+}
+
+/** The old and new value of each changed key of a step, shown as JSON; "(none)" where unset. */
+export function changedValues(s: Step): { key: string; before: string; after: string }[] {
+  const text = (p: Props | undefined, k: string) => (p && k in p ? JSON.stringify(shown(p[k]!)) : "(none)");
+  return s.diffs.map((key) => ({ key, before: text(s.olds, key), after: text(s.news, key) }));
 }
 
 export function diagnosticLine(d: Diagnostic): string {

@@ -1,11 +1,13 @@
 import * as fs from "node:fs";
 import { exec } from "../provider/driver/exec";
 import { run, type EngineOptions } from "./deploy";
+import { labGraph, toMermaid } from "./graph";
 import { diagnosticLine, stepLines, summary } from "./output";
 import type { ResourceState } from "./state";
 
 // `nslab sandbox DIR`, inside the throwaway sandbox engine/cli.ts made: `up` of the program
-// through the engine, the lab as the kernel sees it, pings between its addresses, then `destroy`.
+// through the engine, the lab as the kernel sees it, pings between its addresses, its graph, then
+// `destroy`.
 // Its state lives on the sandbox's own /run, and goes with it.
 
 async function main(dir: string): Promise<number> {
@@ -22,8 +24,10 @@ async function main(dir: string): Promise<number> {
   const up = await run("up", options);
   console.log(summary(up));
   if (!up.failed) {
-    const addresses = (up.state?.deployment.resources ?? []).filter((r) => r.type === "pulumi-nodejs:dynamic/nslab:Address");
+    const resources = up.state?.deployment.resources ?? [];
+    const addresses = resources.filter((r) => r.type === "pulumi-nodejs:dynamic/nslab:Address");
     console.log(`\nThe lab, as the kernel sees it:\n${await show()}\nConnectivity (ping between the lab's addresses):\n${await pings(addresses)}`);
+    console.log(`The lab as a graph (Mermaid, as \`nslab graph\` prints it; --format dot for Graphviz):\n${toMermaid(labGraph(resources))}`);
   }
   console.log(`nslab sandbox: destroy`);
   const down = await run("destroy", options);
@@ -38,7 +42,7 @@ async function pings(resources: ResourceState[]): Promise<string> {
   const lines: string[] = [];
   for (const from of sources) {
     for (const to of addresses.filter((a) => a.netns !== from)) {
-      const ok = await exec(["ip", ...(from ? ["netns", "exec", from] : []), "ping", "-c1", "-W1", to.ip]).then(() => true, () => false);
+      const ok = await exec([...(from ? ["ip", "netns", "exec", from] : []), "ping", "-c1", "-W1", to.ip]).then(() => true, () => false);
       lines.push(`  ${from ?? "host"} -> ${to.ip} (${to.netns ?? "host"}): ${ok ? "ok" : "unreachable"}`);
     }
   }

@@ -1,0 +1,260 @@
+import { contains, parseCidr, parseIp, type Ip } from "../provider/lib/cidr";
+import { MARK, shown } from "./output";
+import type { ResourceState } from "./state";
+import type { Op } from "./steps";
+import { fromState, type Props } from "./values";
+
+// `nslab graph`: a picture of a lab drawn from its resources (the state, or the plan of a
+// preview): namespaces as boxes, bridges as switches, interfaces with their addresses and routes,
+// veth pairs as links, NAT and port forwards as labelled arrows (filter rules, and sysctls other
+// than forwarding, are left out). labGraph builds a small model; toMermaid and toDot print it.
+// Everything is sorted, so the same lab always prints the same text.
+
+const KIND = "pulumi-nodejs:dynamic/nslab:";
+
+/** What a preview does to an element; undefined: nothing. */
+export type Change = Exclude<Op, "same">;
+
+/** A line of an interface's label (an address, a route). */
+export interface Line {
+  text: string;
+  change?: Change;
+}
+
+export interface Device {
+  id: string;
+  name: string;
+  /** "device": an interface the lab does not make (named by an Address, a Route or a rule). */
+  kind: "bridge" | "veth" | "device";
+  addresses: Line[];
+  routes: Line[];
+  change?: Change;
+}
+
+export interface Namespace {
+  id: string;
+  /** Kernel name; "" for the host's namespace. */
+  name: string;
+  /** A Sysctl sets net.ipv4.ip_forward=1 here. */
+  forwarding: boolean;
+  devices: Device[];
+  change?: Change;
+}
+
+/** A node outside every namespace: "outside", or an address no interface of the lab holds. */
+export interface External {
+  id: string;
+  label: string;
+}
+
+export interface Edge {
+  from: string;
+  to: string;
+  label: string;
+  /** NAT and port forwards point the way the traffic goes; a veth has no direction. */
+  directed: boolean;
+  change?: Change;
+}
+
+export interface LabGraph {
+  namespaces: Namespace[];
+  external: External[];
+  edges: Edge[];
+}
+
+/** An interface while the graph is built: keyed by "<netns>/<name>". */
+type Node = Omit<Device, "id"> & { key: string; netns: string };
+
+interface Resource {
+  name: string;
+  change?: Change;
+  get(key: string): string | undefined;
+}
+
+const OUTSIDE = "outside";
+const KINDS = ["Netns", "Bridge", "VethPair", "Address", "Route", "Sysctl", "NatRule", "PortForward"];
+
+/**
+ * The graph of a lab's resources (state or wire form; components and pending deletes are left
+ * out). `changes` (a preview's step op by URN) marks what the plan adds, changes and removes.
+ */
+export function labGraph(resources: readonly ResourceState[], changes?: Readonly<Record<string, Op>>): LabGraph {
+  const byKind = new Map<string, Resource[]>(KINDS.map((k) => [k, []]));
+  for (const r of resources) {
+    if (!r.custom || r.delete || !r.type.startsWith(KIND)) continue;
+    const values: Props = { ...fromState(r.inputs), ...fromState(r.outputs) };
+    const op = changes?.[r.urn];
+    byKind.get(r.type.slice(KIND.length))?.push({
+      name: r.urn.split("::").pop()!,
+      ...(op && op !== "same" ? { change: op } : {}),
+      get: (key) => (values[key] === undefined || values[key] === null ? undefined : String(shown(values[key]!))),
+    });
+  }
+  const of = (kind: string) => byKind.get(kind)!.sort((a, b) => order(a.name, b.name));
+
+  const namespaces = new Map<string, Omit<Namespace, "id" | "devices">>();
+  const namespace = (name = "") => namespaces.get(name) ?? namespaces.set(name, { name, forwarding: false }).get(name)!;
+  const devices = new Map<string, Node>();
+  /** The interface `name` in `netns` (undefined: the host's), made on first mention. */
+  const device = (netns: string | undefined, name: string, kind: Device["kind"] = "device"): Node => {
+    namespace(netns);
+    const key = `${netns ?? ""}/${name}`;
+    return devices.get(key) ?? devices.set(key, { key, name, kind, netns: netns ?? "", addresses: [], routes: [] }).get(key)!;
+  };
+  /** The first interface in `netns` ("": the host's; undefined: any) with an address that passes `test`. */
+  const holder = (test: (address: string) => boolean, netns?: string) =>
+    [...devices.values()].find((d) => (netns === undefined || d.netns === netns) && d.addresses.some((a) => test(a.text)))?.key;
+  const within = (x: Ip) => (address: string) => {
+    const c = parseCidr(address);
+    return c !== undefined && contains(c, x);
+  };
+  const at = (ip: string) => (address: string) => address.split("/")[0] === ip;
+  const externals = new Set<string>();
+  const external = (label: string) => (externals.add(label), `x:${label}`);
+  const edges: Edge[] = [];
+  const changed = (r: Resource) => (r.change ? { change: r.change } : {});
+
+  for (const r of of("Netns")) Object.assign(namespace(r.get("name")), changed(r));
+  for (const r of of("Bridge")) Object.assign(device(r.get("netns"), r.get("name") ?? r.name, "bridge"), changed(r));
+  for (const r of of("VethPair")) {
+    const ends = [
+      { name: r.get("name") ?? r.name, netns: r.get("netns"), master: r.get("master") },
+      { name: r.get("peerName") ?? "?", netns: r.get("peerNetns"), master: r.get("peerMaster") },
+    ];
+    // An end in a bridge is drawn as the bridge, with the end's name on the link.
+    const [a, b] = ends.map((e) => (e.master ? device(e.netns, e.master, "bridge") : Object.assign(device(e.netns, e.name, "veth"), changed(r))).key);
+    const ports = ends.filter((e) => e.master).map((e) => e.name);
+    edges.push({ from: a!, to: b!, label: ports.length ? ports.join(" · ") : "veth", directed: false, ...changed(r) });
+  }
+  for (const r of of("Address")) device(r.get("netns"), r.get("device") ?? "?").addresses.push({ text: r.get("address") ?? "?", ...changed(r) });
+  for (const r of of("Route")) {
+    const [netns, dev, via] = [r.get("netns"), r.get("device"), r.get("via")];
+    const gateway = via === undefined ? undefined : parseIp(via);
+    // Drawn on its device, else on the interface whose prefix holds the gateway.
+    const on = dev ? device(netns, dev) : gateway && devices.get(holder(within(gateway), netns ?? "") ?? "");
+    on?.routes.push({ text: `${r.get("destination")}${via ? ` via ${via}` : ""}`, ...changed(r) });
+  }
+  for (const r of of("Sysctl")) {
+    if (["net.ipv4.ip_forward", "net/ipv4/ip_forward"].includes(r.get("key") ?? "") && r.get("value") === "1") namespace(r.get("netns")).forwarding = true;
+  }
+  for (const r of of("NatRule")) {
+    const [netns, source, out, notOut, toSource] = [r.get("netns"), r.get("source") ?? "?", r.get("outInterface"), r.get("notOutInterface"), r.get("toSource")];
+    const prefix = parseCidr(source);
+    // From the interface whose prefix holds the source, to the out interface or the outside.
+    const from = (prefix && holder(within(prefix), netns ?? "")) ?? external(source);
+    const to = out ? device(netns, out).key : external(OUTSIDE);
+    const label = `${toSource ? `SNAT ${source} → ${toSource}` : `MASQUERADE ${source}`}${out ? ` -o ${out}` : notOut ? ` ! -o ${notOut}` : ""}`;
+    edges.push({ from, to, label, directed: true, ...changed(r) });
+  }
+  for (const r of of("PortForward")) {
+    const [netns, hostAddress, hostPort, inInterface, toAddress] = [r.get("netns"), r.get("hostAddress"), r.get("hostPort"), r.get("inInterface"), r.get("toAddress") ?? "?"];
+    // From the interface holding the host address (or the in interface, or the outside) to the one holding the target.
+    const from = (hostAddress && holder(at(hostAddress), netns ?? "")) || (inInterface ? device(netns, inInterface).key : external(OUTSIDE));
+    const to = holder(at(toAddress)) ?? external(toAddress);
+    const label = `DNAT ${r.get("protocol") ?? "tcp"} ${hostAddress ?? ""}:${hostPort} → ${toAddress}:${r.get("toPort") ?? hostPort}${inInterface ? ` -i ${inInterface}` : ""}`;
+    edges.push({ from, to, label, directed: true, ...changed(r) });
+  }
+
+  // Ids in print order: the host first, then namespaces by name; in each, bridges first, then by name.
+  const ids = new Map<string, string>();
+  const rank = (n: { name: string; kind?: string }) => `${n.kind === "bridge" || n.name === "" ? 0 : 1}${n.name}`;
+  const graph: LabGraph = { namespaces: [], external: [], edges: [] };
+  for (const [i, ns] of [...namespaces.values()].sort((x, y) => order(rank(x), rank(y))).entries()) {
+    const inside = [...devices.values()].filter((d) => d.netns === ns.name).sort((x, y) => order(rank(x), rank(y)));
+    const list = inside.map((d): Device => {
+      const id = `d${ids.size}`;
+      ids.set(d.key, id);
+      // An interface whose addresses or routes change is changed itself.
+      const change = d.change ?? ([...d.addresses, ...d.routes].some((l) => l.change) ? "update" : undefined);
+      return { id, name: d.name, kind: d.kind, addresses: d.addresses, routes: d.routes, ...(change ? { change } : {}) };
+    });
+    graph.namespaces.push({ ...ns, id: `ns${i}`, devices: list });
+  }
+  for (const [i, label] of [...externals].sort((x, y) => order(x === OUTSIDE ? "" : x, y === OUTSIDE ? "" : y)).entries()) {
+    ids.set(`x:${label}`, `x${i}`);
+    graph.external.push({ id: `x${i}`, label });
+  }
+  graph.edges = edges.map((e) => ({ ...e, from: ids.get(e.from)!, to: ids.get(e.to)! }));
+  return graph;
+}
+
+/** Code-unit order: the same on every machine, unlike localeCompare. */
+const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+const CLASS: Record<Change, "added" | "changed" | "removed"> = { create: "added", update: "changed", replace: "changed", delete: "removed" };
+const COLOR = { added: "#1a7f37", changed: "#9a6700", removed: "#cf222e" };
+const FILL = { added: "#dafbe1", changed: "#fff8c5", removed: "#ffebe9" };
+
+/** A label line with the sign of its change ("+ 10.0.0.1/24"). */
+const marked = (text: string, change: Change | undefined) => (change ? `${MARK[change]} ${text}` : text);
+
+function title(ns: Namespace): string {
+  return marked(`${ns.name ? `netns ${ns.name}` : "host"}${ns.forwarding ? " (forwarding)" : ""}`, ns.change);
+}
+
+function deviceLines(d: Device): string[] {
+  return [marked(d.kind === "bridge" ? `${d.name} (bridge)` : d.name, d.change), ...[...d.addresses, ...d.routes].map((l) => marked(l.text, l.change))];
+}
+
+/** Namespaces with no interface are still drawn, with their loopback. */
+function devicesOf(ns: Namespace): Device[] {
+  return ns.devices.length ? ns.devices : [{ id: `${ns.id}lo`, name: "lo", kind: "device", addresses: [], routes: [] }];
+}
+
+/** Mermaid flowchart text (renders on GitHub in a ```mermaid block). */
+export function toMermaid(g: LabGraph): string {
+  const q = (lines: string[]) => `"${lines.join("<br/>").replaceAll('"', "#quot;")}"`;
+  const out = ["flowchart LR"];
+  const classes: Record<string, string[]> = { added: [], changed: [], removed: [] };
+  const classify = (id: string, change: Change | undefined) => change && classes[CLASS[change]]!.push(id);
+  for (const ns of g.namespaces) {
+    out.push(`  subgraph ${ns.id}[${q([title(ns)])}]`);
+    classify(ns.id, ns.change);
+    for (const d of devicesOf(ns)) {
+      const label = q(deviceLines(d));
+      out.push(`    ${d.id}${d.kind === "bridge" ? `{{${label}}}` : d.kind === "veth" ? `([${label}])` : `[${label}]`}`);
+      classify(d.id, d.change);
+    }
+    out.push("  end");
+  }
+  for (const x of g.external) out.push(`  ${x.id}((${q([x.label])}))`);
+  for (const e of g.edges) out.push(`  ${e.from} ${e.directed ? "-->" : "---"}|${q([marked(e.label, e.change)])}| ${e.to}`);
+  for (const [name, ids] of Object.entries(classes)) {
+    if (!ids.length) continue;
+    const c = name as keyof typeof COLOR;
+    out.push(`  classDef ${c} fill:${FILL[c]},stroke:${COLOR[c]},color:${COLOR[c]}${c === "removed" ? ",stroke-dasharray:4 3" : ""}`);
+    out.push(`  class ${ids.join(",")} ${c}`);
+  }
+  for (const [i, e] of g.edges.entries()) {
+    if (e.change) out.push(`  linkStyle ${i} stroke:${COLOR[CLASS[e.change]]},stroke-width:2px${e.change === "delete" ? ",stroke-dasharray:4 3" : ""}`);
+  }
+  return out.join("\n") + "\n";
+}
+
+/** Graphviz DOT text (`dot -Tpng`). */
+export function toDot(g: LabGraph): string {
+  const q = (lines: string[]) => `"${lines.map((l) => l.replaceAll("\\", "\\\\").replaceAll('"', '\\"')).join("\\n")}"`;
+  /** Attributes of an element: `style` plus the colours of its change. */
+  const attrs = (change: Change | undefined, style: string[]): string[] => {
+    if (!change) return style.length ? [`style="${style.join(",")}"`] : [];
+    const c = CLASS[change];
+    return [`style="${[...style, "filled", ...(c === "removed" ? ["dashed"] : [])].join(",")}"`, `color="${COLOR[c]}"`, `fontcolor="${COLOR[c]}"`, `fillcolor="${FILL[c]}"`];
+  };
+  const out = ["digraph lab {", "  rankdir=LR;", '  fontname="Helvetica";', '  node [fontname="Helvetica" fontsize=10 shape=box];', '  edge [fontname="Helvetica" fontsize=9];'];
+  for (const ns of g.namespaces) {
+    out.push(`  subgraph cluster_${ns.id} {`, ...[`label=${q([title(ns)])}`, ...attrs(ns.change, ["rounded"])].map((a) => `    ${a};`));
+    for (const d of devicesOf(ns)) {
+      const shape = d.kind === "bridge" ? ["shape=hexagon"] : [];
+      out.push(`    ${d.id} [${[`label=${q(deviceLines(d))}`, ...shape, ...attrs(d.change, d.kind === "veth" ? ["rounded"] : [])].join(" ")}];`);
+    }
+    out.push("  }");
+  }
+  for (const x of g.external) out.push(`  ${x.id} [label=${q([x.label])} shape=ellipse];`);
+  for (const e of g.edges) {
+    const c = e.change && CLASS[e.change];
+    const style = c ? [`color="${COLOR[c]}"`, `fontcolor="${COLOR[c]}"`, "penwidth=2", ...(c === "removed" ? ["style=dashed"] : [])] : [];
+    out.push(`  ${e.from} -> ${e.to} [${[`label=${q([marked(e.label, e.change)])}`, ...(e.directed ? [] : ["dir=none"]), ...style].join(" ")}];`);
+  }
+  out.push("}");
+  return out.join("\n") + "\n";
+}

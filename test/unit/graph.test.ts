@@ -1,0 +1,181 @@
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { labGraph, toDot, toMermaid } from "../../engine/graph";
+import type { ResourceState } from "../../engine/state";
+import type { Op } from "../../engine/steps";
+import { UNKNOWN, type Props } from "../../engine/values";
+
+// `nslab graph`'s pure part: the lab's resources (as state holds them) drawn as Mermaid and DOT:
+// namespaces as boxes, the bridge as a switch, veth ends as interfaces with their addresses and
+// routes, NAT and port forwards as labelled arrows, and a preview's marks.
+
+const test = suite("graph");
+
+const urn = (type: string, name: string) => `urn:pulumi:dev::lab::${type}::${name}`;
+const kind = (k: string) => `pulumi-nodejs:dynamic/nslab:${k}`;
+const res = (k: string, name: string, outputs: Props): ResourceState => ({ urn: urn(kind(k), name), custom: true, id: name, type: kind(k), inputs: {}, outputs });
+
+// host: bridge br0 10.0.0.1/24, forwarding, MASQUERADE of 10.0.0.0/24 leaving elsewhere, :8080 -> a's :80
+// a, b: eth0 (peer of va / vb, ports of br0) 10.0.0.2/24 and 10.0.0.3/24, default via 10.0.0.1
+const LAB: ResourceState[] = [
+  { urn: urn("pulumi:pulumi:Stack", "lab-dev"), custom: false, type: "pulumi:pulumi:Stack", inputs: {}, outputs: {} },
+  { urn: urn("pulumi:providers:pulumi-nodejs", "default"), custom: true, id: "p", type: "pulumi:providers:pulumi-nodejs", inputs: {}, outputs: {} },
+  { urn: urn("nslab:index:Segment", "seg"), custom: false, type: "nslab:index:Segment", inputs: {}, outputs: {} },
+  res("Netns", "a", { name: "a-1234" }),
+  res("Netns", "b", { name: "b-5678" }),
+  res("Bridge", "br", { name: "br0" }),
+  res("Address", "br-ip", { device: "br0", address: "10.0.0.1/24" }),
+  res("VethPair", "va", { name: "va", master: "br0", peerName: "eth0", peerNetns: "a-1234" }),
+  res("VethPair", "vb", { name: "vb", master: "br0", peerName: "eth0", peerNetns: "b-5678" }),
+  res("Address", "a-ip", { device: "eth0", netns: "a-1234", address: "10.0.0.2/24" }),
+  res("Address", "b-ip", { device: "eth0", netns: "b-5678", address: "10.0.0.3/24" }),
+  res("Route", "a-default", { destination: "default", via: "10.0.0.1", netns: "a-1234" }),
+  res("Route", "b-default", { destination: "default", via: "10.0.0.1", device: "eth0", netns: "b-5678" }),
+  res("Sysctl", "forwarding", { key: "net.ipv4.ip_forward", value: 1 }),
+  res("NatRule", "nat", { source: "10.0.0.0/24", notOutInterface: "br0" }),
+  res("PortForward", "web", { hostPort: 8080, toAddress: "10.0.0.2", toPort: 80, protocol: "tcp" }),
+];
+
+test("draws namespaces as boxes, the bridge as a switch, veths as links with the interfaces' addresses and routes, NAT and DNAT as arrows", () => {
+  assert.fixture(
+    toMermaid(labGraph(LAB)),
+    `flowchart LR
+  subgraph ns0["host (forwarding)"]
+    d0{{"br0 (bridge)<br/>10.0.0.1/24"}}
+  end
+  subgraph ns1["netns a-1234"]
+    d1(["eth0<br/>10.0.0.2/24<br/>default via 10.0.0.1"])
+  end
+  subgraph ns2["netns b-5678"]
+    d2(["eth0<br/>10.0.0.3/24<br/>default via 10.0.0.1"])
+  end
+  x0(("outside"))
+  d0 ---|"va"| d1
+  d0 ---|"vb"| d2
+  d0 -->|"MASQUERADE 10.0.0.0/24 ! -o br0"| x0
+  x0 -->|"DNAT tcp :8080 → 10.0.0.2:80"| d1
+`,
+  );
+});
+
+test("prints the same graph whatever order the resources come in", () => {
+  assert.is(toMermaid(labGraph([...LAB].reverse())), toMermaid(labGraph(LAB)));
+});
+
+test("draws the same lab as DOT: a cluster per namespace, a hexagon bridge, undirected veths, directed NAT", () => {
+  assert.fixture(
+    toDot(labGraph(LAB)),
+    `digraph lab {
+  rankdir=LR;
+  fontname="Helvetica";
+  node [fontname="Helvetica" fontsize=10 shape=box];
+  edge [fontname="Helvetica" fontsize=9];
+  subgraph cluster_ns0 {
+    label="host (forwarding)";
+    style="rounded";
+    d0 [label="br0 (bridge)\\n10.0.0.1/24" shape=hexagon];
+  }
+  subgraph cluster_ns1 {
+    label="netns a-1234";
+    style="rounded";
+    d1 [label="eth0\\n10.0.0.2/24\\ndefault via 10.0.0.1" style="rounded"];
+  }
+  subgraph cluster_ns2 {
+    label="netns b-5678";
+    style="rounded";
+    d2 [label="eth0\\n10.0.0.3/24\\ndefault via 10.0.0.1" style="rounded"];
+  }
+  x0 [label="outside" shape=ellipse];
+  d0 -> d1 [label="va" dir=none];
+  d0 -> d2 [label="vb" dir=none];
+  d0 -> x0 [label="MASQUERADE 10.0.0.0/24 ! -o br0"];
+  x0 -> d1 [label="DNAT tcp :8080 → 10.0.0.2:80"];
+}
+`,
+  );
+});
+
+test("draws a veth between two namespaces end to end, SNAT to its out interface, a forward from its host address", () => {
+  const g = labGraph([
+    res("VethPair", "up", { name: "up0", peerName: "eth0", peerNetns: "out" }),
+    res("Address", "up-ip", { device: "up0", address: "203.0.113.1/24" }),
+    res("NatRule", "snat", { source: "10.9.0.0/16", outInterface: "up0", toSource: "203.0.113.1" }),
+    res("PortForward", "ssh", { hostPort: 2222, hostAddress: "203.0.113.1", toAddress: "10.9.0.5", toPort: 22, protocol: "tcp" }),
+  ]);
+  assert.fixture(
+    toMermaid(g),
+    `flowchart LR
+  subgraph ns0["host"]
+    d0(["up0<br/>203.0.113.1/24"])
+  end
+  subgraph ns1["netns out"]
+    d1(["eth0"])
+  end
+  x0(("10.9.0.0/16"))
+  x1(("10.9.0.5"))
+  d0 ---|"veth"| d1
+  x0 -->|"SNAT 10.9.0.0/16 → 203.0.113.1 -o up0"| d0
+  d0 -->|"DNAT tcp 203.0.113.1:2222 → 10.9.0.5:22"| x1
+`,
+  );
+});
+
+test("draws a namespace with nothing in it by its loopback", () => {
+  assert.fixture(toMermaid(labGraph([res("Netns", "empty", { name: "empty-1" })])), `flowchart LR\n  subgraph ns0["netns empty-1"]\n    ns0lo["lo"]\n  end\n`);
+});
+
+test("shows a preview's unknown values as [unknown] and secrets as [secret]", () => {
+  const secret = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", plaintext: '"10.0.0.9/24"' };
+  const g = labGraph([res("VethPair", "v", { name: "v0", peerName: UNKNOWN }), res("Address", "ip", { device: "v0", address: secret })]);
+  assert.equal(
+    g.namespaces[0]!.devices.map((d) => [d.name, d.addresses.map((a) => a.text)]),
+    [
+      ["[unknown]", []],
+      ["v0", ["[secret]"]],
+    ],
+  );
+});
+
+test("marks what a preview adds (+), changes (~, +-) and removes (-), with classes and link styles", () => {
+  const changes: Record<string, Op> = {
+    [urn(kind("Netns"), "c")]: "create",
+    [urn(kind("VethPair"), "vc")]: "create",
+    [urn(kind("Address"), "c-ip")]: "create",
+    [urn(kind("VethPair"), "va")]: "update",
+    [urn(kind("Address"), "b-ip")]: "replace",
+    [urn(kind("PortForward"), "web")]: "delete",
+    [urn(kind("Netns"), "a")]: "same",
+  };
+  const planned = [
+    ...LAB,
+    res("Netns", "c", { name: "c-9abc" }),
+    res("VethPair", "vc", { name: "vc", master: "br0", peerName: "eth0", peerNetns: "c-9abc" }),
+    res("Address", "c-ip", { device: "eth0", netns: "c-9abc", address: "10.0.0.4/24" }),
+  ];
+  const text = toMermaid(labGraph(planned, changes));
+  assert.ok(text.includes(`  subgraph ns2["netns b-5678"]\n    d2(["~ eth0<br/>+- 10.0.0.3/24<br/>default via 10.0.0.1"])\n  end\n`), text);
+  assert.ok(text.includes(`  subgraph ns3["+ netns c-9abc"]\n    d3(["+ eth0<br/>+ 10.0.0.4/24"])\n  end\n`), text);
+  assert.ok(text.includes(`  d0 ---|"~ va"| d1\n  d0 ---|"vb"| d2\n  d0 ---|"+ vc"| d3\n`), text);
+  assert.ok(text.includes(`  x0 -->|"- DNAT tcp :8080 → 10.0.0.2:80"| d1\n`), text);
+  assert.ok(
+    text.endsWith(`  classDef added fill:#dafbe1,stroke:#1a7f37,color:#1a7f37
+  class ns3,d3 added
+  classDef changed fill:#fff8c5,stroke:#9a6700,color:#9a6700
+  class d1,d2 changed
+  linkStyle 0 stroke:#9a6700,stroke-width:2px
+  linkStyle 2 stroke:#1a7f37,stroke-width:2px
+  linkStyle 4 stroke:#cf222e,stroke-width:2px,stroke-dasharray:4 3
+`),
+    text,
+  );
+  const dot = toDot(labGraph(planned, changes));
+  assert.ok(dot.includes(`    label="+ netns c-9abc";\n    style="rounded,filled";\n    color="#1a7f37";\n    fontcolor="#1a7f37";\n    fillcolor="#dafbe1";\n`), dot);
+  assert.ok(dot.includes(`  x0 -> d1 [label="- DNAT tcp :8080 → 10.0.0.2:80" color="#cf222e" fontcolor="#cf222e" penwidth=2 style=dashed];\n`), dot);
+});
+
+test("draws nothing but the frame for a state with no lab resources", () => {
+  assert.is(toMermaid(labGraph(LAB.slice(0, 3))), "flowchart LR\n");
+  assert.is(toDot(labGraph([])).split("\n").length, 7);
+});
+
+test.run();
