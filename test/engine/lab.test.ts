@@ -4,6 +4,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { argv, changes, nslab, ROOT as root, summary, type Json } from "../helpers/example";
+import { readState } from "../../engine/state";
 import { kernelSnapshot } from "../helpers/snapshot";
 
 // End to end on the real kernel, in this file's sandbox, through the built CLI (dist/): the lab
@@ -13,44 +15,11 @@ import { kernelSnapshot } from "../helpers/snapshot";
 // killed mid-way and re-run; and a program with a bad input.
 
 const test = suite("nslab CLI on the kernel: a lab's lifecycle");
-const root = path.resolve(__dirname, "../..");
-const cli = path.join(root, "dist/engine/cli.js");
 const LAB = path.join(__dirname, "fixtures/lab");
 const SCALE = path.join(__dirname, "fixtures/scale");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "nslab-lab-"));
 const pristine = kernelSnapshot();
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-interface Json {
-  steps: { op: string; urn: string; type: string; diffs: string[] }[];
-  changeSummary: Record<string, number>;
-  outputs?: Record<string, unknown>;
-  diagnostics: { severity: string; message: string }[];
-  failed: boolean;
-}
-
-// --skip-typecheck: the type check is pinned by failures.test.ts; here it would only add time.
-function argv(op: string, dir: string, stateDir: string, config: Record<string, string | number>): string[] {
-  const configArgs = Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`]);
-  return [cli, op, dir, "--state-dir", stateDir, "--json", "--skip-typecheck", ...configArgs];
-}
-
-/** Runs `nslab <op> --json`, which must succeed; its JSON object. */
-function nslab(op: string, dir: string, stateDir: string, config: Record<string, string | number> = {}): Json {
-  const r = spawnSync(process.execPath, argv(op, dir, stateDir, config), { cwd: root, encoding: "utf8" });
-  assert.is(r.status, 0, `nslab ${op} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
-  return JSON.parse(r.stdout) as Json;
-}
-
-/** The steps that change something, as "op name" (sorted: steps of one wave interleave). */
-function changes(j: Json): string[] {
-  return j.steps
-    .filter((s) => s.op !== "same" && !s.type.startsWith("pulumi:"))
-    .map((s) => `${s.op} ${s.urn.split("::").pop()}`)
-    .sort();
-}
-
-const summary = (same: number, create: number, update: number, replace: number, del: number) => ({ same, create, update, replace, delete: del });
 
 interface Link {
   ifname: string;
@@ -194,7 +163,7 @@ test("an up killed mid-way (SIGKILL to its process group) is converged by the ne
   const exited = new Promise((resolve) => child.on("close", resolve));
   const recorded = () => {
     try {
-      return (JSON.parse(fs.readFileSync(stateFile, "utf8")) as { deployment: { resources?: { type: string }[] } }).deployment.resources?.filter((r) => r.type.includes("/nslab:")).length ?? 0;
+      return readState(stateFile)?.deployment.resources.filter((r) => r.type.includes("/nslab:")).length ?? 0;
     } catch {
       return 0; // not written yet
     }
