@@ -80,3 +80,11 @@ function isOwner(v: unknown): v is Owner {
 export function intInRange(min: number, max: number, unit = ""): (v: number) => string | undefined {
   return (v) => (Number.isInteger(v) && v >= min && v <= max ? undefined : `use an integer from ${min} to ${max}${unit}`);
 }
+
+/**
+ * The problem of a `<key>Identity` input: the incarnation of the resource passed as `key`, which
+ * the nslab SDK sets (sdk/internal/refs.ts); anything but a non-empty string is refused.
+ */
+export function identityProblem(key: string): (v: unknown) => string | undefined {
+  return (v) => (typeof v === "string" && v !== "" ? undefined : `use a non-empty string: the incarnation of the resource passed as ${key}, which the nslab SDK sets`);
+}

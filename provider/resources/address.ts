@@ -6,7 +6,7 @@ import { ipArgv } from "../driver/ip";
 import { where } from "../driver/link";
 import { addressLabel } from "../driver/marks";
 import { ifnameProblem, netnsNameProblem } from "../driver/names";
-import { commonRules, intInRange, required, rule, validate } from "../lib/check";
+import { commonRules, identityProblem, required, rule, validate } from "../lib/check";
 import { broadcast, cidrProblem, formatIp, isLimitedBroadcast, isMulticast, isUnspecified, network, parseCidr } from "../lib/cidr";
 import { planDiff, type DiffSpec } from "../lib/diff";
 import { ownerHash, resourceName, type Owner } from "../lib/owner";
@@ -23,9 +23,9 @@ export interface AddressInputs {
   /** Canonical CIDR, e.g. "10.0.0.1/24" or "2001:db8::1/64". */
   address: string;
   netns?: string;
-  /** The device's ifindex when `device` was given as a resource: it changes when the link is re-created. */
-  deviceIfindex?: number;
-  /** The namespace's identity (Netns.identity) when `netns` was given as a Netns resource. */
+  /** The link's incarnation when `device` was given as a resource: it changes when the link is re-created. */
+  deviceIdentity?: string;
+  /** The namespace's incarnation (Netns.incarnation) when `netns` was given as a Netns resource (refs.ts). */
   netnsIdentity?: string;
   owner: Owner;
   adopt?: boolean;
@@ -45,7 +45,7 @@ const rules = [
   required<AddressInputs>("address", `the address with its prefix length, e.g. "10.0.0.1/24" or "2001:db8::1/64"`),
   rule<AddressInputs, "address">("address", (v) => (typeof v === "string" ? cidrProblem(v) ?? addressProblem(v) : "use a string")),
   rule<AddressInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name")),
-  rule<AddressInputs, "deviceIfindex">("deviceIfindex", intInRange(1, 2 ** 31 - 1)),
+  rule<AddressInputs, "deviceIdentity">("deviceIdentity", identityProblem("device")),
 ];
 
 /** Why a canonical CIDR cannot be an interface address (B11), or undefined. */
@@ -62,7 +62,7 @@ function addressProblem(text: string): string | undefined {
 }
 
 /** What replaces and what changes in place: the diff below, and `replaceOnChanges` in schema.json. */
-export const DIFF: DiffSpec = { replace: ["netns", "netnsIdentity", "device", "deviceIfindex", "address"], update: [] };
+export const DIFF: DiffSpec = { replace: ["netns", "netnsIdentity", "device", "deviceIdentity", "address"], update: [] };
 
 const idOf = (i: AddressInputs) => `addr:${i.netns ?? "-"}/${i.device}/${i.address}`;
 

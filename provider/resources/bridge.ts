@@ -31,7 +31,7 @@ import { ownerHash, resourceName, type Owner } from "../lib/owner";
 export interface BridgeInputs {
   name: string;
   netns?: string;
-  /** Identity of the Netns resource passed as netns: a re-created namespace replaces the bridge. */
+  /** Incarnation of the Netns resource passed as netns: a re-created namespace replaces the bridge. */
   netnsIdentity?: string;
   mtu?: number;
   stp?: boolean;

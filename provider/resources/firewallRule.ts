@@ -25,7 +25,7 @@ export interface FirewallRuleInputs {
   protocol?: NonNullable<FirewallSpec["protocol"]>;
   destinationPort?: number | string;
   netns?: string;
-  /** The namespace's identity (Netns.identity) when `netns` was given as a Netns resource (identity, refs.ts). */
+  /** The namespace's incarnation (Netns.incarnation) when `netns` was given as a Netns resource (refs.ts). */
   netnsIdentity?: string;
   owner: Owner;
   adopt?: boolean;

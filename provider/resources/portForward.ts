@@ -23,7 +23,7 @@ export interface PortForwardInputs {
   hostAddress?: string;
   inInterface?: string;
   netns?: string;
-  /** The namespace's identity (Netns.identity) when `netns` was given as a Netns resource (identity, refs.ts). */
+  /** The namespace's incarnation (Netns.incarnation) when `netns` was given as a Netns resource (refs.ts). */
   netnsIdentity?: string;
   owner: Owner;
   adopt?: boolean;

@@ -5,7 +5,7 @@ import { failedWith } from "../driver/exec";
 import { where } from "../driver/link";
 import { ifnameProblem, netnsNameProblem } from "../driver/names";
 import { addRoute, defaultMetric, delRoute, delRouteCommand, findRoutes, isOurRoute, MAIN_TABLE, replaceRoute, type RouteInfo, type RouteSpec } from "../driver/route";
-import { commonRules, intInRange, isUnknown, known, rule, ruleUnset, validate } from "../lib/check";
+import { commonRules, identityProblem, intInRange, isUnknown, known, rule, ruleUnset, validate } from "../lib/check";
 import { cidrProblem, contains, familyOf, formatCidr, hasHostBits, ipProblem, isLimitedBroadcast, isLinkLocal, isMulticast, isUnspecified, networkCidr, parseCidr, parseIp, type Family } from "../lib/cidr";
 import { planDiff, type DiffSpec } from "../lib/diff";
 import { resourceName, type Owner } from "../lib/owner";
@@ -31,7 +31,9 @@ export interface RouteInputs {
   /** Unset: the kernel's default (0 for IPv4, 1024 for IPv6). */
   metric?: number;
   table: number | "main";
-  deviceIfindex?: number;
+  /** The link's incarnation when `device` was given as a resource: the route follows a re-created link. */
+  deviceIdentity?: string;
+  /** The namespace's incarnation (Netns.incarnation) when `netns` was given as a Netns resource (refs.ts). */
   netnsIdentity?: string;
   owner: Owner;
   adopt?: boolean;
@@ -52,7 +54,7 @@ const rules = [
   rule<RouteInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name")),
   rule<RouteInputs, "metric">("metric", intInRange(0, MAX_U32)),
   rule<RouteInputs, "table">("table", tableProblem),
-  rule<RouteInputs, "deviceIfindex">("deviceIfindex", intInRange(1, 2 ** 31 - 1)),
+  rule<RouteInputs, "deviceIdentity">("deviceIdentity", identityProblem("device")),
 ];
 
 function destinationProblem(v: string): string | undefined {
@@ -112,7 +114,7 @@ function specOf(i: RouteInputs): RouteSpec {
  * What replaces and what changes in place: the diff below (which also handles `via`: in place, but a
  * gateway of another family replaces the route), and `replaceOnChanges` in schema.json.
  */
-export const DIFF: DiffSpec = { replace: ["netns", "netnsIdentity", "destination", "table", "metric"], update: ["device", "deviceIfindex"] };
+export const DIFF: DiffSpec = { replace: ["netns", "netnsIdentity", "destination", "table", "metric"], update: ["device", "deviceIdentity"] };
 
 const idOf = (i: RouteInputs) => {
   const dest = i.destination === "default" && familyOfRoute(i) === 6 ? "::/0" : i.destination;

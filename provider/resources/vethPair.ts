@@ -25,7 +25,7 @@ import {
 } from "../driver/link";
 import { ifnameProblem, netnsNameProblem } from "../driver/names";
 import { findNetns, missingNetnsError } from "../driver/netns";
-import { commonRules, intInRange, isUnknown, required, rule, validate } from "../lib/check";
+import { commonRules, identityProblem, intInRange, isUnknown, required, rule, validate } from "../lib/check";
 import { changedKeys, planDiff, type DiffSpec } from "../lib/diff";
 import { ownerHash, resourceName, type Owner } from "../lib/owner";
 
@@ -37,15 +37,15 @@ export interface VethPairInputs {
   name: string;
   peerName: string;
   netns?: string;
-  /** Identity of the Netns resource passed as netns: a re-created namespace replaces the pair. */
+  /** Incarnation of the Netns resource passed as netns: a re-created namespace replaces the pair. */
   netnsIdentity?: string;
   peerNetns?: string;
   peerNetnsIdentity?: string;
   master?: string;
-  /** Identity of the Bridge passed as master: a re-created bridge has lost this port, re-enslave. */
-  masterIfindex?: number;
+  /** Incarnation of the Bridge passed as master: a re-created bridge has lost this port, re-enslave. */
+  masterIdentity?: string;
   peerMaster?: string;
-  peerMasterIfindex?: number;
+  peerMasterIdentity?: string;
   mtu?: number;
   mac?: string;
   peerMac?: string;
@@ -81,6 +81,8 @@ const rules = [
   rule<VethPairInputs, "peerNetns">("peerNetns", nsName),
   rule<VethPairInputs, "master">("master", ifname),
   rule<VethPairInputs, "peerMaster">("peerMaster", ifname),
+  rule<VethPairInputs, "masterIdentity">("masterIdentity", identityProblem("master")),
+  rule<VethPairInputs, "peerMasterIdentity">("peerMasterIdentity", identityProblem("peerMaster")),
   rule<VethPairInputs, "mtu">("mtu", intInRange(68, 65535, " bytes (the kernel's range for veth ends)")),
   rule<VethPairInputs, "mac">("mac", mac),
   rule<VethPairInputs, "peerMac">("peerMac", mac),
@@ -90,7 +92,7 @@ const rules = [
 /** What replaces and what changes in place: the diff below, and `replaceOnChanges` in schema.json. */
 export const DIFF: DiffSpec = {
   replace: ["name", "netns", "netnsIdentity", "peerName", "peerNetns", "peerNetnsIdentity"],
-  update: ["master", "masterIfindex", "peerMaster", "peerMasterIfindex", "mtu", "mac", "peerMac", "up", "owner"],
+  update: ["master", "masterIdentity", "peerMaster", "peerMasterIdentity", "mtu", "mac", "peerMac", "up", "owner"],
 };
 
 const idOf = (netns: Netns, name: string) => `link:${netns ?? "-"}/${name}`;
@@ -158,8 +160,8 @@ export const vethPair: KindProvider<VethPairInputs, VethPairOutputs> = {
     try {
       const has = (...keys: string[]) => keys.some((k) => changed.includes(k));
       const both: LinkSettings = { mtu: has("mtu") ? news.mtu : undefined, up: has("up") ? news.up : undefined };
-      const master = has("master", "masterIfindex") ? news.master : undefined;
-      const peerMaster = has("peerMaster", "peerMasterIfindex") ? news.peerMaster : undefined;
+      const master = has("master", "masterIdentity") ? news.master : undefined;
+      const peerMaster = has("peerMaster", "peerMasterIdentity") ? news.peerMaster : undefined;
       if (master) await requireBridge(news.netns, master, "master");
       if (peerMaster) await requireBridge(news.peerNetns, peerMaster, "peerMaster");
       if (changed.length) {

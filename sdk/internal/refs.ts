@@ -1,20 +1,24 @@
 import * as pulumi from "@pulumi/pulumi";
+import { shortHash } from "../../provider/driver/names";
 
 // References carry identity (design.md decision 3): an argument that names another nslab object
 // (`netns`, `master`, `device`) accepts the resource itself as well as a name. Passed a resource,
-// the dependent also receives an output that changes when the referent is re-created (the
-// namespace's identity, the link's ifindex) and so is updated or replaced with it, never left
-// silently broken.
+// the dependent also receives the referent's `incarnation` under `<key>Identity`, a token that
+// changes exactly when the referent is re-created, so the dependent is updated or replaced with
+// it, never left silently broken. The token is computed from the referent's identity inputs, not
+// from a kernel output (ifindex, namespace inode): in a preview an updated resource's outputs are
+// its new inputs, so a kernel output would be unknown there and every dependent would preview as
+// replaced, though `up` replaces nothing.
 
-/** A namespace: its name, or a Netns resource (anything with `name` and `identity` outputs). */
-export type NetnsRef = pulumi.Input<string> | { readonly name: pulumi.Output<string>; readonly identity: pulumi.Output<string> };
+/** A namespace: its name, or a Netns resource (anything with `name` and `incarnation` outputs). */
+export type NetnsRef = pulumi.Input<string> | { readonly name: pulumi.Output<string>; readonly incarnation: pulumi.Output<string> };
 
-/** A link: its name, or a resource with `name` and `ifindex` outputs (a Bridge, a VethPair, `VethPair.peer`). */
+/** A link: its name, or a resource with `name` and `incarnation` outputs (a Bridge, a VethPair, `VethPair.peer`). */
 export type LinkRef =
   | pulumi.Input<string>
   | {
       readonly name: pulumi.Output<string>;
-      readonly ifindex: pulumi.Output<number>;
+      readonly incarnation: pulumi.Output<string>;
       /**
        * The namespace the link is in, as the program gave it (undefined: the host's). Known before
        * the link exists, unlike an output, so a preview of what is on the link stays exact.
@@ -24,22 +28,31 @@ export type LinkRef =
       readonly resource?: pulumi.Resource;
     };
 
-function isResourceLike(x: unknown): x is { name: pulumi.Output<string> } {
-  return typeof x === "object" && x !== null && !pulumi.Output.isInstance(x) && "name" in x && pulumi.Output.isInstance((x as { name: unknown }).name);
+function isResourceLike(x: unknown): x is { name: pulumi.Output<string>; incarnation: pulumi.Output<string> } {
+  return typeof x === "object" && x !== null && !pulumi.Output.isInstance(x) && "name" in x && pulumi.Output.isInstance((x as { name: unknown }).name) && "incarnation" in x;
 }
 
-/** The `netns` input and its identity input (`<key>Identity`) for a NetnsRef. */
-export function netnsInputs(key: string, ref: NetnsRef | undefined): Record<string, pulumi.Input<unknown> | undefined> {
+/**
+ * The name input and its identity input for a reference given as `key` (`netns`, `master`,
+ * `device`, ...): `{ [key]: name, [key + "Identity"]: incarnation }` for a resource, the name alone
+ * otherwise.
+ */
+export function refInputs(key: string, ref: NetnsRef | LinkRef | undefined): Record<string, pulumi.Input<unknown> | undefined> {
   if (ref === undefined) return {};
-  if (isResourceLike(ref) && "identity" in ref) return { [key]: ref.name, [`${key}Identity`]: ref.identity };
+  if (isResourceLike(ref)) return { [key]: ref.name, [`${key}Identity`]: ref.incarnation };
   return { [key]: ref as pulumi.Input<string> };
 }
 
-/** The name input and its identity input (`<key>Ifindex`) for a LinkRef. */
-export function linkInputs(key: string, ref: LinkRef | undefined): Record<string, pulumi.Input<unknown> | undefined> {
-  if (ref === undefined) return {};
-  if (isResourceLike(ref) && "ifindex" in ref) return { [key]: ref.name, [`${key}Ifindex`]: ref.ifindex };
-  return { [key]: ref as pulumi.Input<string> };
+/**
+ * The incarnation of a resource: a short hash of its inputs under `replaceKeys` (its provider's
+ * `DIFF.replace`, where the `<key>Identity` inputs already hold its own referents' incarnations),
+ * so it changes exactly when the resource is replaced, its referents' replacements included. The
+ * resource's own `name` output stands for the `name` input: it makes the token depend on the
+ * resource (a dependent waits for it), and is known in preview whenever the name input is.
+ */
+export function incarnationOf(name: pulumi.Output<string>, inputs: Record<string, unknown>, replaceKeys: readonly string[]): pulumi.Output<string> {
+  const values = replaceKeys.map((k) => (k === "name" ? name : pulumi.output(inputs[k] as pulumi.Input<unknown>)));
+  return pulumi.all(values).apply((resolved) => shortHash(replaceKeys.map((k, i) => `${k}=${JSON.stringify(resolved[i] ?? null)}`), 16));
 }
 
 /** The name of a namespace given as a NetnsRef. */

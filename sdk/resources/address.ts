@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ownerOf, type CommonArgs } from "../internal/common";
-import { deletedWithRef, linkInputs, netnsInputs, netnsOfLink, type LinkRef, type NetnsRef } from "../internal/refs";
+import { deletedWithRef, netnsOfLink, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -55,8 +55,8 @@ export class Address extends pulumi.dynamic.Resource {
       {
         address: args.address,
         netns: undefined,
-        ...linkInputs("device", args.device),
-        ...(args.netns !== undefined ? netnsInputs("netns", args.netns) : { netns: netnsOfLink(args.device) }),
+        ...refInputs("device", args.device),
+        ...(args.netns !== undefined ? refInputs("netns", args.netns) : { netns: netnsOfLink(args.device) }),
         adopt: args.adopt,
         owner: ownerOf(name, opts),
         label: undefined,

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
+import { DIFF } from "../../provider/resources/bridge";
 import { defaultName, ownerOf, type CommonArgs } from "../internal/common";
-import { deletedWithRef, netnsInputs, netnsName, type NetnsRef } from "../internal/refs";
+import { deletedWithRef, incarnationOf, netnsName, refInputs, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -58,34 +59,33 @@ export class Bridge extends pulumi.dynamic.Resource {
   declare readonly up: pulumi.Output<boolean>;
   /** Whether an existing bridge was allowed to be taken over. */
   declare readonly adopt: pulumi.Output<boolean | undefined>;
-  /** Interface index, as assigned by the kernel: changes when the bridge is re-created, so its ports follow. */
+  /** Interface index, as assigned by the kernel. */
   declare readonly ifindex: pulumi.Output<number>;
   /** The pinned MAC address: locally administered, derived from the project, stack and resource name. */
   declare readonly mac: pulumi.Output<string>;
   /** Namespace of the bridge, as given (undefined: the host's): where an Address on it goes. */
   readonly linkNetns: pulumi.Input<string> | undefined;
+  /**
+   * A token that changes exactly when the bridge is re-created (a replace, its namespace's
+   * included): resources that refer to this one take it, so they follow it (its ports re-join).
+   * Known during preview.
+   */
+  readonly incarnation: pulumi.Output<string>;
 
   constructor(name: string, args: BridgeArgs = {}, opts?: pulumi.CustomResourceOptions) {
     const owner = ownerOf(name, opts);
-    super(
-      providerFor("Bridge"),
-      name,
-      {
-        name: args.name ?? defaultName(owner, 15),
-        netns: undefined,
-        ...netnsInputs("netns", args.netns),
-        mtu: args.mtu,
-        stp: args.stp,
-        up: args.up,
-        adopt: args.adopt,
-        owner,
-        ifindex: undefined,
-        mac: undefined,
-      },
-      deletedWithRef(opts, args.netns),
-      "nslab",
-      "Bridge",
-    );
+    const inputs = {
+      name: args.name ?? defaultName(owner, 15),
+      netns: undefined,
+      ...refInputs("netns", args.netns),
+      mtu: args.mtu,
+      stp: args.stp,
+      up: args.up,
+      adopt: args.adopt,
+      owner,
+    };
+    super(providerFor("Bridge"), name, { ...inputs, ifindex: undefined, mac: undefined }, deletedWithRef(opts, args.netns), "nslab", "Bridge");
     this.linkNetns = netnsName(args.netns);
+    this.incarnation = incarnationOf(this.name, inputs, DIFF.replace);
   }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ownerOf, type CommonArgs } from "../internal/common";
-import { deletedWithRef, netnsInputs, type NetnsRef } from "../internal/refs";
+import { deletedWithRef, refInputs, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -115,7 +115,7 @@ export class FirewallRule extends pulumi.dynamic.Resource {
     super(
       providerFor("FirewallRule"),
       name,
-      { ...args, ...netnsInputs("netns", args.netns), owner: ownerOf(name, opts), comment: undefined },
+      { ...args, ...refInputs("netns", args.netns), owner: ownerOf(name, opts), comment: undefined },
       deletedWithRef(opts, args.netns),
       "nslab",
       "FirewallRule",

@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
+import { DIFF } from "../../provider/resources/netns";
 import { defaultName, ownerOf, type CommonArgs } from "../internal/common";
+import { incarnationOf } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -30,18 +32,21 @@ export class Netns extends pulumi.dynamic.Resource {
   declare readonly loopback: pulumi.Output<boolean>;
   /** Path of the namespace's bind mount, e.g. `/run/netns/red` (for `nsenter --net=<path>`). */
   declare readonly path: pulumi.Output<string>;
-  /** Tells this namespace from a later one of the same name: dependents follow a re-creation. */
+  /**
+   * Tells this namespace from a later one of the same name, as the kernel sees it (inode and
+   * ctime of its bind mount); the provider uses it to recognise the namespace it made.
+   */
   declare readonly identity: pulumi.Output<string>;
+  /**
+   * A token that changes exactly when the namespace is re-created (a replace): resources that
+   * refer to this one take it, so they follow it. Known during preview.
+   */
+  readonly incarnation: pulumi.Output<string>;
 
   constructor(name: string, args: NetnsArgs = {}, opts?: pulumi.CustomResourceOptions) {
     const owner = ownerOf(name, opts);
-    super(
-      providerFor("Netns"),
-      name,
-      { ...args, name: args.name ?? defaultName(owner, 64), owner, path: undefined, identity: undefined },
-      opts,
-      "nslab",
-      "Netns",
-    );
+    const inputs = { ...args, name: args.name ?? defaultName(owner, 64), owner };
+    super(providerFor("Netns"), name, { ...inputs, path: undefined, identity: undefined }, opts, "nslab", "Netns");
+    this.incarnation = incarnationOf(this.name, inputs, DIFF.replace);
   }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ownerOf, type CommonArgs } from "../internal/common";
-import { deletedWithRef, netnsInputs, type NetnsRef } from "../internal/refs";
+import { deletedWithRef, refInputs, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -83,7 +83,7 @@ export class PortForward extends pulumi.dynamic.Resource {
     super(
       providerFor("PortForward"),
       name,
-      { ...args, ...netnsInputs("netns", args.netns), owner: ownerOf(name, opts), comment: undefined },
+      { ...args, ...refInputs("netns", args.netns), owner: ownerOf(name, opts), comment: undefined },
       deletedWithRef(opts, args.netns),
       "nslab",
       "PortForward",

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ownerOf, type CommonArgs } from "../internal/common";
-import { deletedWithRef, linkInputs, netnsInputs, netnsOfLink, type LinkRef, type NetnsRef } from "../internal/refs";
+import { deletedWithRef, netnsOfLink, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -84,8 +84,8 @@ export class Route extends pulumi.dynamic.Resource {
         via: args.via,
         device: undefined,
         netns: undefined,
-        ...linkInputs("device", args.device),
-        ...(args.netns !== undefined ? netnsInputs("netns", args.netns) : { netns: netnsOfLink(args.device) }),
+        ...refInputs("device", args.device),
+        ...(args.netns !== undefined ? refInputs("netns", args.netns) : { netns: netnsOfLink(args.device) }),
         metric: args.metric,
         table: args.table,
         adopt: args.adopt,

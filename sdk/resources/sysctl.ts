@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ownerOf, type CommonArgs } from "../internal/common";
-import { netnsInputs, type NetnsRef } from "../internal/refs";
+import { refInputs, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -50,7 +50,7 @@ export class Sysctl extends pulumi.dynamic.Resource {
     super(
       providerFor("Sysctl"),
       name,
-      { ...args, ...netnsInputs("netns", args.netns), owner: ownerOf(name, opts), previous: undefined },
+      { ...args, ...refInputs("netns", args.netns), owner: ownerOf(name, opts), previous: undefined },
       opts,
       "nslab",
       "Sysctl",

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
+import { DIFF } from "../../provider/resources/vethPair";
 import { defaultName, ownerOf, type CommonArgs } from "../internal/common";
-import { deletedWithRef, linkInputs, netnsInputs, netnsName, type LinkRef, type NetnsRef } from "../internal/refs";
+import { deletedWithRef, incarnationOf, netnsName, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -78,12 +79,14 @@ export interface VethPairArgs extends CommonArgs {
   readonly up?: pulumi.Input<boolean>;
 }
 
-/** A link reference to the second end of a VethPair (`name`, `ifindex` and `netns` of the peer). */
+/** A link reference to the second end of a VethPair (its name, namespace and the pair's incarnation). */
 export interface VethPeer {
   /** Kernel name of the second end. */
   readonly name: pulumi.Output<string>;
-  /** Interface index of the second end (in its namespace). */
+  /** Interface index of the second end (in its namespace), as assigned by the kernel. */
   readonly ifindex: pulumi.Output<number>;
+  /** The pair's incarnation: the two ends are made and re-made together. */
+  readonly incarnation: pulumi.Output<string>;
   /** Namespace of the second end, as given (undefined: the host's). */
   readonly linkNetns: pulumi.Input<string> | undefined;
   /** The pair: deleting it deletes this end (and what is on it). */
@@ -124,37 +127,42 @@ export class VethPair extends pulumi.dynamic.Resource {
   readonly peer: VethPeer;
   /** Namespace of the first end, as given (undefined: the host's): where an Address on it goes. */
   readonly linkNetns: pulumi.Input<string> | undefined;
+  /**
+   * A token that changes exactly when the pair is re-created (a replace, its namespaces'
+   * included): resources that refer to either end take it, so they follow it. Known during preview.
+   */
+  readonly incarnation: pulumi.Output<string>;
 
   constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
     const owner = ownerOf(name, opts);
+    const inputs = {
+      name: args.name ?? defaultName(owner, 15),
+      peerName: args.peerName,
+      netns: undefined,
+      peerNetns: undefined,
+      master: undefined,
+      peerMaster: undefined,
+      ...refInputs("netns", args.netns),
+      ...refInputs("peerNetns", args.peerNetns),
+      ...refInputs("master", args.master),
+      ...refInputs("peerMaster", args.peerMaster),
+      mtu: args.mtu,
+      mac: args.mac,
+      peerMac: args.peerMac,
+      up: args.up,
+      adopt: args.adopt,
+      owner,
+    };
     super(
       providerFor("VethPair"),
       name,
-      {
-        name: args.name ?? defaultName(owner, 15),
-        peerName: args.peerName,
-        netns: undefined,
-        peerNetns: undefined,
-        master: undefined,
-        peerMaster: undefined,
-        ...netnsInputs("netns", args.netns),
-        ...netnsInputs("peerNetns", args.peerNetns),
-        ...linkInputs("master", args.master),
-        ...linkInputs("peerMaster", args.peerMaster),
-        mtu: args.mtu,
-        mac: args.mac,
-        peerMac: args.peerMac,
-        up: args.up,
-        adopt: args.adopt,
-        owner,
-        ifindex: undefined,
-        peerIfindex: undefined,
-      },
+      { ...inputs, ifindex: undefined, peerIfindex: undefined },
       deletedWithRef(opts, args.netns, args.peerNetns),
       "nslab",
       "VethPair",
     );
     this.linkNetns = netnsName(args.netns);
-    this.peer = { name: this.peerName, ifindex: this.peerIfindex, linkNetns: netnsName(args.peerNetns), resource: this };
+    this.incarnation = incarnationOf(this.name, inputs, DIFF.replace);
+    this.peer = { name: this.peerName, ifindex: this.peerIfindex, incarnation: this.incarnation, linkNetns: netnsName(args.peerNetns), resource: this };
   }
 }

@@ -11,7 +11,8 @@ import { kernelSnapshot } from "../helpers/snapshot";
 // End to end on the real kernel, in this file's sandbox, through the built CLI (dist/): the lab
 // of fixtures/lab (a host bridge, veth pairs enslaved to it with their peers in namespaces,
 // addresses, default routes via the bridge's address, forwarding, NAT) through up, changes that
-// replace or update one resource, replaced referents, drift, and destroy; a run of fixtures/scale
+// replace or update one resource (previewed exactly as up then does them), replaced referents,
+// drift, and destroy; a run of fixtures/scale
 // killed mid-way and re-run; and a program with a bad input.
 
 const test = suite("nslab CLI on the kernel: a lab's lifecycle");
@@ -87,25 +88,40 @@ test("a changed route metric replaces that route alone: every other resource is 
   assert.is(routes(namespaces[0]!), "default via 10.10.0.1 dev eth0 proto 199");
 });
 
-test("an MTU and a gateway change update in place: the same links, the new values in the kernel", () => {
+test("an MTU change of a VethPair previews as that update alone (the Address and Route on its peer stay `same`), and up does exactly that", () => {
   const before = ifindexes(namespaces);
-  config = { ...config, mtu0: 1400, via1: "10.10.0.2" };
+  config = { ...config, mtu0: 1400 };
+  const preview = nslab("preview", LAB, labState, config);
+  assert.equal(changes(preview), ["update veth0"]);
+  assert.equal(preview.changeSummary, summary(11, 0, 1, 0, 0));
   const up = nslab("up", LAB, labState, config);
-  assert.equal(changes(up), ["update default1", "update veth0"]);
-  assert.equal(up.changeSummary, summary(10, 0, 2, 0, 0));
+  assert.equal(changes(up), ["update veth0"]);
+  assert.equal(up.changeSummary, summary(11, 0, 1, 0, 0));
   assert.equal(ifindexes(namespaces), before);
   assert.is(link("labv0")!.mtu, 1400);
   assert.is(link("eth0", namespaces[0])!.mtu, 1400);
   assert.is(link("labv1")!.mtu, 1500);
+  assert.equal(addresses("eth0", namespaces[0]), ["10.10.0.10/24"]);
+});
+
+test("a gateway change updates the route in place: the same links, the new gateway in the kernel", () => {
+  const before = ifindexes(namespaces);
+  config = { ...config, via1: "10.10.0.2" };
+  const up = nslab("up", LAB, labState, config);
+  assert.equal(changes(up), ["update default1"]);
+  assert.equal(up.changeSummary, summary(11, 0, 1, 0, 0));
+  assert.equal(ifindexes(namespaces), before);
   assert.is(routes(namespaces[1]!), "default via 10.10.0.2 dev eth0 proto 199 metric 5");
 });
 
-test("a renamed Bridge is replaced: the veth ends are enslaved to the new one, its address and the NAT rule follow", () => {
+test("a renamed Bridge is replaced, as previewed: the veth ends are enslaved to the new one, its address and the NAT rule follow", () => {
   const v0 = link("labv0")!.ifindex;
   const v1 = link("labv1")!.ifindex;
   config = { ...config, bridge: "labbr1" };
+  const expected = ["replace br", "replace br-ip", "replace nat", "update veth0", "update veth1"];
+  assert.equal(changes(nslab("preview", LAB, labState, config)), expected);
   const up = nslab("up", LAB, labState, config);
-  assert.equal(changes(up), ["replace br", "replace br-ip", "replace nat", "update veth0", "update veth1"]);
+  assert.equal(changes(up), expected);
   assert.is(link("labbr0"), undefined);
   assert.is(link("labv0")!.master, "labbr1");
   assert.is(link("labv1")!.master, "labbr1");
@@ -119,13 +135,15 @@ test("a renamed Bridge is replaced: the veth ends are enslaved to the new one, i
   assert.ok(pings(namespaces[0]!, "10.10.0.11"), "ns0 -> ns1 over the new bridge");
 });
 
-test("a renamed VethPair is replaced: the Address on its peer is replaced and the Route on it follows, both back on the new peer", () => {
+test("a renamed VethPair is replaced, as previewed: the Address on its peer is replaced and the Route on it follows, both back on the new peer", () => {
   const [ns0] = namespaces as [string];
   const oldPeer = link("eth0", ns0)!.ifindex;
   config = { ...config, veth0: "labx0" };
+  // The route follows its device in place (`ip route replace`): the link's identity is an update key of Route.
+  const expected = ["replace ip0", "replace veth0", "update default0"];
+  assert.equal(changes(nslab("preview", LAB, labState, config)), expected);
   const up = nslab("up", LAB, labState, config);
-  // The route follows its device in place (`ip route replace`): the link's ifindex is an update key of Route.
-  assert.equal(changes(up), ["replace ip0", "replace veth0", "update default0"]);
+  assert.equal(changes(up), expected);
   assert.is(link("labv0"), undefined);
   assert.is(link("labx0")!.master, "labbr1");
   assert.is(link("labx0")!.mtu, 1400);

@@ -97,15 +97,15 @@ test("/31 and /32 addresses are valid, including the first address of a /31", ()
   }));
 
 test("every change replaces the address, deleting it first", async () => {
-  const olds: AddressOutputs = { device: "va", address: "10.0.0.1/24", netns: "a", deviceIfindex: 5, netnsIdentity: "7@1", owner: owner("addr"), label: `va:${hash.slice(0, 12)}` };
+  const olds: AddressOutputs = { device: "va", address: "10.0.0.1/24", netns: "a", deviceIdentity: "5a5a5a5a5a5a5a5a", netnsIdentity: "7a7a7a7a7a7a7a7a", owner: owner("addr"), label: `va:${hash.slice(0, 12)}` };
   const cases: [Partial<AddressInputs>, string[]][] = [
     [{ address: "10.0.0.2/24" }, ["address"]],
     [{ address: "10.0.0.1/25" }, ["address"]],
     [{ device: "vb" }, ["device"]],
     [{ netns: "b" }, ["netns"]],
     [{ netns: undefined }, ["netns"]],
-    [{ deviceIfindex: 6 }, ["deviceIfindex"]],
-    [{ netnsIdentity: "8@1" }, ["netnsIdentity"]],
+    [{ deviceIdentity: "6b6b6b6b6b6b6b6b" }, ["deviceIdentity"]],
+    [{ netnsIdentity: "8b8b8b8b8b8b8b8b" }, ["netnsIdentity"]],
     [{ address: UNKNOWN }, ["address"]],
     [{ owner: owner("renamed") }, ["owner"]],
   ];
@@ -261,7 +261,8 @@ test("rejects bad input in check without running any command, naming resource, p
       [{ netns: "a b" }, /^netns: Address "lab": netns "a b" is not valid/],
       [{ device: undefined }, /^device: Address "lab": device \(unset\) is not valid: it is required/],
       [{ address: undefined }, /^address: Address "lab": address \(unset\) is not valid: it is required/],
-      [{ deviceIfindex: 0 }, /deviceIfindex 0 is not valid: use an integer from 1/],
+      [{ deviceIdentity: "" }, /^deviceIdentity: Address "lab": deviceIdentity "" is not valid: use a non-empty string: the incarnation of the resource passed as device/],
+      [{ deviceIdentity: 5 }, /deviceIdentity 5 is not valid: use a non-empty string/],
     ];
     for (const [change, re] of cases) {
       const f = await failures(address, { device: "va", address: "10.0.0.1/24", owner: owner("lab"), ...change });

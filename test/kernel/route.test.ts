@@ -129,14 +129,14 @@ test("table and metric are part of the identity: routes differing only in metric
   }));
 
 test("namespace, destination, table and metric replace (delete first); via and device update in place", async () => {
-  const olds: RouteOutputs = { destination: "10.8.0.0/16", via: "10.0.0.2", device: "va", netns: "a", table: "main", deviceIfindex: 3, netnsIdentity: "9@1", owner: owner("rt") };
+  const olds: RouteOutputs = { destination: "10.8.0.0/16", via: "10.0.0.2", device: "va", netns: "a", table: "main", deviceIdentity: "3a3a3a3a3a3a3a3a", netnsIdentity: "9a9a9a9a9a9a9a9a", owner: owner("rt") };
   const replaces: [Partial<RouteInputs>, string[]][] = [
     [{ destination: "10.9.0.0/16" }, ["destination"]],
     [{ destination: UNKNOWN }, ["destination"]],
     [{ table: 100 }, ["table"]],
     [{ metric: 5 }, ["metric"]],
     [{ netns: "b" }, ["netns"]],
-    [{ netnsIdentity: "10@1" }, ["netnsIdentity"]],
+    [{ netnsIdentity: "9b9b9b9b9b9b9b9b" }, ["netnsIdentity"]],
     [{ destination: "default", via: "2001:db8::2" }, ["destination", "via"]],
   ];
   for (const [change, keys] of replaces) {
@@ -146,7 +146,7 @@ test("namespace, destination, table and metric replace (delete first); via and d
   const def = { ...olds, destination: "default" };
   assert.equal((await route.diff("r", def, { ...def, via: "2001:db8::2" })).replaces, ["via"], "a default route changing family is another route");
   assert.equal((await route.diff("r", def, { ...def, via: UNKNOWN })).replaces, ["via"], "an unknown gateway of a default route may change its family");
-  const updates: Partial<RouteInputs>[] = [{ via: "10.0.0.3" }, { via: undefined }, { device: "vx" }, { deviceIfindex: 4 }, { via: UNKNOWN }];
+  const updates: Partial<RouteInputs>[] = [{ via: "10.0.0.3" }, { via: undefined }, { device: "vx" }, { deviceIdentity: "3b3b3b3b3b3b3b3b" }, { via: UNKNOWN }];
   for (const change of updates) {
     const d = await route.diff("r", olds, { ...olds, ...change });
     assert.equal([d.changes, d.replaces], [true, []], JSON.stringify(change));
@@ -282,6 +282,7 @@ test("rejects bad input in check without running any command, naming resource, p
       [{ metric: 4294967296 }, /use an integer from 0 to 4294967295/],
       [{ device: "a b" }, /^device: Route "lab": device "a b" is not valid: use 1-15 characters/],
       [{ netns: "-x" }, /^netns: Route "lab": netns "-x" is not valid/],
+      [{ device: "va", deviceIdentity: "" }, /^deviceIdentity: Route "lab": deviceIdentity "" is not valid: use a non-empty string: the incarnation of the resource passed as device/],
     ];
     for (const [change, re] of cases) {
       const f = await failures(route, { destination: "10.8.0.0/16", via: "10.0.0.2", owner: owner("lab"), ...change });

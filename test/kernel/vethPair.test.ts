@@ -89,12 +89,12 @@ test("names that are ip keywords are created literally (B5)", async () => {
 });
 
 test("the diff replaces on names, namespaces and their identities, delete first; settings update in place", async () => {
-  const olds = { name: "v0", peerName: "v1", netns: "a", netnsIdentity: "1@1", peerNetns: "b", peerNetnsIdentity: "2@1", up: true, owner: owner("d"), mtu: 1500, mac: "02:00:00:00:00:01", peerMac: "02:00:00:00:00:02", master: "br0", masterIfindex: 5, peerMaster: "br1", peerMasterIfindex: 6, ifindex: 3, peerIfindex: 4 };
-  for (const [key, value] of [["name", "x"], ["peerName", "x"], ["netns", "c"], ["netns", undefined], ["peerNetns", "c"], ["netnsIdentity", "9@1"], ["peerNetnsIdentity", "9@1"], ["name", UNKNOWN]] as const) {
+  const olds = { name: "v0", peerName: "v1", netns: "a", netnsIdentity: "1a1a1a1a1a1a1a1a", peerNetns: "b", peerNetnsIdentity: "2a2a2a2a2a2a2a2a", up: true, owner: owner("d"), mtu: 1500, mac: "02:00:00:00:00:01", peerMac: "02:00:00:00:00:02", master: "br0", masterIdentity: "5a5a5a5a5a5a5a5a", peerMaster: "br1", peerMasterIdentity: "6a6a6a6a6a6a6a6a", ifindex: 3, peerIfindex: 4 };
+  for (const [key, value] of [["name", "x"], ["peerName", "x"], ["netns", "c"], ["netns", undefined], ["peerNetns", "c"], ["netnsIdentity", "9a9a9a9a9a9a9a9a"], ["peerNetnsIdentity", "9a9a9a9a9a9a9a9a"], ["name", UNKNOWN]] as const) {
     const d = await vethPair.diff("link:a/v0", olds, { ...olds, [key]: value });
     assert.equal([d.changes, d.replaces, d.deleteBeforeReplace], [true, [key], true], `${key} -> ${value}`);
   }
-  for (const [key, value] of [["mtu", 9000], ["mac", "02:00:00:00:00:09"], ["peerMac", "02:00:00:00:00:09"], ["master", "br9"], ["masterIfindex", 9], ["peerMaster", "br9"], ["peerMasterIfindex", 9], ["up", false], ["mtu", UNKNOWN]] as const) {
+  for (const [key, value] of [["mtu", 9000], ["mac", "02:00:00:00:00:09"], ["peerMac", "02:00:00:00:00:09"], ["master", "br9"], ["masterIdentity", "9a9a9a9a9a9a9a9a"], ["peerMaster", "br9"], ["peerMasterIdentity", "9a9a9a9a9a9a9a9a"], ["up", false], ["mtu", UNKNOWN]] as const) {
     const d = await vethPair.diff("link:a/v0", olds, { ...olds, [key]: value });
     assert.equal([d.changes, d.replaces], [true, []], `${key} -> ${value}`);
   }
@@ -120,6 +120,8 @@ test("rejects bad input in check with every failure at once, spawning nothing (B
     [{ peerName: undefined }, "peerName", /peerName \(unset\) is not valid: it is required/],
     [{ master: "a/b" }, "master", /use 1-15 characters/],
     [{ peerMaster: "x".repeat(16) }, "peerMaster", /16 bytes long/],
+    [{ masterIdentity: "" }, "masterIdentity", /masterIdentity "" is not valid: use a non-empty string: the incarnation of the resource passed as master/],
+    [{ peerMasterIdentity: 6 }, "peerMasterIdentity", /peerMasterIdentity 6 is not valid: use a non-empty string: the incarnation of the resource passed as peerMaster/],
     [{ netns: "a/b" }, "netns", /netns "a\/b" is not valid: use 1-255 characters/],
     [{ peerNetns: "-x" }, "peerNetns", /use 1-255 characters/],
     [{ mtu: 67 }, "mtu", /mtu 67 is not valid: use an integer from 68 to 65535 bytes/],
@@ -332,17 +334,17 @@ test("read reports drift: an end deleted (D1), moved away (D6), down (D4), maste
   sh("ip", "netns", "del", "other");
 });
 
-test("a re-created bridge (new masterIfindex) updates in place and re-enslaves the end", async () => {
+test("a re-created bridge (a new masterIdentity) updates in place and re-enslaves the end", async () => {
   sh("ip", "link", "add", "name", "br0", "type", "bridge");
-  const { id, outs, inputs } = await pair({ name: "v0", peerName: "v1", master: "br0", masterIfindex: ifindexOf(undefined, "br0"), owner: owner("reb") });
+  const { id, outs, inputs } = await pair({ name: "v0", peerName: "v1", master: "br0", masterIdentity: "0b0b0b0b0b0b0b01", owner: owner("reb") });
   sh("ip", "link", "del", "dev", "br0");
   sh("ip", "link", "add", "name", "br0", "type", "bridge");
-  const news = { ...inputs, masterIfindex: ifindexOf(undefined, "br0") };
+  const news = { ...inputs, masterIdentity: "0b0b0b0b0b0b0b02" };
   const read = (await vethPair.read(id, outs)).props!;
   const d = await vethPair.diff(id, read, news);
   assert.equal([d.changes, d.replaces], [true, []]);
   const updated = (await vethPair.update(id, read, news)).outs!;
-  assert.equal([updated.master, updated.masterIfindex, updated.ifindex], ["br0", news.masterIfindex, outs.ifindex]);
+  assert.equal([updated.master, updated.masterIdentity, updated.ifindex], ["br0", "0b0b0b0b0b0b0b02", outs.ifindex]);
   assert.is(link(undefined, "v0").master, "br0");
   await vethPair.delete(id, updated);
   sh("ip", "link", "del", "dev", "br0");

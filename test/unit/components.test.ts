@@ -75,7 +75,7 @@ segment("a segment with a gateway and NAT makes its bridge, the gateway address 
   assert.match(bridge.name, /^lan-bridge-[0-9a-f]{4}$/);
   assert.is(bridge.netns, undefined);
   const gw = (await registration("lan-gateway")).inputs;
-  assert.equal([gw.device, gw.address, gw.netns, typeof gw.deviceIfindex], [bridge.name, "10.0.0.1/24", undefined, "number"]);
+  assert.equal([gw.device, gw.address, gw.netns, gw.deviceIdentity], [bridge.name, "10.0.0.1/24", undefined, await value(lan.bridge.incarnation)]);
   const fwd = (await registration("lan-forwarding")).inputs;
   assert.equal([fwd.key, fwd.value, fwd.netns], ["net.ipv4.ip_forward", 1, undefined]);
   const nat = (await registration("lan-nat")).inputs;
@@ -88,7 +88,7 @@ segment("a segment without a gateway, in a namespace, makes only its bridge ther
   const ns = new nslab.Netns("sw", { name: "sw" });
   const quiet = new nslab.Segment("quiet", { subnet: "10.9.0.0/24", netns: ns, bridgeName: "br-quiet", mtu: 9000, stp: true });
   const bridge = (await registration("quiet-bridge")).inputs;
-  assert.equal([bridge.name, bridge.netns, typeof bridge.netnsIdentity, bridge.mtu, bridge.stp], ["br-quiet", "sw", "string", 9000, true]);
+  assert.equal([bridge.name, bridge.netns, bridge.netnsIdentity, bridge.mtu, bridge.stp], ["br-quiet", "sw", await value(ns.incarnation), 9000, true]);
   assert.equal([quiet.gateway, quiet.gatewayAddress, quiet.forwarding, quiet.nat], [undefined, undefined, undefined, undefined]);
   assert.is(registered.filter((r) => r.inputs.owner?.path[0] === "quiet").length, 1);
 });
@@ -109,7 +109,10 @@ segment("attach makes `<segment>-<name>`: a veth pair from the bridge into the n
   const webName = (await registration("web")).inputs.name;
   const veth = (await registration("lan2-web-veth")).inputs;
   assert.match(veth.name, /^lan2-web-v-[0-9a-f]{4}$/);
-  assert.equal([veth.netns, veth.master, typeof veth.masterIfindex, veth.peerName, veth.peerNetns, typeof veth.peerNetnsIdentity], [undefined, bridge.name, "number", "eth0", webName, "string"]);
+  assert.equal(
+    [veth.netns, veth.master, veth.masterIdentity, veth.peerName, veth.peerNetns, veth.peerNetnsIdentity],
+    [undefined, bridge.name, await value(lan.bridge.incarnation), "eth0", webName, await value(web.incarnation)],
+  );
   const address = (await registration("lan2-web-address")).inputs;
   assert.equal([address.device, address.netns, address.address], ["eth0", webName, a.cidr]);
   const route = (await registration("lan2-web-route")).inputs;
