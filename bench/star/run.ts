@@ -1,0 +1,97 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { performance } from "node:perf_hooks";
+import { kernelSnapshot } from "../../test/helpers/snapshot";
+import type { Method } from "./method";
+import { verifyClean, verifyLab } from "./verify";
+
+// The measurement loop of `npm run bench`, inside a sandbox: for each N and each run, every
+// method in turn (so drifting load spreads over all of them) builds the star, is verified,
+// and tears it down; the kernel must then be exactly as before. Times are wall seconds of the
+// build and of the teardown; first_netns_s is the time from the start of the build to the
+// first namespace appearing in /run/netns (the engine's fixed cost before any kernel work).
+
+export interface Run {
+  up_s: number;
+  destroy_s: number;
+  first_netns_s: number;
+}
+
+export interface Row {
+  method: string;
+  n: number;
+  /** Medians of runs. */
+  up_s: number;
+  destroy_s: number;
+  first_netns_s: number;
+  runs: Run[];
+}
+
+export interface Options {
+  sizes: number[];
+  runs: number;
+  methods: Method[];
+  /** Where each run's files go (scripts, state): work/<method>-<n>/. */
+  work: string;
+  log: (line: string) => void;
+}
+
+export const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+/** Milliseconds as seconds, to the millisecond. */
+export const seconds = (ms: number) => Math.round(ms) / 1000;
+
+/** Resolves when the first entry appears in /run/netns (or never); `stop` ends the watch. */
+function firstNetns(): { at: Promise<number>; stop: () => void } {
+  let stop = () => {};
+  const at = new Promise<number>((resolve) => {
+    const watcher = fs.watch("/run/netns", () => {
+      resolve(performance.now());
+      watcher.close();
+    });
+    stop = () => watcher.close();
+  });
+  return { at, stop };
+}
+
+async function once(m: Method, n: number, dir: string, tag: string): Promise<Run> {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const watch = firstNetns();
+  const start = performance.now();
+  const teardown = await m.up(n, dir).finally(watch.stop);
+  const up = performance.now() - start;
+  const first = await Promise.race([watch.at, Promise.resolve(NaN)]);
+  await verifyLab(tag);
+  const t = performance.now();
+  await teardown();
+  return { up_s: seconds(up), destroy_s: seconds(performance.now() - t), first_netns_s: seconds(first - start) };
+}
+
+export async function runStar(o: Options): Promise<Row[]> {
+  const pristine = kernelSnapshot();
+  const times = new Map<string, Run[]>();
+  for (const warmUp of new Set(o.methods.map((m) => m.warmUp))) await warmUp?.(o.work);
+  for (const n of o.sizes) {
+    for (let r = 1; r <= o.runs; r++) {
+      for (const m of o.methods) {
+        const tag = `${m.name} n=${n} run ${r}/${o.runs}`;
+        const run = await once(m, n, path.join(o.work, `${m.name}-${n}`), tag);
+        verifyClean(pristine, tag);
+        o.log(`${tag}: up ${run.up_s.toFixed(2)} s, destroy ${run.destroy_s.toFixed(2)} s, first namespace after ${run.first_netns_s.toFixed(2)} s; verified, clean`);
+        const key = `${m.name}/${n}`;
+        times.set(key, [...(times.get(key) ?? []), run]);
+      }
+    }
+  }
+  return o.sizes.flatMap((n) =>
+    o.methods.map((m) => {
+      const runs = times.get(`${m.name}/${n}`)!;
+      return { method: m.name, n, up_s: median(runs.map((x) => x.up_s)), destroy_s: median(runs.map((x) => x.destroy_s)), first_netns_s: median(runs.map((x) => x.first_netns_s)), runs };
+    }),
+  );
+}
