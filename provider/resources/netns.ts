@@ -5,7 +5,7 @@ import { ip } from "../driver/ip";
 import { isUp, setLink } from "../driver/link";
 import { linkAlias, ownerOfAlias } from "../driver/marks";
 import { netnsNameProblem } from "../driver/names";
-import { addNetns, delNetns, findNetns, netnsPath, type NetnsInfo } from "../driver/netns";
+import { addNetns, delNetns, findNetns, netnsIdentity, netnsPath, type NetnsInfo } from "../driver/netns";
 import { readRecord, removeRecord, writeRecord } from "../driver/runstate";
 import { commonRules, required, rule, validate } from "../lib/check";
 import { changedKeys, planDiff, type DiffSpec } from "../lib/diff";
@@ -63,19 +63,25 @@ export const netns: KindProvider<NetnsInputs, NetnsOutputs> = {
         await ip(undefined, ["netns", "del", name]);
         ns = undefined;
       }
+      let identity: string | undefined;
       if (!ns) {
         await writeRecord("netns", name, hash);
         try {
           await addNetns(name);
+          // Made just now, so ours, with an unmarked lo: nothing to read back but its identity.
+          identity = await netnsIdentity(name);
         } catch (err) {
           if (!failedWith(err, "ALREADY_EXISTS")) throw err;
         }
-        ns = await findNetns(name);
+        if (identity === undefined) ns = await findNetns(name);
       }
-      if (ns?.state !== "live") throw new NslabError("COMMAND_FAILED", `namespace "${name}" vanished while it was being created`);
-      if (!(await isOurs(name, ns, hash)) && !inputs.adopt) throw foreign(inputs, ns);
+      if (identity === undefined) {
+        if (ns?.state !== "live") throw new NslabError("COMMAND_FAILED", `namespace "${name}" vanished while it was being created`);
+        if (!(await isOurs(name, ns, hash)) && !inputs.adopt) throw foreign(inputs, ns);
+        identity = ns.identity;
+      }
       await setLink(name, "lo", { alias: linkAlias(hash), up: inputs.loopback });
-      return { id: idOf(name), outs: { ...inputs, path: netnsPath(name), identity: ns.identity } };
+      return { id: idOf(name), outs: { ...inputs, path: netnsPath(name), identity } };
     } catch (err) {
       throw forResource(KIND, resourceName(inputs.owner), "create", err);
     }
