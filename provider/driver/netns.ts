@@ -68,17 +68,23 @@ export async function delNetns(name: string): Promise<void> {
     if (!failedWith(err, "NOT_FOUND")) throw err;
   }
   if (nsid === undefined) return;
-  for (let i = 0; i < 200 && (await listNsids()).includes(nsid); i++) await sleep(10);
+  for (let i = 0; i < 200 && (await listNsids()).some((e) => e.nsid === nsid); i++) await sleep(10);
 }
 
 /** The id the host namespace knows `name` by (it has one while links connect the two). */
 async function hostNsid(name: string): Promise<number | undefined> {
-  const ids = await ipJson<{ nsid: number; name?: string }>(undefined, ["netns", "list-id"]);
-  return ids.find((e) => e.name === name)?.nsid;
+  return (await listNsids()).find((e) => e.name === name)?.nsid;
 }
 
-async function listNsids(): Promise<number[]> {
-  return (await ipJson<{ nsid: number }>(undefined, ["netns", "list-id"])).map((e) => e.nsid);
+let listing: Promise<{ nsid: number; name?: string }[]> | undefined;
+
+/**
+ * `ip netns list-id`, one at a time: concurrent deletes share a listing in flight. A listing that
+ * started before a delete still holds its id, so sharing can only add a turn to a wait, never end
+ * one early.
+ */
+function listNsids(): Promise<{ nsid: number; name?: string }[]> {
+  return (listing ??= ipJson<{ nsid: number; name?: string }>(undefined, ["netns", "list-id"]).finally(() => (listing = undefined)));
 }
 
 function sleep(ms: number): Promise<void> {

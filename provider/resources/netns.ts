@@ -107,11 +107,12 @@ export const netns: KindProvider<NetnsInputs, NetnsOutputs> = {
     const name = nameOf(id);
     try {
       const hash = ownerHash(props.owner);
-      const ns = await findNetns(name);
-      // A namespace that is neither the one we made (identity) nor marked ours is someone else's
-      // that took the name after ours was deleted: ours is already gone.
-      const foreign = ns?.state === "live" && ns.identity !== props.identity && !(await isOurs(name, ns, hash));
-      if (ns && !foreign) await delNetns(name);
+      // The one we made (same identity) is ours without reading it. Any other that is not marked
+      // ours is someone else's that took the name after ours was deleted: ours is already gone.
+      const identity = await netnsIdentity(name);
+      const ns = identity !== undefined && identity !== props.identity ? await findNetns(name) : undefined;
+      const foreign = ns?.state === "live" && !(await isOurs(name, ns, hash));
+      if (identity !== undefined && !foreign) await delNetns(name);
       // Our record goes too, also when the namespace was deleted by hand before us.
       if ((await readRecord("netns", name)) === hash) await removeRecord("netns", name);
     } catch (err) {
