@@ -416,35 +416,45 @@ export class Deployment {
 
   /**
    * The delete phase (§4.3): every old resource not registered this run and every pending delete,
-   * dependents first, each wave (an antichain) in parallel. Skipped when anything failed.
-   * `all` condemns the whole snapshot (destroy).
+   * each once all that depend on it are gone, as many at a time as `parallel` allows (no waves:
+   * independent deletes overlap). The Stack goes last. Nothing new starts once a delete failed;
+   * skipped when anything failed before. `all` condemns the whole snapshot (destroy).
    */
   async deletePhase(all = false): Promise<void> {
     if (this.failed) return;
     const condemned = [...this.oldPending, ...this.replacedOlds, ...[...this.olds.values()].filter((r) => !this.deleted.has(r) && (all || !this.news.has(r.urn)))];
     const reported = new Set([...this.olds.values()]);
-    let remaining = condemned;
-    while (remaining.length > 0 && !this.failed) {
-      const needed = new Set(remaining.flatMap(dependsOn));
+    const going = new Set(condemned.map((r) => r.urn));
+    const dependents = new Map<string, ResourceState[]>();
+    for (const r of condemned) for (const urn of new Set(dependsOn(r))) if (urn !== r.urn && going.has(urn)) dependents.set(urn, [...(dependents.get(urn) ?? []), r]);
+    const gone = new Map<ResourceState, Promise<void>>();
+    // A dependency cycle (never made by a program) is broken where it closes, not waited on forever.
+    const visiting = new Set<ResourceState>();
+    const remove = (r: ResourceState): Promise<void> => {
+      if (visiting.has(r)) return Promise.resolve();
+      let p = gone.get(r);
+      if (p) return p;
+      visiting.add(r);
+      const after = (dependents.get(r.urn) ?? []).map(remove);
       // The Stack goes last, after the default provider too (§4.6).
-      let wave = remaining.filter((r) => !needed.has(r.urn) && (r.type !== STACK_TYPE || remaining.length === 1));
-      if (wave.length === 0) wave = remaining;
-      const going = new Set(remaining.map((r) => r.urn));
-      await Promise.all(
-        wave.map((r) =>
-          this.limit.run(async () => {
-            if (this.cancelled) return;
-            try {
-              await this.deleteOld(r, !!r.deletedWith && going.has(r.deletedWith));
-              if (reported.has(r)) this.record({ op: "delete", urn: r.urn, type: r.type, diffs: [] });
-            } catch (err) {
-              this.fail(`${r.type} resource '${parseUrn(r.urn).name}': delete failed: ${(err as Error).message}`, r.urn);
-            }
-          }),
-        ),
-      );
-      remaining = remaining.filter((r) => !wave.includes(r));
-    }
+      if (r.type === STACK_TYPE) after.push(...condemned.filter((x) => x.type !== STACK_TYPE).map(remove));
+      visiting.delete(r);
+      gone.set(r, (p = Promise.all(after).then(() => this.deleteOne(r, going, reported))));
+      return p;
+    };
+    await Promise.all(condemned.map(remove));
+  }
+
+  private deleteOne(r: ResourceState, going: ReadonlySet<string>, reported: ReadonlySet<ResourceState>): Promise<void> {
+    return this.limit.run(async () => {
+      if (this.cancelled || this.failed) return;
+      try {
+        await this.deleteOld(r, !!r.deletedWith && going.has(r.deletedWith));
+        if (reported.has(r)) this.record({ op: "delete", urn: r.urn, type: r.type, diffs: [] });
+      } catch (err) {
+        this.fail(`${r.type} resource '${parseUrn(r.urn).name}': delete failed: ${(err as Error).message}`, r.urn);
+      }
+    });
   }
 
   /** Refresh (§4.5): Read every custom resource with its old code; an empty id drops it. */

@@ -95,6 +95,15 @@ test("destroy: deletes in reverse dependency order without running the program",
   assert.equal(r.changeSummary.delete, 3);
 });
 
+test("destroy: a delete starts as soon as what depends on it is gone, while an unrelated slow one runs", async () => {
+  await lab.run("up", [{ name: "slow", value: "1", slowDelete: 1500 }, { name: "base", value: "1" }, { name: "top", value: "1", after: "base" }]);
+  const r = await lab.run("destroy");
+  assert.is(r.failed, false);
+  // In waves, base would wait for the wave of slow and top; it goes right after top instead.
+  assert.equal(lab.calls(), ["delete top", "delete base", "delete slow"]);
+  assert.equal(lab.state().deployment.resources, []);
+});
+
 test("a step that fails stops the run: no deletes, later resources not created, exit status failed", async () => {
   await lab.run("up", [{ name: "keep", value: "1" }]);
   const r = await lab.run("up", [{ name: "a", value: "1" }, { name: "z", value: "1", after: "a", fail: "no" }, { name: "w", value: "1", after: "z" }]);
