@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import { SANDBOX_ENV, sandboxArgv, sandboxProblem } from "../engine/sandbox";
+import { sandboxed } from "./sandboxed";
 
 // `node --import tsx bench/engine.ts [RUNS]` (after `npm run build`): the wall time of the built
 // `nslab` CLI's up (creating everything; up previews first unless --skip-preview), a no-op
@@ -63,14 +63,4 @@ function inSandbox(runs: number): void {
 }
 
 const runs = Number(process.argv[2] ?? 3);
-if (process.env[SANDBOX_ENV] === "1") {
-  inSandbox(runs);
-} else {
-  const problem = sandboxProblem();
-  if (problem) {
-    console.error(problem);
-    process.exit(1);
-  }
-  const argv = sandboxArgv([process.execPath, "--import", "tsx", __filename, String(runs)]);
-  process.exitCode = spawnSync(argv[0]!, argv.slice(1), { stdio: "inherit", env: { ...process.env, [SANDBOX_ENV]: "1" } }).status ?? 1;
-}
+sandboxed(__filename, async () => inSandbox(runs));

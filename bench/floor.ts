@@ -5,7 +5,7 @@ import { performance } from "node:perf_hooks";
 import { expectOnly, nslab } from "./star/engine";
 import { mergeResults } from "./star/report";
 import { median, seconds } from "./star/run";
-import { sandboxed } from "./star/sandboxed";
+import { sandboxed } from "./sandboxed";
 
 // `npm run bench:floor [-- --n 1000 --runs 3 --out bench/results.json]` (after `npm run build`):
 // the floor the SDK and the engine set, whatever the providers do. A program of N dynamic

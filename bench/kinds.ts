@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { providers } from "../provider";
-import { SANDBOX_ENV, sandboxArgv, sandboxProblem } from "../engine/sandbox";
+import { sandboxed } from "./sandboxed";
 
 // `npm run bench:kinds [-- RUNS]`: the median wall time of one create and one delete of each kind
 // through its provider, in a throwaway sandbox. Each kind's prerequisites (a namespace, a link, an
@@ -57,14 +57,4 @@ async function inSandbox(runs: number): Promise<void> {
 }
 
 const runs = Number(process.argv[2] ?? 20);
-if (process.env[SANDBOX_ENV] === "1") {
-  void inSandbox(runs);
-} else {
-  const problem = sandboxProblem();
-  if (problem) {
-    console.error(`bench: ${problem}`);
-    process.exit(1);
-  }
-  const argv = sandboxArgv([process.execPath, "--import", "tsx", __filename, String(runs)]);
-  process.exitCode = spawnSync(argv[0]!, argv.slice(1), { stdio: "inherit", env: { ...process.env, [SANDBOX_ENV]: "1" } }).status ?? 1;
-}
+sandboxed(__filename, async () => await inSandbox(runs));

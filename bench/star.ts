@@ -6,7 +6,7 @@ import type { Method } from "./star/method";
 import { provider } from "./star/provider";
 import { mergeResults, svg, table } from "./star/report";
 import { runStar } from "./star/run";
-import { sandboxed } from "./star/sandboxed";
+import { sandboxed } from "./sandboxed";
 import { ipBatch, shellNaive } from "./star/shell";
 
 // `npm run bench [-- --sizes 10,50,200 --runs 3 --methods a,b --out bench/results.json]`

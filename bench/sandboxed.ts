@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { SANDBOX_ENV, sandboxArgv, sandboxProblem } from "../../engine/sandbox";
+import { SANDBOX_ENV, sandboxArgv, sandboxProblem } from "../engine/sandbox";
 
 // A benchmark entry runs its measurement in a throwaway sandbox (engine/sandbox.ts): it
 // re-executes itself into one, unless it already runs inside one (npm test's, or its own).
