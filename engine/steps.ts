@@ -426,7 +426,13 @@ export class Deployment {
     const reported = new Set([...this.olds.values()]);
     const going = new Set(condemned.map((r) => r.urn));
     const dependents = new Map<string, ResourceState[]>();
-    for (const r of condemned) for (const urn of new Set(dependsOn(r))) if (urn !== r.urn && going.has(urn)) dependents.set(urn, [...(dependents.get(urn) ?? []), r]);
+    for (const r of condemned) {
+      for (const urn of new Set(dependsOn(r))) {
+        if (urn === r.urn || !going.has(urn)) continue;
+        if (!dependents.has(urn)) dependents.set(urn, []);
+        dependents.get(urn)!.push(r);
+      }
+    }
     const gone = new Map<ResourceState, Promise<void>>();
     // A dependency cycle (never made by a program) is broken where it closes, not waited on forever.
     const visiting = new Set<ResourceState>();
