@@ -1,7 +1,9 @@
-import { exec, type ExecResult } from "./exec";
+import { ipBatched } from "./batch";
+import { exec } from "./exec";
 
 // iproute2 argv building: `ip [-n NETNS] [-j] ...`. `-n` is cheaper than `ip netns exec`
-// (one exec instead of two) and never changes the provider's own namespace.
+// (one exec instead of two) and never changes the provider's own namespace. Commands run as
+// lines of their namespace's next `ip -batch` (batch.ts) where they can.
 
 /** A network namespace by name; undefined is the namespace the provider runs in. */
 export type Netns = string | undefined;
@@ -10,13 +12,26 @@ export function ipArgv(netns: Netns, args: readonly string[], json = false): str
   return ["ip", ...(netns ? ["-n", netns] : []), ...(json ? ["-j"] : []), ...args];
 }
 
-export function ip(netns: Netns, args: readonly string[], input?: string): Promise<ExecResult> {
-  return exec(ipArgv(netns, args), input === undefined ? {} : { input });
+/** The leading global options of args (`-4`, `-d`, ...), and the command after them. */
+function split(args: readonly string[]): [string[], string[]] {
+  const n = args.findIndex((a) => !a.startsWith("-"));
+  return n < 0 ? [[...args], []] : [args.slice(0, n), args.slice(n)];
+}
+
+/** Runs `ip` in that namespace, batched with the concurrent commands of the same options. */
+function run(netns: Netns, args: readonly string[], read: boolean): Promise<string> {
+  const argv = ipArgv(netns, args, read);
+  const [options, command] = split(args);
+  return ipBatched(argv, netns, options, command, read) ?? exec(argv).then((r) => r.stdout);
+}
+
+/** Runs a write. */
+export async function ip(netns: Netns, args: readonly string[]): Promise<void> {
+  await run(netns, args, false);
 }
 
 /** Runs an `ip -j` read and parses it; an empty answer is an empty list. */
 export async function ipJson<T>(netns: Netns, args: readonly string[]): Promise<T[]> {
-  const { stdout } = await exec(ipArgv(netns, args, true));
-  const text = stdout.trim();
+  const text = (await run(netns, args, true)).trim();
   return text ? (JSON.parse(text) as T[]) : [];
 }

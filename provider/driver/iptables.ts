@@ -6,7 +6,7 @@ import { where } from "./link";
 import { withHostLock } from "./lock";
 import { missingNetnsError } from "./netns";
 
-// iptables through execa: reads with `iptables -S CHAIN`, every write as one
+// iptables through execa: reads with `iptables-save -t TABLE`, every write as one
 // `iptables-restore --noflush` batch computed by chains.ts, under a host-wide lock per namespace
 // so that two processes (two stacks) never interleave a read and a write (kernel-facts C3, C7).
 // iptables has no `-n`: inside a namespace it runs under `ip netns exec NS`.
@@ -28,29 +28,40 @@ export function restoreArgv(netns: Netns): string[] {
   return inNetns(netns, ["iptables-restore", ...WAIT, "--noflush"]);
 }
 
-/**
- * The rule bodies of a chain, or undefined when it does not exist.
- * Equivalent to: `[ip netns exec NS] iptables -w 5 -t TABLE -S CHAIN`.
- */
-export async function listChain(netns: Netns, table: Table, chain: string): Promise<string[] | undefined> {
+/** Equivalent to: `[ip netns exec NS] iptables-save -t TABLE` (it has no -w: a read takes no lock). */
+export function saveArgv(netns: Netns, table: Table): string[] {
+  return inNetns(netns, ["iptables-save", "-t", table]);
+}
+
+/** The `iptables-save` text of a table; empty when the table does not exist (legacy backend). */
+async function saveTable(netns: Netns, table: Table): Promise<string> {
   try {
-    const { stdout } = await exec(iptablesArgv(netns, ["-t", table, "-S", chain]));
-    return parseListing(chain, stdout);
+    return (await exec(saveArgv(netns, table))).stdout;
   } catch (err) {
-    if (failedWith(err, "NOT_FOUND")) return undefined;
+    if (failedWith(err, "NOT_FOUND")) return "";
     throw err;
   }
 }
 
-/** nslab's chains of these hooks and the jumps to them, read in parallel. */
+/**
+ * nslab's chains of these hooks and the jumps to them: one `iptables-save` per table, which costs
+ * less than one `-S` of a chain (nft loads the whole table either way; 8 ms against 11 ms with 400
+ * rules) and replaces two per hook.
+ */
 export async function readHooks(netns: Netns, hooks: readonly Hook[]): Promise<ChainRead[]> {
-  return Promise.all(
-    hooks.map(async (hook): Promise<ChainRead> => {
-      const [rules, builtin] = await Promise.all([listChain(netns, hook.table, chainName(hook.builtin)), listChain(netns, hook.table, hook.builtin)]);
-      const jump = jumpRule(hook.builtin);
-      return { ...hook, rules, jumps: (builtin ?? []).filter((b) => b === jump).length };
-    }),
-  );
+  const tables = [...new Set(hooks.map((h) => h.table))];
+  const saved = new Map(await Promise.all(tables.map(async (t) => [t, await saveTable(netns, t)] as const)));
+  return hooks.map((hook): ChainRead => {
+    const text = saved.get(hook.table)!;
+    const declared = (chain: string) => text.split("\n").some((l) => l.startsWith(`:${chain} `));
+    const chain = chainName(hook.builtin);
+    const jump = jumpRule(hook.builtin);
+    return {
+      ...hook,
+      rules: declared(chain) ? parseListing(chain, text) : undefined,
+      jumps: parseListing(hook.builtin, text).filter((b) => b === jump).length,
+    };
+  });
 }
 
 function lockName(netns: Netns): string {
