@@ -1,11 +1,12 @@
 import { CommandError } from "../errors";
 import { classify, DUMP_INTERRUPTED } from "./classify";
-import { beforeCommand, runOnce, type RunResult } from "./exec";
+import { beforeCommand, exec, runOnce, type RunResult } from "./exec";
 
 // Group commit of `ip` commands: the commands that concurrent resource operations issue in one
 // namespace (with the same global options) while a batch of that namespace is running are run
 // together, as the lines of one `ip [-n NETNS] -j OPTIONS -force -batch -` process. A process
-// costs 2.5–4 ms from Node (performance.md); a line ~0.1 ms.
+// costs 2.5–4 ms from Node (performance.md); a line ~0.1 ms. Commands of one queue start in the
+// order they were issued, so a read issued right after a write, without waiting for it, sees it.
 //
 // Each batch is a new process: iproute2 caches link names and keeps the namespaces that a
 // `netns NAME` word opened for as long as it runs, so a long-lived `ip` would act on links that
@@ -17,9 +18,10 @@ import { beforeCommand, runOnce, type RunResult } from "./exec";
 // prints one JSON line on stdout (writes print nothing under -j), in order.
 
 interface Command {
-  /** The same command as its own process: what its error shows. */
+  /** The same command as its own process: what its error shows, and what runs when `line` cannot. */
   argv: readonly string[];
-  line: string;
+  /** Its batch line; undefined when a word cannot be written on one (see lineOf). */
+  line: string | undefined;
   read: boolean;
   resolve: (stdout: string) => void;
   reject: (err: Error) => void;
@@ -37,14 +39,13 @@ const queues = new Map<string, Queue>();
 /**
  * Runs `ip [-n NETNS] OPTIONS [-j] ARGS` (its `argv`) as a line of the namespace's next batch:
  * resolves with the JSON a read prints ("" for a write), or rejects with the CommandError the
- * command run alone would give. Undefined when a word cannot be written on a batch line: the
- * caller runs the command alone.
+ * command run alone would give. A command whose words a batch line cannot carry runs alone, in
+ * its turn.
  */
-export function ipBatched(argv: readonly string[], netns: string | undefined, options: readonly string[], args: readonly string[], read: boolean): Promise<string> | undefined {
+export function ipQueued(argv: readonly string[], netns: string | undefined, options: readonly string[], args: readonly string[], read: boolean): Promise<string> {
   const line = lineOf(args);
-  if (line === undefined) return undefined;
   return new Promise((resolve, reject) => {
-    beforeCommand(argv);
+    if (line !== undefined) beforeCommand(argv); // a command run alone is counted by exec
     const key = `${netns ?? ""}\0${options.join(" ")}`;
     let q = queues.get(key);
     if (!q) queues.set(key, (q = { netns, options, waiting: [], running: false }));
@@ -57,15 +58,25 @@ export function ipBatched(argv: readonly string[], netns: string | undefined, op
   });
 }
 
-/** Runs the waiting commands as batches until none is left. */
+/** Runs the waiting commands, in order, as batches (and those that cannot be lines, alone) until none is left. */
 async function drain(key: string, q: Queue): Promise<void> {
   while (q.waiting.length) {
-    const batch = q.waiting.splice(0);
-    const again = await run(q, batch);
-    q.waiting.unshift(...again);
+    const alone = q.waiting[0]!.line === undefined;
+    const n = alone ? 1 : q.waiting.findIndex((c) => c.line === undefined);
+    const batch = q.waiting.splice(0, n < 0 ? q.waiting.length : n);
+    if (alone) await runAlone(batch[0]!);
+    else q.waiting.unshift(...(await run(q, batch)));
   }
   q.running = false;
   queues.delete(key);
+}
+
+async function runAlone(c: Command): Promise<void> {
+  try {
+    c.resolve((await exec(c.argv)).stdout);
+  } catch (err) {
+    c.reject(err as Error);
+  }
 }
 
 /** Runs one batch and settles its commands; returns the reads to run again (a dump raced with a change). */
@@ -82,7 +93,7 @@ async function run(q: Queue, batch: Command[]): Promise<Command[]> {
   // No line failed yet `ip` did: it could not start (no such namespace) or was stopped; each
   // command gets the error it would have had alone.
   if (r.exitCode !== 0 && !errors.size) {
-    const stderr = r.timedOut ? "ip did not answer within 120 s" : r.code === "ENOENT" ? "ip: command not found; install it (Debian: apt-get install iproute2)" : r.stderr;
+    const stderr = r.code === "ENOENT" ? "ip: command not found; install it (Debian: apt-get install iproute2)" : r.stderr;
     for (const c of batch) c.reject(new CommandError(r.code === "ENOENT" ? "UNSUPPORTED" : classify("ip", r.exitCode, stderr), c.argv, r.exitCode, stderr));
     return [];
   }

@@ -1,5 +1,4 @@
-import { ipBatched } from "./batch";
-import { exec } from "./exec";
+import { ipQueued } from "./batch";
 
 // iproute2 argv building: `ip [-n NETNS] [-j] ...`. `-n` is cheaper than `ip netns exec`
 // (one exec instead of two) and never changes the provider's own namespace. Commands run as
@@ -18,11 +17,13 @@ function split(args: readonly string[]): [string[], string[]] {
   return n < 0 ? [[...args], []] : [args.slice(0, n), args.slice(n)];
 }
 
-/** Runs `ip` in that namespace, batched with the concurrent commands of the same options. */
+/**
+ * Runs `ip` in that namespace, batched with the concurrent commands of the same options; commands
+ * of one namespace and options start in the order they are issued.
+ */
 function run(netns: Netns, args: readonly string[], read: boolean): Promise<string> {
-  const argv = ipArgv(netns, args, read);
   const [options, command] = split(args);
-  return ipBatched(argv, netns, options, command, read) ?? exec(argv).then((r) => r.stdout);
+  return ipQueued(ipArgv(netns, args, read), netns, options, command, read);
 }
 
 /** Runs a write. */

@@ -33,11 +33,13 @@ export function kindOf(link: LinkInfo): string | undefined {
 
 /**
  * The link named `name` in `netns`, or undefined when there is none (or the namespace is gone).
- * Equivalent to: `ip [-n NETNS] -j -d link show dev NAME`.
+ * Without `details` (-d) the read has no `linkinfo` (kind, bridge settings) but shares the queue,
+ * and so the batch, of the `ip link set` issued just before it (driver/batch.ts).
+ * Equivalent to: `ip [-n NETNS] -j [-d] link show dev NAME`.
  */
-export async function findLink(netns: Netns, name: string): Promise<LinkInfo | undefined> {
+export async function findLink(netns: Netns, name: string, details = true): Promise<LinkInfo | undefined> {
   try {
-    const [link] = await ipJson<LinkInfo>(netns, ["-d", "link", "show", "dev", name]);
+    const [link] = await ipJson<LinkInfo>(netns, [...(details ? ["-d"] : []), "link", "show", "dev", name]);
     return link;
   } catch (err) {
     if (failedWith(err, "NOT_FOUND", "NO_NETNS")) return undefined;
@@ -46,8 +48,8 @@ export async function findLink(netns: Netns, name: string): Promise<LinkInfo | u
 }
 
 /** Like findLink, but a missing link is an error. */
-export async function getLink(netns: Netns, name: string): Promise<LinkInfo> {
-  const link = await findLink(netns, name);
+export async function getLink(netns: Netns, name: string, details = true): Promise<LinkInfo> {
+  const link = await findLink(netns, name, details);
   if (!link) throw new NslabError("NOT_FOUND", `no link "${name}" in ${where(netns)}`);
   return link;
 }

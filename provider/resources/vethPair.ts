@@ -130,11 +130,14 @@ export const vethPair: KindProvider<VethPairInputs, VethPairOutputs> = {
       try {
         // A pair made here already has its group, MTU and MACs; an adopted one gets them now.
         const extra = (mac: string | undefined): LinkSettings => (made ? {} : { mtu: inputs.mtu, mac });
-        await Promise.all([
+        // Each end is read (without details: outputsOf needs none) as it is set, so the read
+        // runs right after the write, as the next line of the same `ip` (driver/batch.ts).
+        const [, , a, b] = await Promise.all([
           markLink(inputs.netns, inputs.name, hash, { ...extra(inputs.mac), master: inputs.master, up: inputs.up }),
           markLink(inputs.peerNetns, inputs.peerName, hash, { ...extra(inputs.peerMac), master: inputs.peerMaster, up: inputs.up }),
+          getLink(inputs.netns, inputs.name, false),
+          getLink(inputs.peerNetns, inputs.peerName, false),
         ]);
-        const [a, b] = await Promise.all([getLink(inputs.netns, inputs.name), getLink(inputs.peerNetns, inputs.peerName)]);
         return { id, outs: outputsOf(inputs, a, b) };
       } catch (err) {
         if (!made) throw err;
@@ -164,13 +167,12 @@ export const vethPair: KindProvider<VethPairInputs, VethPairOutputs> = {
       const peerMaster = has("peerMaster", "peerMasterIdentity") ? news.peerMaster : undefined;
       if (master) await requireBridge(news.netns, master, "master");
       if (peerMaster) await requireBridge(news.peerNetns, peerMaster, "peerMaster");
-      if (changed.length) {
-        await Promise.all([
-          markLink(news.netns, news.name, hash, { ...both, mac: has("mac") ? news.mac : undefined, master }),
-          markLink(news.peerNetns, news.peerName, hash, { ...both, mac: has("peerMac") ? news.peerMac : undefined, master: peerMaster }),
-        ]);
-      }
-      const [a, b] = await Promise.all([getLink(news.netns, news.name), getLink(news.peerNetns, news.peerName)]);
+      const [, , a, b] = await Promise.all([
+        changed.length && markLink(news.netns, news.name, hash, { ...both, mac: has("mac") ? news.mac : undefined, master }),
+        changed.length && markLink(news.peerNetns, news.peerName, hash, { ...both, mac: has("peerMac") ? news.peerMac : undefined, master: peerMaster }),
+        getLink(news.netns, news.name, false),
+        getLink(news.peerNetns, news.peerName, false),
+      ]);
       return { outs: outputsOf({ ...olds, ...news }, a, b) };
     } catch (err) {
       throw forResource(KIND, resourceName(news.owner), "update", err);

@@ -84,10 +84,19 @@ test("commands of a namespace that does not exist each fail as they would alone"
   }
 });
 
-test("a word a batch line cannot carry runs in its own process, unchanged", async () => {
-  const seen = await processes(() => ip("a", ["link", "set", "dev", "v0", "alias", "lab #1"]));
-  assert.equal(seen, [["ip", "-n", "a", "link", "set", "dev", "v0", "alias", "lab #1"]]);
-  assert.match(sh("ip", "-n", "a", "link", "show", "dev", "v0"), /alias lab #1/);
+test("a word a batch line cannot carry runs in its own process, unchanged and in its turn", async () => {
+  let alias = "";
+  const seen = await processes(() =>
+    Promise.all([
+      ip("a", ["link", "set", "dev", "v0", "alias", "lab #1"]),
+      ipJson<{ ifalias?: string }>("a", ["link", "show", "dev", "v0"]).then(([l]) => (alias = l!.ifalias ?? "")),
+    ]),
+  );
+  assert.equal(seen, [
+    ["ip", "-n", "a", "link", "set", "dev", "v0", "alias", "lab #1"],
+    ["ip", "-n", "a", "-j", "-force", "-batch", "-"],
+  ]);
+  assert.is(alias, "lab #1", "the read issued after it sees it");
 });
 
 test.run();

@@ -1,0 +1,41 @@
+import { execFileSync } from "node:child_process";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { exec, runOnce } from "../../provider/driver/exec";
+import { rejects } from "../helpers/kernel";
+
+// Commands are started by nslab's spawner, one long-lived bash (provider/driver/exec.ts): each
+// still runs as its own process with exactly its argv, its own stdin, stdout, stderr and status.
+
+const test = suite("exec through the spawner");
+
+test("every argv word arrives unchanged, never through a shell", async () => {
+  const words = ["a b", "it's", 'say "x"', "$HOME", "`id`", "x\ny", "", "*", "a\\b", "é"];
+  const { stdout } = await exec(["printf", "%s|", ...words]);
+  assert.is(stdout, words.map((w) => `${w}|`).join(""));
+});
+
+test("input goes to the command's stdin; without input stdin is empty", async () => {
+  assert.is((await exec(["cat"], { input: "one\ntwo\n" })).stdout, "one\ntwo");
+  assert.is((await exec(["cat"])).stdout, "");
+});
+
+test("concurrent commands each get their own output and status", async () => {
+  const results = await Promise.all(Array.from({ length: 40 }, (_, i) => runOnce(["sh", "-c", `echo out${i}; echo err${i} >&2; exit ${i % 3}`])));
+  results.forEach((r, i) => assert.equal([r.stdout, r.stderr, r.exitCode], [`out${i}`, `err${i}`, i % 3], `command ${i}`));
+});
+
+test("a failure shows the exact argv and stderr; a missing program says what to install", async () => {
+  await rejects(exec(["ls", "/nonexistent dir"]), /command failed \(exit 2\):\n  \$ ls '\/nonexistent dir'\n  ls: cannot access '\/nonexistent dir': No such file or directory/);
+  const err = await exec(["nslab-no-such-tool", "x"]).catch((e: Error & { code: string }) => e);
+  assert.is((err as { code: string }).code, "UNSUPPORTED");
+  assert.match((err as Error).message, /nslab-no-such-tool: command not found; install it/);
+});
+
+test("an idle spawner does not keep Node running", () => {
+  const script = `require("./provider/driver/exec.ts").exec(["true"]).then(() => console.log("done"))`;
+  const out = execFileSync(process.execPath, ["--import", "tsx", "-e", script], { encoding: "utf8", timeout: 20_000 });
+  assert.is(out.trim(), "done");
+});
+
+test.run();
