@@ -314,11 +314,31 @@ export function chainLines(read: ChainRead, after: readonly string[]): string[] 
   }
   if (read.rules === undefined || read.rules.join("\n") !== after.join("\n")) {
     // `:CHAIN - [0:0]` creates the chain or replaces its whole content (§2.9 items 1 and 11).
-    lines.push(`:${chain} - [0:0]`, ...after.map((b) => `-A ${chain} ${b}`));
+    const edits = read.rules && chainEdits(chain, read.rules, after);
+    lines.push(...(edits ?? [`:${chain} - [0:0]`, ...after.map((b) => `-A ${chain} ${b}`)]));
   }
   if (read.jumps === 0) lines.push(`-I ${read.builtin} 1 ${jump}`);
   for (let i = 1; i < read.jumps; i++) lines.push(`-D ${read.builtin} ${jump}`);
   return lines;
+}
+
+/**
+ * The positional edits that turn `before` into `after` when the rules both keep stay in the same
+ * order (what chainContent's sorted merges give): deletes by position from the end, then inserts
+ * at their final positions in ascending order. A restore of a few edits costs far less than one
+ * that rewrites a chain of hundreds of rules (the restore is atomic and runs under the lock that
+ * covered the read, so positions are exact). Undefined when a rewrite is needed: a body appears
+ * twice, or the kept rules changed order.
+ */
+export function chainEdits(chain: string, before: readonly string[], after: readonly string[]): string[] | undefined {
+  const was = new Set(before);
+  const now = new Set(after);
+  if (was.size !== before.length || now.size !== after.length) return undefined;
+  const kept = (xs: readonly string[], other: Set<string>) => xs.filter((b) => other.has(b)).join("\n");
+  if (kept(before, now) !== kept(after, was)) return undefined;
+  const deletes = before.flatMap((b, i) => (now.has(b) ? [] : [`-D ${chain} ${i + 1}`])).reverse();
+  const inserts = after.flatMap((b, i) => (was.has(b) ? [] : [`-I ${chain} ${i + 1} ${b}`]));
+  return [...deletes, ...inserts];
 }
 
 /** One `iptables-restore --noflush` input for the lines of each table, or undefined when there are none. */

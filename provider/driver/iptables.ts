@@ -1,5 +1,6 @@
 import { CommandError, NslabError, shellQuote } from "../errors";
 import { chainContent, chainLines, chainName, conflictsIn, jumpRule, parseListing, restoreText, type ChainRead, type Hook, type Rule, type Table } from "./chains";
+import { GroupCommit } from "../lib/groupCommit";
 import { exec, failedWith } from "./exec";
 import type { Netns } from "./ip";
 import { where } from "./link";
@@ -212,9 +213,44 @@ export interface ConntrackMatch {
  * Deletes the connection-tracking entries of flows DNATed to a target, so that a replaced port
  * forward does not keep delivering an established (UDP) flow to its old target (kernel-facts D10).
  * No matching entry, a missing namespace and a missing `conntrack` tool are not errors.
+ * Concurrent flushes of a namespace share one listing that starts after they were asked for
+ * (`conntrack -L`, ~20 ms like a delete), and only a forward with flows runs its delete.
  * Equivalent to: `[ip netns exec NS] conntrack -D -p P --orig-port-dst N --reply-src A --reply-port-src M`.
  */
-export async function flushConntrack(netns: Netns, m: ConntrackMatch): Promise<void> {
+export function flushConntrack(netns: Netns, m: ConntrackMatch): Promise<void> {
+  return new Promise((resolve, reject) => flushes.add(netns ?? "", { m, resolve, reject }));
+}
+
+interface Flush {
+  m: ConntrackMatch;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+const flushes = new GroupCommit<Flush>(async (key, batch) => {
+  const netns = key || undefined;
+  let listing: string;
+  try {
+    listing = (await exec(inNetns(netns, ["conntrack", "-L"]))).stdout;
+  } catch (err) {
+    for (const f of batch) failedWith(err, "NO_NETNS", "UNSUPPORTED") ? f.resolve() : f.reject(err);
+    return [];
+  }
+  const flows = parseConntrack(listing);
+  await Promise.all(
+    batch.map(async (f) => {
+      try {
+        if (flows.some((flow) => matches(flow, f.m))) await deleteFlows(netns, f.m);
+        f.resolve();
+      } catch (err) {
+        f.reject(err);
+      }
+    }),
+  );
+  return [];
+});
+
+async function deleteFlows(netns: Netns, m: ConntrackMatch): Promise<void> {
   const argv = inNetns(netns, ["conntrack", "-D", "-p", m.protocol, "--orig-port-dst", String(m.origPortDst), "--reply-src", m.replySrc, "--reply-port-src", String(m.replyPortSrc)]);
   try {
     await exec(argv);
@@ -223,4 +259,35 @@ export async function flushConntrack(netns: Netns, m: ConntrackMatch): Promise<v
     if (err instanceof CommandError && /0 flow entries have been deleted/.test(err.stderr)) return;
     throw err;
   }
+}
+
+/** A flow as `conntrack -L` prints it: its protocol, then the original and the reply direction. */
+export interface Flow {
+  protocol: string;
+  orig: Record<string, string>;
+  reply: Record<string, string>;
+}
+
+/**
+ * The flows of a `conntrack -L` listing. A line is `PROTO NUM [TIMEOUT] [STATE] key=value...`
+ * where src, dst, sport and dport appear twice: the original direction, then the reply.
+ */
+export function parseConntrack(listing: string): Flow[] {
+  return listing
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((line) => {
+      const words = line.trim().split(/\s+/);
+      const flow: Flow = { protocol: words[0]!, orig: {}, reply: {} };
+      for (const w of words) {
+        const [k, v] = w.split("=", 2);
+        if (v === undefined || !["src", "dst", "sport", "dport"].includes(k!)) continue;
+        (k! in flow.orig ? flow.reply : flow.orig)[k!] = v;
+      }
+      return flow;
+    });
+}
+
+function matches(flow: Flow, m: ConntrackMatch): boolean {
+  return flow.protocol === m.protocol && flow.orig.dport === String(m.origPortDst) && flow.reply.src === m.replySrc && flow.reply.sport === String(m.replyPortSrc);
 }

@@ -2,6 +2,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import {
   chainContent,
+  chainEdits,
   chainLines,
   chainName,
   CHAIN_NAME,
@@ -29,7 +30,7 @@ import {
   type Builtin,
   type ChainRead,
 } from "../../provider/driver/chains";
-import { iptablesArgv, restoreArgv } from "../../provider/driver/iptables";
+import { iptablesArgv, parseConntrack, restoreArgv } from "../../provider/driver/iptables";
 
 const H = "0123456789ab";
 const H2 = "ba9876543210";
@@ -204,6 +205,19 @@ chains("an unchanged chain with one jump needs no batch; a lost jump is re-inser
   assert.equal(chainLines({ ...POST, rules: [body], jumps: 3 }, [body]), [`-D POSTROUTING ${jumpRule("POSTROUTING")}`, `-D POSTROUTING ${jumpRule("POSTROUTING")}`]);
 });
 
+chains("a chain that keeps its rules' order is edited in place: deletes by position from the end, then inserts", () => {
+  const [a, b, c, d, e] = ["-j A", "-j B", "-j C", "-j D", "-j E"];
+  assert.equal(chainEdits("X", [a, b], [a, b, c]), ["-I X 3 -j C"], "append");
+  assert.equal(chainEdits("X", [a, c], [a, b, c, d]), ["-I X 2 -j B", "-I X 4 -j D"], "inserts at their final positions");
+  assert.equal(chainEdits("X", [a, b, c, d], [b, d]), ["-D X 3", "-D X 1"], "deletes from the end, so positions hold");
+  assert.equal(chainEdits("X", [a, b, c], [b, d, c, e]), ["-D X 1", "-I X 2 -j D", "-I X 4 -j E"]);
+  assert.is(chainEdits("X", [a, b], [b, a]), undefined, "kept rules reordered: rewrite");
+  assert.is(chainEdits("X", [a, a, b], [a, b]), undefined, "a body twice: rewrite");
+  const body = `-s 10.0.0.0/24 -m comment --comment "${C}" -j MASQUERADE`;
+  assert.equal(chainLines({ ...POST, rules: [body], jumps: 1 }, [body, b]), ["-I NSLAB-POSTROUTING 2 -j B"]);
+  assert.equal(chainLines({ ...POST, rules: [a, body], jumps: 1 }, [body, a]), [":NSLAB-POSTROUTING - [0:0]", `-A NSLAB-POSTROUTING ${body}`, "-A NSLAB-POSTROUTING -j A"]);
+});
+
 chains("an emptied chain is removed with its jump, jump first, in one batch (§2.9 item 6)", () => {
   const body = `-s 10.0.0.0/24 -m comment --comment "${C}" -j MASQUERADE`;
   const nat = chainLines({ ...POST, rules: [body], jumps: 1 }, []);
@@ -288,3 +302,20 @@ text.run();
 chains.run();
 argv.run();
 valid.run();
+
+const conntrack = suite("conntrack listing");
+
+conntrack("a flow's first src/dst/sport/dport are the original direction, the second the reply", () => {
+  const listing = [
+    "tcp      6 119 TIME_WAIT src=10.0.0.9 dst=10.0.0.1 sport=36092 dport=8080 src=10.200.1.10 dst=10.0.0.9 sport=80 dport=36092 [ASSURED] mark=0 use=1",
+    "udp      17 29 src=127.0.0.1 dst=127.0.0.1 sport=53894 dport=53 [UNREPLIED] src=127.0.0.1 dst=127.0.0.1 sport=5353 dport=53894 mark=0 use=1",
+    "",
+  ].join("\n");
+  assert.equal(parseConntrack(listing), [
+    { protocol: "tcp", orig: { src: "10.0.0.9", dst: "10.0.0.1", sport: "36092", dport: "8080" }, reply: { src: "10.200.1.10", dst: "10.0.0.9", sport: "80", dport: "36092" } },
+    { protocol: "udp", orig: { src: "127.0.0.1", dst: "127.0.0.1", sport: "53894", dport: "53" }, reply: { src: "127.0.0.1", dst: "127.0.0.1", sport: "5353", dport: "53894" } },
+  ]);
+  assert.equal(parseConntrack(""), []);
+});
+
+conntrack.run();
