@@ -67,8 +67,7 @@ const TIMEOUT_MS = 120_000;
 export async function runOnce(argv: readonly string[], input?: string): Promise<RunResult> {
   if (!argv[0]) throw new Error("exec: empty argv");
   processHook?.(argv, input);
-  if (!spawner || spawner.ended) spawner = await Spawner.start();
-  const r = await spawner.run(argv, input);
+  const r = await (await currentSpawner()).run(argv, input);
   // bash's words for a program it cannot find: `nslab-spawner: line N: ip: command not found`.
   const missing = r.exitCode === 127 && /: command not found$/.test(r.stderr);
   return { ...r, ...(missing ? { code: "ENOENT" as const } : {}) };
@@ -204,7 +203,20 @@ class Spawner {
   }
 }
 
-let spawner: Spawner | undefined;
+let spawning: Promise<Spawner> | undefined;
+
+/** The running spawner; one is started when there is none, and concurrent callers share it. */
+async function currentSpawner(): Promise<Spawner> {
+  for (;;) {
+    const starting = (spawning ??= Spawner.start());
+    const s = await starting.catch((err: unknown) => {
+      if (spawning === starting) spawning = undefined;
+      throw err;
+    });
+    if (!s.ended) return s;
+    if (spawning === starting) spawning = undefined;
+  }
+}
 
 /**
  * Runs argv (never through a shell) and returns its output, or throws a classified

@@ -32,10 +32,14 @@ test("a failure shows the exact argv and stderr; a missing program says what to 
   assert.match((err as Error).message, /nslab-no-such-tool: command not found; install it/);
 });
 
-test("an idle spawner does not keep Node running", () => {
-  const script = `require("./provider/driver/exec.ts").exec(["true"]).then(() => console.log("done"))`;
+test("concurrent first commands share one spawner, and an idle spawner does not keep Node running", () => {
+  const script = [
+    `const { exec } = require("./provider/driver/exec.ts");`,
+    `Promise.all(Array.from({ length: 10 }, () => exec(["true"]))).then(() =>`,
+    `  console.log(require("node:child_process").execFileSync("pgrep", ["-c", "-P", String(process.pid), "bash"], { encoding: "utf8" }).trim()));`,
+  ].join("\n");
   const out = execFileSync(process.execPath, ["--import", "tsx", "-e", script], { encoding: "utf8", timeout: 20_000 });
-  assert.is(out.trim(), "done");
+  assert.is(out.trim(), "1", "one bash");
 });
 
 test.run();
