@@ -82,6 +82,7 @@ export async function runOnce(argv: readonly string[], input?: string): Promise<
 const SPAWNER = [
   'dir=$1',
   'trap \'rm -rf "$dir"\' EXIT',
+  "trap 'exit 143' TERM HUP INT",
   "while IFS= read -r -d '' id && IFS= read -r -d '' argc; do",
   '  argv=()',
   "  for ((i = 0; i < argc; i++)); do IFS= read -r -d '' word; argv+=(\"$word\"); done",
@@ -128,7 +129,9 @@ class Spawner {
 
   static async start(): Promise<Spawner> {
     const { execa } = await import("execa");
-    const dir = fs.mkdtempSync(path.join(fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir(), "nslab-"));
+    const base = fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir();
+    removeOrphans(base);
+    const dir = fs.mkdtempSync(path.join(base, `nslab-${process.pid}-`));
     const child = execa("bash", ["-c", SPAWNER, "nslab-spawner", dir], { stdin: "pipe", stdout: "pipe", stderr: "inherit", buffer: false, reject: false, env: { LC_ALL: "C" } });
     child.catch(() => {});
     return new Spawner(child as unknown as Subprocess, dir);
@@ -200,6 +203,27 @@ class Spawner {
   /** An idle spawner must not keep Node running (it ends with Node: its stdin closes). */
   private keepNodeRunning(on: boolean): void {
     for (const h of [this.child, this.child.stdout, this.child.stdin]) (on ? h.ref : h.unref)?.call(h);
+  }
+}
+
+/**
+ * Removes the directories of spawners whose Node process is gone: bash removes its own when it
+ * ends, but not when it is killed with SIGKILL along with Node (a crash test kills a process group).
+ */
+function removeOrphans(base: string): void {
+  for (const name of fs.readdirSync(base)) {
+    const pid = /^nslab-(\d+)-/.exec(name)?.[1];
+    if (!pid || alive(Number(pid))) continue;
+    fs.rmSync(path.join(base, name), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === "EPERM";
   }
 }
 
