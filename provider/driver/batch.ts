@@ -1,7 +1,7 @@
 import { CommandError } from "../errors";
 import { GroupCommit } from "../lib/groupCommit";
 import { classify, DUMP_INTERRUPTED } from "./classify";
-import { beforeCommand, exec, runOnce, type RunResult } from "./exec";
+import { beforeCommand, exec, notInstalled, runOnce, type RunResult } from "./exec";
 
 // Group commit of `ip` commands: the commands that concurrent resource operations issue in one
 // namespace (with the same global options) while a batch of that namespace is running are run
@@ -84,7 +84,7 @@ async function run(q: { netns: string | undefined; options: readonly string[] },
   // No line failed yet `ip` did: it could not start (no such namespace) or was stopped; each
   // command gets the error it would have had alone.
   if (r.exitCode !== 0 && !errors.size) {
-    const stderr = r.code === "ENOENT" ? "ip: command not found; install it (Debian: apt-get install iproute2)" : r.stderr;
+    const stderr = r.code === "ENOENT" ? notInstalled("ip") : r.stderr;
     for (const c of batch) c.reject(new CommandError(r.code === "ENOENT" ? "UNSUPPORTED" : classify("ip", r.exitCode, stderr), c.argv, r.exitCode, stderr));
     return [];
   }

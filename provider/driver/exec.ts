@@ -259,15 +259,15 @@ export async function exec(argv: readonly string[], options: ExecOptions = {}): 
       await new Promise((res) => setTimeout(res, 50 * 2 ** Math.min(attempt, 5)));
       continue;
     }
-    const detail = r.code === "ENOENT" ? `${argv[0]}: command not found; install it (Debian: apt-get install ${packageOf(argv[0]!)})` : stderr;
+    const detail = r.code === "ENOENT" ? notInstalled(argv[0]!) : stderr;
     throw new CommandError(code, argv, r.exitCode, detail, { input: options.input });
   }
 }
 
-function packageOf(file: string): string {
-  if (file.startsWith("iptables")) return "iptables";
-  if (file === "ip") return "iproute2";
-  return file;
+/** What to say when a program is not installed. */
+export function notInstalled(file: string): string {
+  const pkg = file.startsWith("iptables") ? "iptables" : file === "ip" ? "iproute2" : file;
+  return `${file}: command not found; install it (Debian: apt-get install ${pkg})`;
 }
 
 /** True when err is a CommandError of one of the codes. */

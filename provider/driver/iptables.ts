@@ -1,6 +1,6 @@
 import { CommandError, NslabError, shellQuote } from "../errors";
-import { chainContent, chainLines, chainName, conflictsIn, jumpRule, parseListing, restoreText, type ChainRead, type Hook, type Rule, type Table } from "./chains";
 import { GroupCommit } from "../lib/groupCommit";
+import { chainContent, chainLines, chainName, conflictsIn, jumpRule, parseListing, restoreText, type ChainRead, type Hook, type Rule, type Table } from "./chains";
 import { exec, failedWith } from "./exec";
 import type { Netns } from "./ip";
 import { where } from "./link";
@@ -77,7 +77,7 @@ function lockName(netns: Netns): string {
  * Another owner's rule with the same matches as one of our exclusive rules is a CONFLICT, or is
  * taken over (all of that owner's rules in these chains removed) with `adopt`.
  *
- * Changes that arrive while a namespace's lock is busy (the engine runs resources in parallel)
+ * Changes that arrive while a commit of the namespace runs (the engine runs resources in parallel)
  * are committed together: one read and one restore for all of them (performance.md: one restore of
  * 100 rules costs what 2 single ones do). Should the batch fail, each change is applied alone, so
  * an error belongs to the resource whose change caused it.
@@ -103,27 +103,21 @@ interface Queued extends Change {
   reject: (err: unknown) => void;
 }
 
-/** The changes of each namespace waiting for its lock (a batch is closed when it takes the lock). */
-const waiting = new Map<string, Queued[]>();
+/**
+ * The changes of each namespace, committed together under its host lock; settled once the lock
+ * is released, so that a caller may exit as soon as its change is done.
+ */
+const commits = new GroupCommit<Queued>(async (key, batch) => {
+  const netns = key || undefined;
+  await withHostLock(lockName(netns), () => commit(netns, batch)).then(
+    (outcomes) => outcomes.forEach((err, q) => (err === undefined ? q.resolve() : q.reject(err))),
+    (err: unknown) => batch.forEach((q) => q.reject(err)),
+  );
+  return [];
+});
 
 function enqueue(netns: Netns, change: Change): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const name = lockName(netns);
-    let batch = waiting.get(name);
-    if (!batch) {
-      const queued: Queued[] = (batch = []);
-      waiting.set(name, queued);
-      // Settled once the lock is released, so that a caller may exit as soon as its change is done.
-      void withHostLock(name, () => {
-        waiting.delete(name);
-        return commit(netns, queued);
-      }).then(
-        (outcomes) => outcomes.forEach((err, q) => (err === undefined ? q.resolve() : q.reject(err))),
-        (err: unknown) => queued.forEach((q) => q.reject(err)),
-      );
-    }
-    batch.push({ ...change, resolve, reject });
-  });
+  return new Promise((resolve, reject) => commits.add(netns ?? "", { ...change, resolve, reject }));
 }
 
 /** Commits a batch; the outcome of each change: undefined when done, else its error. */
