@@ -14,11 +14,18 @@ const test = suite("engine failures");
 const lab = new Lab();
 test.after(() => lab.cleanup());
 
-test("a program that throws fails the run with its message, and nothing is deleted", async () => {
+test("a program that throws fails the run with its message and the TypeScript line that threw, and nothing is deleted", async () => {
   await lab.run("up", [{ name: "keep", value: "1" }]);
   const r = await lab.run("up", [{ name: "x", value: "throw" }]);
   assert.is(r.failed, true);
-  assert.match(r.diagnostics.filter((d) => d.severity === "error").map((d) => d.message).join("\n"), /the program failed at x/);
+  const errors = r.diagnostics.filter((d) => d.severity === "error").map((d) => d.message).join("\n");
+  assert.match(errors, /the program failed at x/);
+  // The position in the program's source (Node's source maps of tsx's output), not in tsx's output.
+  const program = path.join(FIXTURE, "index.ts");
+  const line = fs.readFileSync(program, "utf8").split("\n").findIndex((l) => l.includes("throw new Error(`the program failed at")) + 1;
+  // (Node's inspect colours the runtime's report of the error: the escapes split the path.)
+  const plain = errors.replace(/\x1b\[[0-9;]*m/g, "");
+  assert.ok(plain.includes(`${program}:${line}:`), `expected ${program}:${line} in:\n${plain}`);
   assert.equal(lab.calls(), []);
   assert.equal(lab.names(), ["keep"]);
 });
