@@ -81,12 +81,12 @@ export function readState(file: string): Checkpoint | undefined {
   const lines = fs.readFileSync(journal, "utf8").split("\n");
   // A journal extends the file whose digest is `base`; one left beside a newer file is already in it.
   if (parseEntry(lines[0])?.base !== digest(text)) return state;
-  const resources = new Map(state.deployment.resources.map((r) => [r.urn, r]));
+  const resources = new Map(state.deployment.resources.map((r) => [journalKey(r), r]));
   let pending = state.deployment.pending_operations ?? [];
   for (const entry of lines.slice(1).map(parseEntry)) {
     if (!entry) continue;
-    for (const urn of entry.delete ?? []) resources.delete(urn);
-    for (const r of entry.put ?? []) resources.set(r.urn, r);
+    for (const key of entry.delete ?? []) resources.delete(key);
+    for (const r of entry.put ?? []) resources.set(journalKey(r), r);
     if (entry.pending) pending = entry.pending;
   }
   const { pending_operations: _, ...deployment } = state.deployment;
@@ -101,11 +101,18 @@ function parseEntry(line: string | undefined): JournalEntry | undefined {
   }
 }
 
+/**
+ * A resource's key in the journal: its URN; for an old resource waiting for deletion, which
+ * shares the URN of the resource that replaced it, the URN and its id.
+ */
+const journalKey = (r: ResourceState) => (r.delete ? `${r.urn}\0${r.id ?? ""}` : r.urn);
+
 /** One line of the journal: what changed in one write (resources in state form). */
 interface JournalEntry {
   /** First line only: the digest of the state file the journal extends. */
   base?: string;
   put?: ResourceState[];
+  /** Journal keys. */
   delete?: string[];
   /** The whole list of operations under way, when it changed. */
   pending?: PendingOperation[];
@@ -131,9 +138,9 @@ export class StateWriter {
       else fs.writeFileSync(journalPath(this.file), JSON.stringify({ base: this.base }) + "\n", { mode: 0o600 });
     } else {
       const entry: JournalEntry = {};
-      const put = resources.filter((r) => this.written.get(r.urn) !== r);
-      const urns = new Set(resources.map((r) => r.urn));
-      const gone = [...this.written.keys()].filter((urn) => !urns.has(urn));
+      const put = resources.filter((r) => this.written.get(journalKey(r)) !== r);
+      const keys = new Set(resources.map(journalKey));
+      const gone = [...this.written.keys()].filter((key) => !keys.has(key));
       if (put.length) entry.put = put.map(resourceToState);
       if (gone.length) entry.delete = gone;
       if (pending.length !== this.pending.length || pending.some((p, i) => p.resource !== this.pending[i]!.resource || p.type !== this.pending[i]!.type)) {
@@ -142,7 +149,7 @@ export class StateWriter {
       if (Object.keys(entry).length === 0) return;
       fs.appendFileSync(journalPath(this.file), JSON.stringify(entry) + "\n", { mode: 0o600 });
     }
-    this.written = new Map(resources.map((r) => [r.urn, r]));
+    this.written = new Map(resources.map((r) => [journalKey(r), r]));
     this.pending = pending;
   }
 }

@@ -46,6 +46,20 @@ test("a run killed mid-way leaves its pending operation and its last changes rea
   assert.equal(state.deployment.pending_operations!.map((p) => `${p.type} ${p.resource.id}`), ["creating b"]);
 });
 
+test("a replacement made before its old resource is deleted: a killed run keeps both, then only the replacement", () => {
+  // The old resource waiting for deletion shares its URN with its replacement.
+  const file = path.join(dir, "d.json");
+  const old = res("a", "1");
+  const w = new StateWriter(file);
+  w.write([old], []);
+  const replacement = { ...res("a", "2"), id: "a2" };
+  w.write([replacement, { ...old, delete: true }], []);
+  const listed = () => readState(file)!.deployment.resources.map((r) => `${r.id}=${r.outputs.value}${r.delete ? " (delete)" : ""}`);
+  assert.equal(listed(), ["a2=2", "a=1 (delete)"]);
+  w.write([replacement], []);
+  assert.equal(listed(), ["a2=2"]);
+});
+
 test("a journal left beside a newer file is not applied again", () => {
   const file = path.join(dir, "c.json");
   const w = new StateWriter(file);
