@@ -100,6 +100,12 @@ const NODE_SOURCE_MAPS = `--import=data:text/javascript,${encodeURIComponent(
   ].join("\n"),
 )}`;
 
+/**
+ * A message without terminal escapes: the runtime colours the stack of an error the program
+ * threw (util.inspect with colors), and diagnostics are text, also in --json and in logs.
+ */
+const plain = (message: string) => message.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
+
 /** The user's resources: not the Stack, not a provider. */
 export const USER_TYPE = (type: string) => type !== STACK_TYPE && !type.startsWith("pulumi:providers:");
 
@@ -182,7 +188,7 @@ export async function run(operation: Operation, o: EngineOptions): Promise<Resul
       log(severity: Severity, message: string, urn: string) {
         if (severity === "debug") return;
         if (severity === "error") deployment.failed = true;
-        deployment.diagnostic({ severity, message: message.trimEnd(), ...(urn ? { urn } : {}) });
+        deployment.diagnostic({ severity, message: plain(message).trimEnd(), ...(urn ? { urn } : {}) });
       },
       shutdown: deletePhase,
       unsupported: (feature) => deployment.fail(`nslab does not support ${feature}`),
