@@ -156,7 +156,7 @@ class Spawner {
     const job = this.jobs.get(id);
     if (!job) return;
     job.timedOut = true;
-    if (job.pid) process.kill(job.pid, "SIGKILL");
+    if (job.pid) kill(job.pid);
   }
 
   private onData(chunk: string): void {
@@ -216,6 +216,13 @@ function removeOrphans(base: string): void {
     if (!pid || alive(Number(pid))) continue;
     fs.rmSync(path.join(base, name), { recursive: true, force: true });
   }
+}
+
+/** Sends SIGKILL; a process that has ended meanwhile is not an error. */
+function kill(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {}
 }
 
 function alive(pid: number): boolean {
