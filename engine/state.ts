@@ -132,15 +132,23 @@ export class StateWriter {
   constructor(private readonly file: string) {}
 
   write(resources: ResourceState[], pending: PendingOperation[], final = false): void {
+    const next = new Map<string, ResourceState>();
+    for (const r of resources) next.set(journalKey(r), r);
     if (this.base === undefined || final) {
       this.base = writeState(this.file, makeCheckpoint(resources.map(resourceToState), pending.map(pendingToState)), final);
       if (final) fs.rmSync(journalPath(this.file), { force: true });
       else fs.writeFileSync(journalPath(this.file), JSON.stringify({ base: this.base }) + "\n", { mode: 0o600 });
     } else {
       const entry: JournalEntry = {};
-      const put = resources.filter((r) => this.written.get(journalKey(r)) !== r);
-      const keys = new Set(resources.map(journalKey));
-      const gone = [...this.written.keys()].filter((key) => !keys.has(key));
+      const put: ResourceState[] = [];
+      let kept = 0;
+      for (const [key, r] of next) {
+        const before = this.written.get(key);
+        if (before) kept++;
+        if (before !== r) put.push(r);
+      }
+      // Only when a key written before is not among the kept ones is there one to delete.
+      const gone = kept === this.written.size ? [] : [...this.written.keys()].filter((key) => !next.has(key));
       if (put.length) entry.put = put.map(resourceToState);
       if (gone.length) entry.delete = gone;
       if (pending.length !== this.pending.length || pending.some((p, i) => p.resource !== this.pending[i]!.resource || p.type !== this.pending[i]!.type)) {
@@ -149,7 +157,7 @@ export class StateWriter {
       if (Object.keys(entry).length === 0) return;
       fs.appendFileSync(journalPath(this.file), JSON.stringify(entry) + "\n", { mode: 0o600 });
     }
-    this.written = new Map(resources.map((r) => [journalKey(r), r]));
+    this.written = next;
     this.pending = pending;
   }
 }

@@ -502,13 +502,15 @@ export class Deployment {
    * not touch, then pending deletes; stack outputs applied last (§3.6).
    */
   snapshot(): { resources: ResourceState[]; pending: PendingOperation[] } {
-    const resources: ResourceState[] = [];
-    for (const r of this.news.values()) resources.push(r.type === STACK_TYPE && this.stackOutputs ? { ...r, outputs: this.stackOutputs } : r);
-    for (const r of this.olds.values()) if (!this.news.has(r.urn) && !this.deleted.has(r)) resources.push(r);
-    for (const r of [...this.replacedOlds, ...this.oldPending]) if (!this.deleted.has(r)) resources.push(r);
     // The stack first and the default provider before its resources, whatever order things ran in.
-    const rank = (r: ResourceState) => (r.type === STACK_TYPE ? 0 : r.type === PROVIDER_TYPE ? 1 : 2);
-    resources.sort((a, b) => rank(a) - rank(b));
+    const stacks: ResourceState[] = [];
+    const providers: ResourceState[] = [];
+    const others: ResourceState[] = [];
+    const add = (r: ResourceState) => (r.type === STACK_TYPE ? stacks : r.type === PROVIDER_TYPE ? providers : others).push(r);
+    for (const r of this.news.values()) add(r.type === STACK_TYPE && this.stackOutputs ? { ...r, outputs: this.stackOutputs } : r);
+    for (const r of this.olds.values()) if (!this.news.has(r.urn) && !this.deleted.has(r)) add(r);
+    for (const r of [...this.replacedOlds, ...this.oldPending]) if (!this.deleted.has(r)) add(r);
+    const resources = [...stacks, ...providers, ...others];
     const pending = [...this.pending].map(([resource, type]) => ({ resource, type }));
     return { resources, pending };
   }
