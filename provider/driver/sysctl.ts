@@ -163,6 +163,38 @@ async function readForwarding(netns: Netns, family: "ipv4" | "ipv6"): Promise<Re
   return values;
 }
 
+/**
+ * Writes again the values nslab holds of the per-interface (and `default`) forwarding keys of
+ * `family` in the namespace, which a write of the family's forwarding switch just overwrote: the
+ * switch's step repairs what it broke, whichever was declared or created first.
+ */
+async function reapplyHeldForwarding(netns: Netns, identity: string | undefined, family: "ipv4" | "ipv6"): Promise<void> {
+  const perInterface = new RegExp(`^net\\.${family}\\.conf\\.[^.]+\\.forwarding$`);
+  for (const record of await listRecords()) {
+    if (record.netns !== netns || record.identity !== identity || !perInterface.test(record.key) || cascadeOf(record.key)) continue;
+    await withHostLock(lockName(netns, record.key), async () => {
+      const held = await loadRecord(netns, record.key, identity);
+      const now = held && held.holders.length > 0 ? await readSysctl(netns, record.key) : undefined;
+      if (now !== undefined && now !== held!.value) await writeSysctl(netns, record.key, held!.value);
+    });
+  }
+}
+
+/** Every holder record (a few per lab). */
+async function listRecords(): Promise<HolderRecord[]> {
+  const dir = `${RUN_DIR}/${RECORDS}`;
+  const files = await fs.readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") return [] as string[];
+    throw err;
+  });
+  const records: HolderRecord[] = [];
+  for (const f of files.filter((f) => !f.endsWith(".tmp"))) {
+    const text = await readRecord(RECORDS, decodeURIComponent(f));
+    if (text !== undefined) records.push(JSON.parse(text) as HolderRecord);
+  }
+  return records;
+}
+
 /** Puts back what a forwarding switch overwrote, for the interfaces that still exist. */
 async function restoreCascade(netns: Netns, cascade: Record<string, string>): Promise<void> {
   for (const [key, value] of Object.entries(cascade)) {
@@ -281,6 +313,7 @@ export function holdSysctl(netns: Netns, key: string, value: string | number, me
         await restoreRecord();
         throw new NslabError("INVALID", `the kernel stores value "${want}" of ${key} as "${printed}"; write the value as the kernel prints it: value "${printed}"`);
       }
+      if (family) await reapplyHeldForwarding(netns, identity, family);
     }
     return { previous: record.original };
   });
@@ -336,6 +369,8 @@ export function releaseSysctl(netns: Netns, key: string, hash: string): Promise<
     if (current === record.value && current !== record.original) {
       await writeSysctl(netns, key, record.original);
       if (record.cascade) await restoreCascade(netns, record.cascade);
+      const family = cascadeOf(key);
+      if (family) await reapplyHeldForwarding(netns, identity, family);
     }
     await removeRecord(RECORDS, recordKey(netns, key));
   });

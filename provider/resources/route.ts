@@ -35,6 +35,8 @@ export interface RouteInputs {
   deviceIdentity?: string;
   /** The namespace's incarnation (Netns.incarnation) when `netns` was given as a Netns resource (refs.ts). */
   netnsIdentity?: string;
+  /** The incarnations of the Addresses the route relies on (sdk/internal/refs.ts): it is re-installed when one is re-created. */
+  addressIdentity?: string;
   owner: Owner;
   adopt?: boolean;
 }
@@ -55,6 +57,7 @@ const rules = [
   rule<RouteInputs, "metric">("metric", intInRange(0, MAX_U32)),
   rule<RouteInputs, "table">("table", tableProblem),
   rule<RouteInputs, "deviceIdentity">("deviceIdentity", identityProblem("device")),
+  rule<RouteInputs, "addressIdentity">("addressIdentity", identityProblem("an Address the route relies on")),
 ];
 
 function destinationProblem(v: string): string | undefined {
@@ -114,7 +117,7 @@ function specOf(i: RouteInputs): RouteSpec {
  * What replaces and what changes in place: the diff below (which also handles `via`: in place, but a
  * gateway of another family replaces the route), and `replaceOnChanges` in schema.json.
  */
-export const DIFF: DiffSpec = { replace: ["netns", "netnsIdentity", "destination", "table", "metric"], update: ["device", "deviceIdentity"] };
+export const DIFF: DiffSpec = { replace: ["netns", "netnsIdentity", "destination", "table", "metric"], update: ["device", "deviceIdentity", "addressIdentity"] };
 
 const idOf = (i: RouteInputs) => {
   const dest = i.destination === "default" && familyOfRoute(i) === 6 ? "::/0" : i.destination;
@@ -162,7 +165,8 @@ export const route: KindProvider<RouteInputs, RouteOutputs> = {
     const ours = (await findRoutes(specOf(props))).find(isOurRoute);
     if (!ours) return {};
     const { via: _v, device: _d, ...rest } = props;
-    return { id, props: { ...rest, ...(ours.gateway ? { via: ours.gateway } : {}), ...(ours.dev ? { device: ours.dev } : {}) } };
+    // The device is managed only when given: the one the kernel chose is no drift.
+    return { id, props: { ...rest, ...(ours.gateway ? { via: ours.gateway } : {}), ...(ours.dev && props.device !== undefined ? { device: ours.dev } : {}) } };
   },
 
   async update(_id, olds, news) {

@@ -2,7 +2,7 @@ import type { KindProvider } from "../lib/kind";
 import { forResource } from "../errors";
 import { ifnameProblem, netnsNameProblem } from "../driver/names";
 import { heldSysctl, holdSysctl, normalizeValue, releaseSysctl, type Holder } from "../driver/sysctl";
-import { commonRules, isUnknown, required, rule, validate } from "../lib/check";
+import { commonRules, identityProblem, isUnknown, required, rule, validate } from "../lib/check";
 import { changedKeys, planDiff, type DiffSpec } from "../lib/diff";
 import { ownerHash, resourceName, type Owner } from "../lib/owner";
 
@@ -16,6 +16,8 @@ export interface SysctlInputs {
   netns?: string;
   /** The namespace's incarnation (Netns.incarnation) when `netns` was given as a Netns resource (refs.ts). */
   netnsIdentity?: string;
+  /** The incarnation of the link a per-interface key names, when the program declares it (sdk/internal/refs.ts). */
+  deviceIdentity?: string;
   owner: Owner;
   adopt?: boolean;
 }
@@ -81,6 +83,7 @@ const rules = [
   required<SysctlInputs>("value", `the value to hold, e.g. 1`),
   rule<SysctlInputs, "value">("value", valueProblem),
   rule<SysctlInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name or a Netns resource")),
+  rule<SysctlInputs, "deviceIdentity">("deviceIdentity", identityProblem("the link the key names")),
 ];
 
 const idOf = (netns: string | undefined, key: string) => `sysctl:${netns ?? "-"}/${key}`;
@@ -104,7 +107,7 @@ function comparable(inputs: Partial<SysctlInputs>): Record<string, unknown> {
 }
 
 /** What replaces and what changes in place: the diff below, and `replaceOnChanges` in schema.json. */
-export const DIFF: DiffSpec = { replace: ["key", "netns", "netnsIdentity"], update: ["value", "owner"] };
+export const DIFF: DiffSpec = { replace: ["key", "netns", "netnsIdentity", "deviceIdentity"], update: ["value", "owner"] };
 
 export const sysctl: KindProvider<SysctlInputs, SysctlOutputs> = {
   async check(_olds, news) {

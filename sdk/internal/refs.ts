@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { shortHash } from "../../provider/driver/names";
+import { contains, familyOf, parseCidr, parseIp, type Family } from "../../provider/lib/cidr";
 
 // References carry identity (design.md decision 3): an argument that names another nslab object
 // (`netns`, `master`, `device`) accepts the resource itself as well as a name. Passed a resource,
@@ -47,11 +48,12 @@ export function refInputs(key: string, ref: NetnsRef | LinkRef | undefined): Rec
  * The incarnation of a resource: a short hash of its inputs under `replaceKeys` (its provider's
  * `DIFF.replace`, where the `<key>Identity` inputs already hold its own referents' incarnations),
  * so it changes exactly when the resource is replaced, its referents' replacements included. The
- * resource's own `name` output stands for the `name` input: it makes the token depend on the
- * resource (a dependent waits for it), and is known in preview whenever the name input is.
+ * resource's own output for one of those keys (`own`, e.g. `{ name: this.name }`) stands for the
+ * input: it makes the token depend on the resource (a dependent waits for it), and is known in
+ * preview whenever the input is.
  */
-export function incarnationOf(name: pulumi.Output<string>, inputs: Record<string, unknown>, replaceKeys: readonly string[]): pulumi.Output<string> {
-  const values = replaceKeys.map((k) => (k === "name" ? name : pulumi.output(inputs[k] as pulumi.Input<unknown>)));
+export function incarnationOf(own: Record<string, pulumi.Output<unknown>>, inputs: Record<string, unknown>, replaceKeys: readonly string[]): pulumi.Output<string> {
+  const values = replaceKeys.map((k) => own[k] ?? pulumi.output(inputs[k] as pulumi.Input<unknown>));
   return pulumi.all(values).apply((resolved) => shortHash(replaceKeys.map((k, i) => `${k}=${JSON.stringify(resolved[i] ?? null)}`), 16));
 }
 
@@ -61,7 +63,7 @@ export function netnsName(ref: NetnsRef | undefined): pulumi.Input<string> | und
 }
 
 /** The namespace a LinkRef lives in, when it is a resource that knows it. */
-export function netnsOfLink(ref: LinkRef | undefined): pulumi.Input<string> | undefined {
+function netnsOfLink(ref: LinkRef | undefined): pulumi.Input<string> | undefined {
   return isResourceLike(ref) && "linkNetns" in ref ? ref.linkNetns : undefined;
 }
 
@@ -77,4 +79,86 @@ export function deletedWithRef(opts: pulumi.CustomResourceOptions | undefined, .
     if (isResourceLike(r) && "resource" in r && r.resource) return { ...opts, deletedWith: r.resource };
   }
   return opts;
+}
+
+/** What a Route needs to know of an Address declared before it (declareAddress). */
+interface DeclaredAddress {
+  readonly device: LinkRef;
+  /** The namespace as the program gave it (a name or a Netns's `name` output; undefined: the host's). */
+  readonly netns: pulumi.Input<string> | undefined;
+  readonly address: pulumi.Input<string>;
+  readonly incarnation: pulumi.Output<string>;
+}
+
+const declaredAddresses = new Map<pulumi.Resource, DeclaredAddress>();
+
+/** Records an Address of the program, for the Routes declared after it (addressesIdentity). */
+export function declareAddress(resource: pulumi.Resource, address: DeclaredAddress): void {
+  declaredAddresses.set(resource, address);
+}
+
+/** The namespace of an object given `netns` and `device`, as the program gave it: compared by identity. */
+export function netnsOf(netns: NetnsRef | undefined, device: LinkRef | undefined): pulumi.Input<string> | undefined {
+  return netns !== undefined ? netnsName(netns) : netnsOfLink(device);
+}
+
+/** The family of a plain string address, network or "default" (undefined while it is an Output). */
+function plainFamily(v: unknown): Family | undefined {
+  return typeof v === "string" ? familyOf(v) : undefined;
+}
+
+/**
+ * The Addresses a Route relies on: when the last address of its family leaves a link, the kernel
+ * flushes every route through that link, and an address replaced is deleted first. So a route
+ * takes the incarnations of the Addresses in its `dependsOn`, of those declared before it on its
+ * `device` (the same resource or name, in the same namespace), and, without a device, of those in
+ * its namespace that cover its gateway, and is re-installed when one of them is re-created (an
+ * update, shown in preview). Undefined when it relies on none.
+ */
+export function addressesIdentity(
+  route: { device?: LinkRef; netns?: NetnsRef; destination: pulumi.Input<string>; via?: pulumi.Input<string> },
+  dependsOn: pulumi.CustomResourceOptions["dependsOn"],
+): pulumi.Output<string> | undefined {
+  const explicit = new Set(Array.isArray(dependsOn) ? dependsOn : dependsOn !== undefined ? [dependsOn] : []);
+  const netns = netnsOf(route.netns, route.device);
+  const family = route.destination === "default" ? (route.via === undefined ? 4 : plainFamily(route.via)) : plainFamily(route.destination);
+  const gateway = typeof route.via === "string" ? parseIp(route.via) : undefined;
+  const relied = [...declaredAddresses].filter(([resource, a]) => {
+    if (explicit.has(resource)) return true;
+    if (a.netns !== netns) return false;
+    const sameFamily = family === undefined || plainFamily(a.address) === undefined || plainFamily(a.address) === family;
+    if (route.device !== undefined) return a.device === route.device && sameFamily;
+    const cidr = typeof a.address === "string" ? parseCidr(a.address) : undefined;
+    return gateway !== undefined && cidr !== undefined && contains(cidr, gateway);
+  });
+  if (relied.length === 0) return undefined;
+  return pulumi.all(relied.map(([, a]) => a.incarnation)).apply((tokens) => shortHash(tokens, 16));
+}
+
+/** A link of the program, for the per-interface Sysctls declared after it (linkIdentity). */
+interface DeclaredLink {
+  /** The namespace as the program gave it (a name or a Netns's `name` output; undefined: the host's). */
+  readonly netns: pulumi.Input<string> | undefined;
+  readonly name: pulumi.Input<string>;
+  readonly incarnation: pulumi.Output<string>;
+}
+
+const declaredLinks: DeclaredLink[] = [];
+
+/** Records a link end of the program (a VethPair's two ends, a Bridge). */
+export function declareLink(link: DeclaredLink): void {
+  declaredLinks.push(link);
+}
+
+/**
+ * The incarnation of the link a per-interface sysctl key (`net.<family>.{conf,neigh}.<interface>.<name>`)
+ * names, when a link of that name in that namespace was declared before it: a re-created link
+ * starts from the kernel's defaults, so the Sysctl is replaced with it (and waits for it).
+ */
+export function linkIdentity(key: pulumi.Input<string>, netns: NetnsRef | undefined): pulumi.Output<string> | undefined {
+  const m = typeof key === "string" ? /^net\.ipv[46]\.(?:conf|neigh)\.([^.]+)\.[^.]+$/.exec(key) : null;
+  const ifname = m?.[1]!.replace(/\//g, ".");
+  const ns = netnsName(netns);
+  const links = declaredLinks.filter((l) => l.name === ifname && l.netns === ns);
+  return links.length ? pulumi.all(links.map((l) => l.incarnation)).apply((tokens) => shortHash(tokens, 16)) : undefined;
 }

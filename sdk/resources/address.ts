@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
+import { DIFF } from "../../provider/resources/address";
 import { ownerOf, type CommonArgs } from "../internal/common";
-import { deletedWithRef, netnsOfLink, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
+import { declareAddress, deletedWithRef, incarnationOf, netnsOf, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -47,23 +48,24 @@ export class Address extends pulumi.dynamic.Resource {
    * had). Undefined for IPv6, which has no labels.
    */
   declare readonly label: pulumi.Output<string | undefined>;
+  /**
+   * A token that changes exactly when the address is re-created (a replace, its link's and
+   * namespace's included): the Routes that rely on it take it, so they are re-installed with it
+   * (the kernel flushes a link's routes when its last address of the family goes). Known during preview.
+   */
+  readonly incarnation: pulumi.Output<string>;
 
   constructor(name: string, args: AddressArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      providerFor("Address"),
-      name,
-      {
-        address: args.address,
-        netns: undefined,
-        ...refInputs("device", args.device),
-        ...(args.netns !== undefined ? refInputs("netns", args.netns) : { netns: netnsOfLink(args.device) }),
-        adopt: args.adopt,
-        owner: ownerOf(name, opts),
-        label: undefined,
-      },
-      deletedWithRef(opts, args.netns, args.device),
-      "nslab",
-      "Address",
-    );
+    const inputs = {
+      address: args.address,
+      netns: undefined,
+      ...refInputs("device", args.device),
+      ...(args.netns !== undefined ? refInputs("netns", args.netns) : { netns: netnsOf(undefined, args.device) }),
+      adopt: args.adopt,
+      owner: ownerOf(name, opts),
+    };
+    super(providerFor("Address"), name, { ...inputs, label: undefined }, deletedWithRef(opts, args.netns, args.device), "nslab", "Address");
+    this.incarnation = incarnationOf({ address: this.address }, inputs, DIFF.replace);
+    declareAddress(this, { device: args.device, netns: netnsOf(args.netns, args.device), address: args.address, incarnation: this.incarnation });
   }
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DIFF } from "../../provider/resources/bridge";
 import { defaultName, ownerOf, type CommonArgs } from "../internal/common";
-import { deletedWithRef, incarnationOf, netnsName, refInputs, type NetnsRef } from "../internal/refs";
+import { declareLink, deletedWithRef, incarnationOf, netnsName, refInputs, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -86,6 +86,7 @@ export class Bridge extends pulumi.dynamic.Resource {
     };
     super(providerFor("Bridge"), name, { ...inputs, ifindex: undefined, mac: undefined }, deletedWithRef(opts, args.netns), "nslab", "Bridge");
     this.linkNetns = netnsName(args.netns);
-    this.incarnation = incarnationOf(this.name, inputs, DIFF.replace);
+    this.incarnation = incarnationOf({ name: this.name }, inputs, DIFF.replace);
+    declareLink({ netns: this.linkNetns, name: inputs.name, incarnation: this.incarnation });
   }
 }

@@ -47,6 +47,6 @@ export class Netns extends pulumi.dynamic.Resource {
     const owner = ownerOf(name, opts);
     const inputs = { ...args, name: args.name ?? defaultName(owner, 64), owner };
     super(providerFor("Netns"), name, { ...inputs, path: undefined, identity: undefined }, opts, "nslab", "Netns");
-    this.incarnation = incarnationOf(this.name, inputs, DIFF.replace);
+    this.incarnation = incarnationOf({ name: this.name }, inputs, DIFF.replace);
   }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ownerOf, type CommonArgs } from "../internal/common";
-import { deletedWithRef, netnsOfLink, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
+import { addressesIdentity, deletedWithRef, netnsOf, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -64,7 +64,7 @@ export class Route extends pulumi.dynamic.Resource {
   declare readonly destination: pulumi.Output<string>;
   /** The gateway, as the kernel reports it. */
   declare readonly via: pulumi.Output<string | undefined>;
-  /** The interface the route leaves through, as the kernel reports it. */
+  /** The interface the route leaves through, as the kernel reports it (undefined when not given: the kernel chooses). */
   declare readonly device: pulumi.Output<string | undefined>;
   /** Namespace of the route (undefined: the host's). */
   declare readonly netns: pulumi.Output<string | undefined>;
@@ -85,7 +85,8 @@ export class Route extends pulumi.dynamic.Resource {
         device: undefined,
         netns: undefined,
         ...refInputs("device", args.device),
-        ...(args.netns !== undefined ? refInputs("netns", args.netns) : { netns: netnsOfLink(args.device) }),
+        ...(args.netns !== undefined ? refInputs("netns", args.netns) : { netns: netnsOf(undefined, args.device) }),
+        addressIdentity: addressesIdentity(args, opts?.dependsOn),
         metric: args.metric,
         table: args.table,
         adopt: args.adopt,

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DIFF } from "../../provider/resources/vethPair";
 import { defaultName, ownerOf, type CommonArgs } from "../internal/common";
-import { deletedWithRef, incarnationOf, netnsName, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
+import { declareLink, deletedWithRef, incarnationOf, netnsName, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -162,7 +162,9 @@ export class VethPair extends pulumi.dynamic.Resource {
       "VethPair",
     );
     this.linkNetns = netnsName(args.netns);
-    this.incarnation = incarnationOf(this.name, inputs, DIFF.replace);
+    this.incarnation = incarnationOf({ name: this.name }, inputs, DIFF.replace);
+    declareLink({ netns: this.linkNetns, name: inputs.name, incarnation: this.incarnation });
+    declareLink({ netns: netnsName(args.peerNetns), name: args.peerName, incarnation: this.incarnation });
     this.peer = { name: this.peerName, ifindex: this.peerIfindex, incarnation: this.incarnation, linkNetns: netnsName(args.peerNetns), resource: this };
   }
 }
