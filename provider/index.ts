@@ -1,4 +1,5 @@
 import type { Kind } from "../sdk/internal/shim";
+import { conflicts } from "./lib/conflicts";
 import type { KindProvider } from "./lib/kind";
 import { address } from "./resources/address";
 import { bridge } from "./resources/bridge";
@@ -22,10 +23,16 @@ function defined<R extends object>(r: R, key: keyof R): R {
   return { ...r, [key]: Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) };
 }
 
-/** A kind whose answers never carry undefined values, whatever its code returns. */
-function sendable<I, O>(p: KindProvider<I, O>): KindProvider<I, O> {
+/**
+ * A kind whose answers never carry undefined values, whatever its code returns, and whose check
+ * also finds the conflicts with the resources checked before it (lib/conflicts.ts).
+ */
+function sendable<I, O>(kind: Kind, p: KindProvider<I, O>): KindProvider<I, O> {
   return {
-    check: async (olds, news) => defined(await p.check(olds, news), "inputs"),
+    check: async (olds, news) => {
+      const r = defined(await p.check(olds, news), "inputs");
+      return r.failures?.length ? r : { ...r, failures: conflicts(kind, r.inputs as Record<string, unknown>) };
+    },
     diff: (id, olds, news) => p.diff(id, olds, news),
     create: async (inputs) => defined(await p.create(inputs), "outs"),
     read: async (id, props) => defined(await p.read(id, props), "props"),
@@ -46,4 +53,4 @@ const kinds: Record<Kind, KindProvider> = {
   FirewallRule: firewallRule,
 };
 
-export const providers = Object.fromEntries(Object.entries(kinds).map(([k, p]) => [k, sendable(p)])) as Record<Kind, KindProvider>;
+export const providers = Object.fromEntries(Object.entries(kinds).map(([k, p]) => [k, sendable(k as Kind, p)])) as Record<Kind, KindProvider>;

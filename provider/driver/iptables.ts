@@ -1,4 +1,5 @@
-import { CommandError, NslabError, shellQuote } from "../errors";
+import { CommandError, NslabError } from "../errors";
+import { declaredByHash } from "../lib/conflicts";
 import { GroupCommit } from "../lib/groupCommit";
 import { chainContent, chainLines, chainName, conflictsIn, jumpRule, parseListing, restoreText, type ChainRead, type Hook, type Rule, type Table } from "./chains";
 import { exec, failedWith } from "./exec";
@@ -167,11 +168,15 @@ async function rewrite(netns: Netns, changes: readonly Queued[]): Promise<Map<Qu
 }
 
 function conflictError(netns: Netns, read: ChainRead, body: string): NslabError {
-  const remove = iptablesArgv(netns, ["-t", read.table, "-D", chainName(read.builtin)]).map(shellQuote).join(" ");
+  const other = declaredByHash(/nslab:([0-9a-f]+):/.exec(body)?.[1] ?? "");
+  const start = `the rule "${body}" in chain ${chainName(read.builtin)} (table ${read.table}) of ${where(netns)} already does this for `;
+  // Never advise deleting what may be this stack's own.
   return new NslabError(
     "CONFLICT",
-    `the rule "${body}" in chain ${chainName(read.builtin)} (table ${read.table}) of ${where(netns)} already does this for another nslab resource or stack. ` +
-      `Remove that resource, or remove the rule with: ${remove} ${body}, or set adopt: true to take it over.`,
+    other
+      ? `${start}${other} of this program. Two resources cannot match the same traffic: drop one of them, or change what it matches.`
+      : `${start}another nslab resource. If that resource is this stack's and this run deletes it (a renamed resource), keep it one resource: ` +
+          `add aliases: [{ name: "<its old name>" }] to the renamed one. If it is another stack's, remove it there, or set adopt: true to take it over.`,
   );
 }
 

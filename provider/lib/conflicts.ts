@@ -1,0 +1,231 @@
+import * as fs from "node:fs";
+import type * as pulumi from "@pulumi/pulumi";
+import { netnsPath } from "../driver/netns";
+import { contains, familyOf, parseCidr, parseIp } from "./cidr";
+import { known } from "./check";
+import { ownerHash, resourceName, type Owner } from "./owner";
+
+// Conflicts between the resources of one program, found at Check, before anything is created.
+// Why in the provider's check: one dynamic-provider host process serves every Check of a run,
+// under the nslab engine and the Pulumi CLI alike, and sees each value once it is known (the SDK
+// in the program process sees every registration too, but as Outputs, and its errors cannot name
+// a property). A resource's Check comes after the Checks of the resources it refers to (its
+// inputs and dependsOn wait for them), so a referent a dependent needs is always declared by then;
+// two resources claiming the same kernel object are caught by whichever is checked second, which
+// names the other. Declarations are keyed by owner, so a resource checked twice (a preview then
+// an up, or a replacement) never conflicts with itself.
+
+type Kind = "Netns" | "VethPair" | "Bridge" | "Address" | "Route" | "Sysctl" | "NatRule" | "PortForward" | "FirewallRule";
+type Inputs = Record<string, unknown> & { owner?: Owner };
+
+/** What one resource declares: the kernel objects it claims, and the facts dependents look up. */
+interface Declaration {
+  who: string;
+  hash: string;
+  /** Exclusive kernel objects ("link:ns/name" ...), with the value only a same-valued twin may share (Sysctl). */
+  claims: Map<string, string | undefined>;
+  netns?: string;
+  link?: { netns: string; name: string; kind: "veth" | "bridge" }[];
+  address?: { netns: string; device: string; cidr: string };
+  forward?: { netns: string; protocol: string; port: number; hostAddress?: string; inInterface?: string };
+}
+
+const declarations = new Map<string, Declaration>();
+
+const ns = (v: unknown) => (typeof v === "string" ? v : "");
+const where = (n: string) => (n ? `namespace "${n}"` : "the host namespace");
+const str = (v: unknown): string | undefined => (known(v) && typeof v === "string" ? v : undefined);
+
+/** Who a resource is, in messages: `Address "red-ip"`. */
+function whoOf(kind: string, owner: Owner): string {
+  return `${kind} "${resourceName(owner)}"`;
+}
+
+/** The resource of this program whose owner hash starts with `prefix` (a mark may hold only a prefix), for create-time messages. */
+export function declaredByHash(prefix: string): string | undefined {
+  if (prefix.length < 2) return undefined;
+  for (const d of declarations.values()) if (d.hash.startsWith(prefix)) return d.who;
+  return undefined;
+}
+
+/** The failures of `inputs` against every resource checked before it, and records its declaration. */
+export function conflicts(kind: Kind, inputs: Inputs): pulumi.dynamic.CheckFailure[] {
+  const owner = inputs.owner;
+  if (!owner || !Array.isArray(owner.path)) return [];
+  const me = `${kind}:${owner.project}/${owner.stack}/${owner.path.join("/")}`;
+  const d: Declaration = { who: whoOf(kind, owner), hash: ownerHash(owner), claims: new Map() };
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  const fail = (property: string, why: string) => {
+    if (!failures.some((f) => f.property === property)) failures.push({ property, reason: `${d.who}: ${property} ${JSON.stringify(inputs[property])} is not valid: ${why}` });
+  };
+  declarations.delete(me);
+  describe(kind, inputs, d, fail);
+
+  for (const [key, value] of d.claims) {
+    for (const other of declarations.values()) {
+      if (!other.claims.has(key)) continue;
+      const shared = other.claims.get(key);
+      if (value !== undefined && shared === value) continue;
+      const [property, what] = claimText(kind, key, inputs, value, shared);
+      fail(property, `${other.who} ${what}; ${kind === "Sysctl" ? "give both the same value, or drop one of them" : "two resources cannot make the same kernel object: drop one of them, or change this one"}`);
+      break;
+    }
+  }
+  if (d.forward) forwardConflicts(d.forward, fail);
+  declarations.set(me, d);
+  return failures;
+}
+
+function claimText(kind: string, key: string, inputs: Inputs, value: string | undefined, shared: string | undefined): [string, string] {
+  if (kind === "Sysctl") return ["value", `holds ${inputs.key} in ${where(ns(inputs.netns))} at ${JSON.stringify(shared)}, not ${JSON.stringify(value)}`];
+  const [type, rest] = [key.slice(0, key.indexOf(":")), key.slice(key.indexOf(":") + 1)];
+  if (type === "netns") return ["name", `also makes namespace "${rest}"`];
+  if (type === "link") {
+    const property = key === `link:${ns(inputs.peerNetns)}/${inputs.peerName}` && kind === "VethPair" ? "peerName" : "name";
+    return [property, `also makes the link "${rest.slice(rest.indexOf("/") + 1)}" in ${where(rest.slice(0, rest.indexOf("/")))}`];
+  }
+  if (type === "addr") return ["address", `also adds ${inputs.address} to "${inputs.device}" in ${where(ns(inputs.netns))}`];
+  return ["destination", `also makes the route to ${inputs.destination} (table ${inputs.table ?? "main"}, metric ${inputs.metric ?? "default"}) in ${where(ns(inputs.netns))}`];
+}
+
+/** Two PortForwards of a namespace that match the same traffic: same protocol and port, overlapping address and interface. */
+function forwardConflicts(f: NonNullable<Declaration["forward"]>, fail: (property: string, why: string) => void): void {
+  const overlap = (a: string | undefined, b: string | undefined) => a === undefined || b === undefined || a === b;
+  for (const other of declarations.values()) {
+    const o = other.forward;
+    if (!o || o.netns !== f.netns || o.protocol !== f.protocol || o.port !== f.port || !overlap(o.hostAddress, f.hostAddress) || !overlap(o.inInterface, f.inInterface)) continue;
+    fail("hostPort", `${other.who} also forwards ${f.protocol} port ${f.port}${o.hostAddress ? ` of ${o.hostAddress}` : ""} in ${where(f.netns)}; traffic can be forwarded to one place only: give one of them another hostPort (or hostAddress), or drop it`);
+    return;
+  }
+}
+
+/** Fills `d` with what `inputs` claims and declares, and reports the referents it lacks. */
+function describe(kind: Kind, i: Inputs, d: Declaration, fail: (property: string, why: string) => void): void {
+  const netnsOf = (property: string): string | undefined => {
+    const v = i[property];
+    if (v === undefined) return "";
+    const name = str(v);
+    if (name !== undefined && !netnsDeclared(name)) {
+      fail(property, `no Netns checked before this resource makes namespace "${name}", and it does not exist. Pass the Netns resource itself as ${property} (or add it to dependsOn), so that it is made first; or correct the name`);
+    }
+    return name;
+  };
+  switch (kind) {
+    case "Netns": {
+      const name = str(i.name);
+      if (name !== undefined) {
+        d.netns = name;
+        d.claims.set(`netns:${name}`, undefined);
+      }
+      return;
+    }
+    case "Bridge":
+    case "VethPair": {
+      const ends = kind === "Bridge" ? [["netns", "name", "master"]] : [["netns", "name", "master"], ["peerNetns", "peerName", "peerMaster"]];
+      d.link = [];
+      for (const [netnsKey, nameKey, masterKey] of ends as [string, string, string][]) {
+        const n = netnsOf(netnsKey);
+        const name = str(i[nameKey]);
+        if (n === undefined || name === undefined) continue;
+        d.link.push({ netns: n, name, kind: kind === "Bridge" ? "bridge" : "veth" });
+        d.claims.set(`link:${n}/${name}`, undefined);
+        const master = str(i[masterKey]);
+        if (kind === "VethPair" && master !== undefined) linkElsewhere(masterKey, master, n, "bridge", fail);
+      }
+      return;
+    }
+    case "Address": {
+      const n = netnsOf("netns");
+      const device = str(i.device);
+      const cidr = str(i.address);
+      if (n === undefined || device === undefined) return;
+      linkElsewhere("device", device, n, undefined, fail);
+      if (cidr === undefined || !parseCidr(cidr)) return;
+      d.address = { netns: n, device, cidr };
+      // IPv6 holds an address once per device whatever the prefix; IPv4 once per prefix length.
+      d.claims.set(`addr:${n}/${device}/${familyOf(cidr) === 6 ? cidr.split("/")[0] : cidr}`, undefined);
+      return;
+    }
+    case "Route": {
+      const n = netnsOf("netns");
+      const device = str(i.device);
+      if (n === undefined) return;
+      if (device !== undefined) linkElsewhere("device", device, n, undefined, fail);
+      const destination = str(i.destination);
+      const via = str(i.via);
+      if (destination === undefined || (i.via !== undefined && via === undefined) || !known(i.metric ?? 0) || !known(i.table ?? "main")) return;
+      const family = destination !== "default" ? familyOf(destination) : via !== undefined ? familyOf(via) : 4;
+      const dest = destination === "default" ? (family === 6 ? "::/0" : "0.0.0.0/0") : destination;
+      d.claims.set(`route:${n}/${i.table ?? "main"}/${dest}/${i.metric ?? (family === 6 ? 1024 : 0)}`, undefined);
+      if (via !== undefined) gatewayUncovered(n, device, via, fail);
+      return;
+    }
+    case "Sysctl": {
+      const n = netnsOf("netns");
+      const key = str(i.key);
+      if (n !== undefined && key !== undefined && known(i.value)) d.claims.set(`sysctl:${n}/${key}`, String(i.value).trim().replace(/\s+/g, " "));
+      return;
+    }
+    case "PortForward": {
+      const n = netnsOf("netns");
+      const port = i.hostPort;
+      const protocol = str(i.protocol ?? "tcp");
+      if (n === undefined || typeof port !== "number" || protocol === undefined) return;
+      if ((i.hostAddress !== undefined && str(i.hostAddress) === undefined) || (i.inInterface !== undefined && str(i.inInterface) === undefined)) return;
+      d.forward = { netns: n, protocol, port, hostAddress: str(i.hostAddress), inInterface: str(i.inInterface) };
+      return;
+    }
+    default:
+      netnsOf("netns");
+  }
+}
+
+/** Whether namespace `name` is made by a resource checked so far, or exists. */
+function netnsDeclared(name: string): boolean {
+  for (const d of declarations.values()) if (d.netns === name) return true;
+  return fs.existsSync(netnsPath(name));
+}
+
+/** Whether this program makes namespace `name` (then nothing else is in it). */
+function programMakes(name: string): boolean {
+  for (const d of declarations.values()) if (d.netns === name) return true;
+  return false;
+}
+
+/**
+ * A link named in `property` that this program makes only in other namespaces, while the one this
+ * resource is in is the program's own (or the host, where /sys/class/net shows its links).
+ */
+function linkElsewhere(property: string, name: string, netns: string, kind: "bridge" | undefined, fail: (property: string, why: string) => void): void {
+  let elsewhere: { who: string; netns: string } | undefined;
+  for (const d of declarations.values()) {
+    for (const l of d.link ?? []) {
+      if (l.name !== name || (kind && l.kind !== kind)) continue;
+      if (l.netns === netns) return;
+      elsewhere ??= { who: d.who, netns: l.netns };
+    }
+  }
+  if (!elsewhere) return;
+  const here = netns === "" ? fs.existsSync(`/sys/class/net/${name}`) : !programMakes(netns);
+  if (here) return;
+  fail(
+    property,
+    `${elsewhere.who} makes "${name}" in ${where(elsewhere.netns)}, but this resource is in ${where(netns)}, where no ${kind ?? "link"} of that name is made before it; ` +
+      `a ${kind ?? "link"} is used only in its own namespace. Pass the ${kind === "bridge" ? "Bridge" : "VethPair or Bridge"} resource itself as ${property}, which carries its namespace and orders the two`,
+  );
+}
+
+/** A gateway in a namespace of the program's own that no Address checked before the route covers (on its device, when given). */
+function gatewayUncovered(netns: string, device: string | undefined, via: string, fail: (property: string, why: string) => void): void {
+  const gw = parseIp(via);
+  if (!gw || netns === "" || !programMakes(netns)) return;
+  for (const d of declarations.values()) {
+    const a = d.address;
+    if (a && a.netns === netns && (device === undefined || a.device === device) && contains(parseCidr(a.cidr)!, gw)) return;
+  }
+  fail(
+    "via",
+    `no Address declared before this route covers gateway ${via}${device ? ` on "${device}"` : ""} in ${where(netns)}, so the kernel would refuse it. ` +
+      `Add an Address whose prefix covers ${via}${device ? ` to "${device}"` : ""} and declare it before the route (or add it to the route's dependsOn)`,
+  );
+}
