@@ -6,7 +6,7 @@ import { diagnosticLine, stepLines, summary } from "./output";
 import type { ResourceState } from "./state";
 
 // `nslab sandbox DIR`, inside the throwaway sandbox engine/cli.ts made: `up` of the program
-// through the engine, the lab as the kernel sees it, pings between its addresses, its graph, then
+// through the engine, the lab as the kernel sees it (links, addresses, IPv4 and IPv6 routes), pings between its addresses, its graph, then
 // `destroy`.
 // Its state lives on the sandbox's own /run, and goes with it.
 
@@ -58,7 +58,8 @@ async function show(): Promise<string> {
     const links = (await exec(["ip", ...n, "-br", "link"])).stdout;
     const addrs = (await exec(["ip", ...n, "-br", "addr"])).stdout;
     const routes = (await exec(["ip", ...n, "route"])).stdout;
-    sections.push(`[${ns ? `netns ${ns}` : "host"}]\n${links}\n${addrs}\n${routes}`.trimEnd());
+    const routes6 = (await exec(["ip", ...n, "-6", "route"])).stdout;
+    sections.push(`[${ns ? `netns ${ns}` : "host"}]\n${links}\n${addrs}\n${routes}\n${routes6}`.trimEnd());
   }
   return sections.join("\n\n") + "\n";
 }

@@ -64,21 +64,36 @@ export const netns: KindProvider<NetnsInputs, NetnsOutputs> = {
         ns = undefined;
       }
       let identity: string | undefined;
+      /** Takes back the record of our intent when no namespace of ours comes of it. */
+      let unrecord = async () => {};
       if (!ns) {
+        const before = await readRecord("netns", name);
         await writeRecord("netns", name, hash);
+        unrecord = () => (before === undefined ? removeRecord("netns", name) : writeRecord("netns", name, before));
         try {
           await addNetns(name);
           // Made just now, so ours, with an unmarked lo: nothing to read back but its identity.
           identity = await netnsIdentity(name);
         } catch (err) {
-          if (!failedWith(err, "ALREADY_EXISTS")) throw err;
+          if (!failedWith(err, "ALREADY_EXISTS")) {
+            await unrecord();
+            throw err;
+          }
         }
         if (identity === undefined) ns = await findNetns(name);
       }
       if (identity === undefined) {
-        if (ns?.state !== "live") throw new NslabError("COMMAND_FAILED", `namespace "${name}" vanished while it was being created`);
-        if (!(await isOurs(name, ns, hash)) && !inputs.adopt) throw foreign(inputs, ns);
-        identity = ns.identity;
+        const refused =
+          ns?.state !== "live"
+            ? new NslabError("COMMAND_FAILED", `namespace "${name}" vanished while it was being created`)
+            : !(await isOurs(name, ns, hash)) && !inputs.adopt
+              ? foreign(inputs, ns)
+              : undefined;
+        if (refused) {
+          await unrecord();
+          throw refused;
+        }
+        identity = (ns as Extract<NetnsInfo, { state: "live" }>).identity;
       }
       await setLink(name, "lo", { alias: linkAlias(hash), up: inputs.loopback });
       return { id: idOf(name), outs: { ...inputs, path: netnsPath(name), identity } };

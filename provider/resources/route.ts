@@ -165,8 +165,7 @@ export const route: KindProvider<RouteInputs, RouteOutputs> = {
     const ours = (await findRoutes(specOf(props))).find(isOurRoute);
     if (!ours) return {};
     const { via: _v, device: _d, ...rest } = props;
-    // The device is managed only when given: the one the kernel chose is no drift.
-    return { id, props: { ...rest, ...(ours.gateway ? { via: ours.gateway } : {}), ...(ours.dev && props.device !== undefined ? { device: ours.dev } : {}) } };
+    return { id, props: { ...rest, ...(ours.gateway ? { via: ours.gateway } : {}), ...(ours.dev ? { device: ours.dev } : {}) } };
   },
 
   async update(_id, olds, news) {
@@ -217,21 +216,21 @@ async function explain(i: RouteInputs, err: unknown): Promise<unknown> {
   if (/Nexthop device is not up|Device for nexthop is not up/.test(err.stderr)) {
     return text(`device "${i.device}" is down in ${ns}; a route can only use an interface that is up. Set up: true on the VethPair or Bridge that makes it. ${dependsOn(`"${i.device}"`)}`);
   }
-  if (i.via && /Nexthop has invalid gateway|No route to host/.test(err.stderr)) {
-    return text(`gateway ${i.via} is not reachable directly: ${await onLinkProblem(i)}. ` +
-      `Add an Address in ${ns} whose prefix covers ${i.via}, and add it to this Route's dependsOn: [<that Address>] so that the route is created after it ` +
-      `(a Route's inputs do not name the Address, so Pulumi cannot order them by itself).`);
-  }
+  if (i.via && /Nexthop has invalid gateway|No route to host/.test(err.stderr)) return text(`gateway ${i.via} is not reachable directly: ${await onLinkProblem(i)}`);
   return err;
 }
 
-/** Why the gateway is not on-link: no address covers it, or the link whose address does is down. */
+/** What is missing for the gateway to be on-link, and how to order the resources so that it is not. */
 async function onLinkProblem(i: RouteInputs): Promise<string> {
   const gw = parseIp(i.via!)!;
+  const ns = where(i.netns);
   const links = await listAddrs(i.netns).catch(() => []);
   const covering = links.filter((l) => (i.device === undefined || l.ifname === i.device) && l.addr_info.some((a) => a.local && contains({ ...parseIp(a.local)!, prefix: a.prefixlen }, gw)));
+  const own = covering.find((l) => l.addr_info.some((a) => a.local === i.via));
   const down = covering.find((l) => !l.flags.includes("UP"));
-  if (covering.length && down) return `the address covering it is on "${down.ifname}", which is down`;
-  if (covering.length) return `an address covers it on "${covering[0]!.ifname}", but the kernel refused the gateway`;
-  return `no address in ${where(i.netns)}${i.device ? ` on "${i.device}"` : ""} covers ${i.via} (or its link is down)`;
+  const order = `add it to this Route's dependsOn: [<that Address>] so that the route is created after it.`;
+  if (own) return `${i.via} is an address of "${own.ifname}" in ${ns} itself; a gateway is another host's address on the link (e.g. the peer's).`;
+  if (down) return `the address covering it is on "${down.ifname}", which is down. Set up: true on the VethPair or Bridge that makes it.`;
+  if (covering.length) return `the address covering it on "${covering[0]!.ifname}" was not there yet when the route was added: ${order}`;
+  return `no address in ${ns}${i.device ? ` on "${i.device}"` : ""} covers it. Add an Address in ${ns} whose prefix covers ${i.via}, and ${order}`;
 }

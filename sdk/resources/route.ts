@@ -6,8 +6,11 @@ import { providerFor } from "../internal/shim";
 /**
  * A unicast route, marked as nslab's with `proto 199`. A change of namespace, destination, table
  * or metric replaces it (the old route is removed first); `via` and `device` change in place.
- * A gateway must be on-link when the route is created: when the Address that makes it so is not
- * named by this route's inputs, add it to `dependsOn`.
+ * A gateway must be on-link when the route is created. A route relies on the Addresses in its
+ * `dependsOn`, on those declared before it on its `device` resource (without a device: those in
+ * its namespace that cover `via`): it is created after them, and re-installed when one is
+ * re-created (the kernel flushes a link's routes when its last address goes). Add an Address
+ * declared otherwise to `dependsOn`.
  *
  * Equivalent to: `ip [-n <netns>] route add <destination> [via <via>] [dev <device>] table <table> metric <metric> proto 199`.
  */
@@ -64,7 +67,7 @@ export class Route extends pulumi.dynamic.Resource {
   declare readonly destination: pulumi.Output<string>;
   /** The gateway, as the kernel reports it. */
   declare readonly via: pulumi.Output<string | undefined>;
-  /** The interface the route leaves through, as the kernel reports it (undefined when not given: the kernel chooses). */
+  /** The interface the route leaves through, as the kernel reports it. */
   declare readonly device: pulumi.Output<string | undefined>;
   /** Namespace of the route (undefined: the host's). */
   declare readonly netns: pulumi.Output<string | undefined>;

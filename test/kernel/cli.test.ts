@@ -22,6 +22,7 @@ test("sandbox runs an example: creates it, shows it, pings across it, destroys i
   assert.match(r.stdout, /\+ +create +pulumi-nodejs:dynamic\/nslab:Netns +red\n/);
   assert.match(r.stdout, /Resources: 5 created/);
   assert.match(r.stdout, /\[netns red-[0-9a-f]{4}\]/);
+  assert.match(r.stdout, /^fe80::\/64 dev veth-red proto kernel/m, "the IPv6 routes are shown too");
   assert.match(r.stdout, /red-[0-9a-f]{4} -> 10\.0\.0\.2 \(blue-[0-9a-f]{4}\): ok/);
   assert.match(r.stdout, /- +delete +pulumi-nodejs:dynamic\/nslab:Address +red-ip\n/);
   assert.match(r.stdout, /Resources: 5 deleted/);

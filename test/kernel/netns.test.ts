@@ -83,6 +83,17 @@ test("create after a crash between `ip netns add` and the mark adopts its own na
   await netns.delete(id, outs);
 });
 
+test("a create that fails before the namespace is made leaves no record of it", async () => {
+  const inputs = await checked(netns, { name: "failed", owner: owner("fl") });
+  setCommandHook((argv) => {
+    if (argv.includes("add") && argv.includes("failed")) throw new Error("injected failure");
+  });
+  await rejects(netns.create(inputs), /injected failure/);
+  setCommandHook(undefined);
+  assert.not.ok(fs.existsSync("/run/netns/failed"));
+  assert.not.ok(fs.existsSync("/run/nslab/netns/failed"), "no record of a namespace that was never made");
+});
+
 test("a stale /run/netns file is re-created by create and removed by delete", async () => {
   fs.writeFileSync("/run/netns/stale", "");
   const inputs = await checked(netns, { name: "stale", owner: owner("st") });

@@ -100,4 +100,27 @@ test("a VethPair's incarnation changes with its name or peer namespace (a replac
   assert.is(await settled(pairs[0]!.peer.incarnation), same, "the peer carries the pair's incarnation");
 });
 
+test("a Route relies on the Addresses in its dependsOn, on its device before it, or covering its gateway; a per-interface Sysctl on the link it names", async () => {
+  const ns = new nslab.Netns("rely-ns", { name: "rely" });
+  const veth = new nslab.VethPair("rely-veth", { name: "r0", netns: ns, peerName: "r1" });
+  const v4 = new nslab.Address("rely-v4", { device: veth, address: "10.5.0.1/24" });
+  const v6 = new nslab.Address("rely-v6", { device: veth, address: "fd00:5::1/64" });
+  const other = new nslab.Address("rely-other", { device: veth.peer, address: "10.6.0.1/24" });
+  new nslab.Route("rely-device", { device: veth, destination: "default", via: "10.5.0.2" });
+  new nslab.Route("rely-gateway", { netns: ns, destination: "10.9.0.0/16", via: "10.5.0.2" });
+  new nslab.Route("rely-explicit", { netns: ns, destination: "10.8.0.0/16", via: "10.5.0.2" }, { dependsOn: [other] });
+  new nslab.Route("rely-none", { netns: ns, destination: "10.7.0.0/16", via: "10.99.0.1" });
+  new nslab.Sysctl("rely-sysctl", { key: "net.ipv4.conf.r0.rp_filter", value: 0, netns: ns });
+  const [t4, t6, tOther, tVeth] = await Promise.all([v4.incarnation, v6.incarnation, other.incarnation, veth.incarnation].map(settled));
+  assert.equal(new Set([t4, t6, tOther]).size, 3);
+  const identity = async (name: string) => (await inputsOf(name)).addressIdentity;
+  const [device, gateway, explicit, none] = await Promise.all(["rely-device", "rely-gateway", "rely-explicit", "rely-none"].map(identity));
+  assert.match(device, /^[0-9a-f]{16}$/, "the IPv4 address on its device (not the IPv6 one)");
+  assert.is(gateway, device, "the same address, covering the gateway");
+  assert.ok(explicit !== device && typeof explicit === "string", "and the one in dependsOn");
+  assert.is(none, undefined, "no address relied on: no identity");
+  assert.match(tVeth!, /^[0-9a-f]{16}$/);
+  assert.match((await inputsOf("rely-sysctl")).deviceIdentity, /^[0-9a-f]{16}$/, "the sysctl follows the link r0 it names");
+});
+
 test.run();
