@@ -1,10 +1,10 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { changes, nslab, type Config } from "../helpers/example";
+import { argv, changes, nslab, ROOT, type Config, type Json } from "../helpers/example";
 import { kernelSnapshot } from "../helpers/snapshot";
 
 // Every kernel cascade, end to end through the built CLI (fixtures/cascades): change the referent,
@@ -24,6 +24,13 @@ let out: Record<"redNetns" | "blueNetns" | "hostNetns", string>;
 const ip = (netns: string, ...args: string[]) => execFileSync("ip", ["-n", netns, ...args], { encoding: "utf8" });
 const sysctl = (netns: string, key: string) => execFileSync("ip", ["netns", "exec", netns, "sysctl", "-n", key], { encoding: "utf8" }).trim();
 
+/** `nslab up --skip-preview` (the preview's steps are pinned once, below): this file runs many. */
+function upWithoutPreview(): Json {
+  const r = spawnSync(process.execPath, [...argv("up", FIXTURE, stateDir, config), "--skip-preview"], { cwd: ROOT, encoding: "utf8" });
+  assert.is(r.status, 0, `nslab up exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+  return JSON.parse(r.stdout) as Json;
+}
+
 /**
  * Changes the config: the up does exactly `steps` (and so does a preview first, when asked), and
  * afterwards a refresh finds nothing gone or changed.
@@ -31,7 +38,7 @@ const sysctl = (netns: string, key: string) => execFileSync("ip", ["netns", "exe
 function change(values: Config, steps: string[], preview = false): void {
   Object.assign(config, values);
   if (preview) assert.equal(changes(nslab("preview", FIXTURE, stateDir, config)), steps, "the preview shows what follows the referent");
-  const up = nslab("up", FIXTURE, stateDir, config);
+  const up = upWithoutPreview();
   assert.equal(changes(up), steps, "up does what follows the referent");
   out = up.outputs as typeof out;
   assert.equal(changes(nslab("refresh", FIXTURE, stateDir, config)), [], "the kernel has every object the program declares");
