@@ -1,5 +1,7 @@
 import type { Kind } from "../sdk/internal/shim";
-import { conflicts } from "./lib/conflicts";
+import * as fs from "node:fs";
+import { netnsPath } from "./driver/netns";
+import { conflicts, type KernelView } from "./lib/conflicts";
 import type { KindProvider } from "./lib/kind";
 import { address } from "./resources/address";
 import { bridge } from "./resources/bridge";
@@ -23,6 +25,12 @@ function defined<R extends object>(r: R, key: keyof R): R {
   return { ...r, [key]: Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) };
 }
 
+/** The kernel as the conflict checks see it: two file lookups, no process. */
+const kernel: KernelView = {
+  netnsExists: (name) => fs.existsSync(netnsPath(name)),
+  hostLinkExists: (name) => fs.existsSync(`/sys/class/net/${name}`),
+};
+
 /**
  * A kind whose answers never carry undefined values, whatever its code returns, and whose check
  * also finds the conflicts with the resources checked before it (lib/conflicts.ts).
@@ -31,7 +39,7 @@ function sendable<I, O>(kind: Kind, p: KindProvider<I, O>): KindProvider<I, O> {
   return {
     check: async (olds, news) => {
       const r = defined(await p.check(olds, news), "inputs");
-      return r.failures?.length ? r : { ...r, failures: conflicts(kind, r.inputs as Record<string, unknown>) };
+      return r.failures?.length ? r : { ...r, failures: conflicts(kind, r.inputs as Record<string, unknown>, kernel) };
     },
     diff: (id, olds, news) => p.diff(id, olds, news),
     create: async (inputs) => defined(await p.create(inputs), "outs"),

@@ -1,11 +1,10 @@
-import * as fs from "node:fs";
 import type * as pulumi from "@pulumi/pulumi";
-import { netnsPath } from "../driver/netns";
 import { contains, familyOf, parseCidr, parseIp } from "./cidr";
 import { known } from "./check";
 import { ownerHash, resourceName, type Owner } from "./owner";
 
-// Conflicts between the resources of one program, found at Check, before anything is created.
+// Conflicts between the resources of one program, found at Check, before anything is created
+// (docs/design.md, "Validate before touching the kernel").
 // Why in the provider's check: one dynamic-provider host process serves every Check of a run,
 // under the nslab engine and the Pulumi CLI alike, and sees each value once it is known (the SDK
 // in the program process sees every registration too, but as Outputs, and its errors cannot name
@@ -13,7 +12,15 @@ import { ownerHash, resourceName, type Owner } from "./owner";
 // inputs and dependsOn wait for them), so a referent a dependent needs is always declared by then;
 // two resources claiming the same kernel object are caught by whichever is checked second, which
 // names the other. Declarations are keyed by owner, so a resource checked twice (a preview then
-// an up, or a replacement) never conflicts with itself.
+// an up, or a replacement) never conflicts with itself. What exists outside the program comes from
+// the caller's view of the kernel (provider/index.ts), so this module stays free of effects.
+
+/** What the checks need to know of the kernel, beyond the program: objects made outside it. */
+export interface KernelView {
+  netnsExists(name: string): boolean;
+  /** Whether the host namespace (the provider's own) has a link of that name. */
+  hostLinkExists(name: string): boolean;
+}
 
 type Kind = "Netns" | "VethPair" | "Bridge" | "Address" | "Route" | "Sysctl" | "NatRule" | "PortForward" | "FirewallRule";
 type Inputs = Record<string, unknown> & { owner?: Owner };
@@ -49,7 +56,7 @@ export function declaredByHash(prefix: string): string | undefined {
 }
 
 /** The failures of `inputs` against every resource checked before it, and records its declaration. */
-export function conflicts(kind: Kind, inputs: Inputs): pulumi.dynamic.CheckFailure[] {
+export function conflicts(kind: Kind, inputs: Inputs, kernel: KernelView): pulumi.dynamic.CheckFailure[] {
   const owner = inputs.owner;
   if (!owner || !Array.isArray(owner.path)) return [];
   const me = `${kind}:${owner.project}/${owner.stack}/${owner.path.join("/")}`;
@@ -59,7 +66,7 @@ export function conflicts(kind: Kind, inputs: Inputs): pulumi.dynamic.CheckFailu
     if (!failures.some((f) => f.property === property)) failures.push({ property, reason: `${d.who}: ${property} ${JSON.stringify(inputs[property])} is not valid: ${why}` });
   };
   declarations.delete(me);
-  describe(kind, inputs, d, fail);
+  describe(kind, inputs, d, fail, kernel);
 
   for (const [key, value] of d.claims) {
     for (const other of declarations.values()) {
@@ -100,12 +107,12 @@ function forwardConflicts(f: NonNullable<Declaration["forward"]>, fail: (propert
 }
 
 /** Fills `d` with what `inputs` claims and declares, and reports the referents it lacks. */
-function describe(kind: Kind, i: Inputs, d: Declaration, fail: (property: string, why: string) => void): void {
+function describe(kind: Kind, i: Inputs, d: Declaration, fail: (property: string, why: string) => void, kernel: KernelView): void {
   const netnsOf = (property: string): string | undefined => {
     const v = i[property];
     if (v === undefined) return "";
     const name = str(v);
-    if (name !== undefined && !netnsDeclared(name)) {
+    if (name !== undefined && !programMakes(name) && !kernel.netnsExists(name)) {
       fail(property, `no Netns checked before this resource makes namespace "${name}", and it does not exist. Pass the Netns resource itself as ${property} (or add it to dependsOn), so that it is made first; or correct the name`);
     }
     return name;
@@ -130,7 +137,7 @@ function describe(kind: Kind, i: Inputs, d: Declaration, fail: (property: string
         d.link.push({ netns: n, name, kind: kind === "Bridge" ? "bridge" : "veth" });
         d.claims.set(`link:${n}/${name}`, undefined);
         const master = str(i[masterKey]);
-        if (kind === "VethPair" && master !== undefined) linkElsewhere(masterKey, master, n, "bridge", fail);
+        if (kind === "VethPair" && master !== undefined) linkElsewhere(masterKey, master, n, "bridge", fail, kernel);
       }
       return;
     }
@@ -139,7 +146,7 @@ function describe(kind: Kind, i: Inputs, d: Declaration, fail: (property: string
       const device = str(i.device);
       const cidr = str(i.address);
       if (n === undefined || device === undefined) return;
-      linkElsewhere("device", device, n, undefined, fail);
+      linkElsewhere("device", device, n, undefined, fail, kernel);
       if (cidr === undefined || !parseCidr(cidr)) return;
       d.address = { netns: n, device, cidr };
       // IPv6 holds an address once per device whatever the prefix; IPv4 once per prefix length.
@@ -150,7 +157,7 @@ function describe(kind: Kind, i: Inputs, d: Declaration, fail: (property: string
       const n = netnsOf("netns");
       const device = str(i.device);
       if (n === undefined) return;
-      if (device !== undefined) linkElsewhere("device", device, n, undefined, fail);
+      if (device !== undefined) linkElsewhere("device", device, n, undefined, fail, kernel);
       const destination = str(i.destination);
       const via = str(i.via);
       if (destination === undefined || (i.via !== undefined && via === undefined) || !known(i.metric ?? 0) || !known(i.table ?? "main")) return;
@@ -180,13 +187,7 @@ function describe(kind: Kind, i: Inputs, d: Declaration, fail: (property: string
   }
 }
 
-/** Whether namespace `name` is made by a resource checked so far, or exists. */
-function netnsDeclared(name: string): boolean {
-  for (const d of declarations.values()) if (d.netns === name) return true;
-  return fs.existsSync(netnsPath(name));
-}
-
-/** Whether this program makes namespace `name` (then nothing else is in it). */
+/** Whether a resource checked so far makes namespace `name` (then nothing but the program is in it). */
 function programMakes(name: string): boolean {
   for (const d of declarations.values()) if (d.netns === name) return true;
   return false;
@@ -196,7 +197,7 @@ function programMakes(name: string): boolean {
  * A link named in `property` that this program makes only in other namespaces, while the one this
  * resource is in is the program's own (or the host, where /sys/class/net shows its links).
  */
-function linkElsewhere(property: string, name: string, netns: string, kind: "bridge" | undefined, fail: (property: string, why: string) => void): void {
+function linkElsewhere(property: string, name: string, netns: string, kind: "bridge" | undefined, fail: (property: string, why: string) => void, kernel: KernelView): void {
   let elsewhere: { who: string; netns: string } | undefined;
   for (const d of declarations.values()) {
     for (const l of d.link ?? []) {
@@ -206,7 +207,7 @@ function linkElsewhere(property: string, name: string, netns: string, kind: "bri
     }
   }
   if (!elsewhere) return;
-  const here = netns === "" ? fs.existsSync(`/sys/class/net/${name}`) : !programMakes(netns);
+  const here = netns === "" ? kernel.hostLinkExists(name) : !programMakes(netns);
   if (here) return;
   fail(
     property,
