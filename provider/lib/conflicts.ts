@@ -32,7 +32,7 @@ interface Declaration {
   /** Exclusive kernel objects ("link:ns/name" ...), with the value only a same-valued twin may share (Sysctl). */
   claims: Map<string, string | undefined>;
   netns?: string;
-  link?: { netns: string; name: string; kind: "veth" | "bridge" }[];
+  link?: { netns: string; name: string; kind: "veth" | "bridge"; down: boolean }[];
   address?: { netns: string; device: string; cidr: string };
   forward?: { netns: string; protocol: string; port: number; hostAddress?: string; inInterface?: string };
 }
@@ -134,7 +134,7 @@ function describe(kind: Kind, i: Inputs, d: Declaration, fail: (property: string
         const n = netnsOf(netnsKey);
         const name = str(i[nameKey]);
         if (n === undefined || name === undefined) continue;
-        d.link.push({ netns: n, name, kind: kind === "Bridge" ? "bridge" : "veth" });
+        d.link.push({ netns: n, name, kind: kind === "Bridge" ? "bridge" : "veth", down: i.up === false });
         d.claims.set(`link:${n}/${name}`, undefined);
         const master = str(i[masterKey]);
         if (kind === "VethPair" && master !== undefined) linkElsewhere(masterKey, master, n, "bridge", fail, kernel);
@@ -157,7 +157,10 @@ function describe(kind: Kind, i: Inputs, d: Declaration, fail: (property: string
       const n = netnsOf("netns");
       const device = str(i.device);
       if (n === undefined) return;
-      if (device !== undefined) linkElsewhere("device", device, n, undefined, fail, kernel);
+      if (device !== undefined) {
+        linkElsewhere("device", device, n, undefined, fail, kernel);
+        linkDown(device, n, fail);
+      }
       const destination = str(i.destination);
       const via = str(i.via);
       if (destination === undefined || (i.via !== undefined && via === undefined) || !known(i.metric ?? 0) || !known(i.table ?? "main")) return;
@@ -214,6 +217,15 @@ function linkElsewhere(property: string, name: string, netns: string, kind: "bri
     `${elsewhere.who} makes "${name}" in ${where(elsewhere.netns)}, but this resource is in ${where(netns)}, where no ${kind ?? "link"} of that name is made before it; ` +
       `a ${kind ?? "link"} is used only in its own namespace. Pass the ${kind === "bridge" ? "Bridge" : "VethPair or Bridge"} resource itself as ${property}, which carries its namespace and orders the two`,
   );
+}
+
+/** A route through a link the program declares down: the kernel refuses it, and flushes it when the link goes down. */
+function linkDown(name: string, netns: string, fail: (property: string, why: string) => void): void {
+  for (const d of declarations.values()) {
+    if (!d.link?.some((l) => l.name === name && l.netns === netns && l.down)) continue;
+    fail("device", `${d.who} makes "${name}" in ${where(netns)} down (up: false), and a link that is down has no routes: set up: true on it, or drop this route`);
+    return;
+  }
 }
 
 /** A gateway in a namespace of the program's own that no Address checked before the route covers (on its device, when given). */

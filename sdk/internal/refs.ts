@@ -150,6 +150,22 @@ export function declareLink(link: DeclaredLink): void {
   declaredLinks.push(link);
 }
 
+/** The incarnation of the links named `ifname` declared before in namespace `netns` (compared as the program gave them). */
+function declaredLinkIdentity(ifname: string | undefined, netns: pulumi.Input<string> | undefined): pulumi.Output<string> | undefined {
+  const links = declaredLinks.filter((l) => l.name === ifname && l.netns === netns);
+  return links.length ? pulumi.all(links.map((l) => l.incarnation)).apply((tokens) => shortHash(tokens, 16)) : undefined;
+}
+
+/**
+ * refInputs for a link reference in namespace `netns`: a link given by name also carries the
+ * incarnation of the link of that name the program declared before it there, so it follows that
+ * link as a resource reference would.
+ */
+export function linkRefInputs(key: string, ref: LinkRef | undefined, netns: pulumi.Input<string> | undefined): Record<string, pulumi.Input<unknown> | undefined> {
+  const identity = typeof ref === "string" ? declaredLinkIdentity(ref, netns) : undefined;
+  return identity ? { [key]: ref, [`${key}Identity`]: identity } : refInputs(key, ref);
+}
+
 /**
  * The incarnation of the link a per-interface sysctl key (`net.<family>.{conf,neigh}.<interface>.<name>`)
  * names, when a link of that name in that namespace was declared before it: a re-created link
@@ -157,8 +173,5 @@ export function declareLink(link: DeclaredLink): void {
  */
 export function linkIdentity(key: pulumi.Input<string>, netns: NetnsRef | undefined): pulumi.Output<string> | undefined {
   const m = typeof key === "string" ? /^net\.ipv[46]\.(?:conf|neigh)\.([^.]+)\.[^.]+$/.exec(key) : null;
-  const ifname = m?.[1]!.replace(/\//g, ".");
-  const ns = netnsName(netns);
-  const links = declaredLinks.filter((l) => l.name === ifname && l.netns === ns);
-  return links.length ? pulumi.all(links.map((l) => l.incarnation)).apply((tokens) => shortHash(tokens, 16)) : undefined;
+  return m ? declaredLinkIdentity(m[1]!.replace(/\//g, "."), netnsName(netns)) : undefined;
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DIFF } from "../../provider/resources/address";
 import { ownerOf, type CommonArgs } from "../internal/common";
-import { declareAddress, deletedWithRef, incarnationOf, netnsOf, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
+import { declareAddress, deletedWithRef, incarnationOf, netnsOf, linkRefInputs, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -59,7 +59,7 @@ export class Address extends pulumi.dynamic.Resource {
     const inputs = {
       address: args.address,
       netns: undefined,
-      ...refInputs("device", args.device),
+      ...linkRefInputs("device", args.device, netnsOf(args.netns, args.device)),
       ...(args.netns !== undefined ? refInputs("netns", args.netns) : { netns: netnsOf(undefined, args.device) }),
       adopt: args.adopt,
       owner: ownerOf(name, opts),

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ownerOf, type CommonArgs } from "../internal/common";
-import { addressesIdentity, deletedWithRef, netnsOf, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
+import { addressesIdentity, deletedWithRef, netnsOf, linkRefInputs, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -87,7 +87,7 @@ export class Route extends pulumi.dynamic.Resource {
         via: args.via,
         device: undefined,
         netns: undefined,
-        ...refInputs("device", args.device),
+        ...linkRefInputs("device", args.device, netnsOf(args.netns, args.device)),
         ...(args.netns !== undefined ? refInputs("netns", args.netns) : { netns: netnsOf(undefined, args.device) }),
         addressIdentity: addressesIdentity(args, opts?.dependsOn),
         metric: args.metric,

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DIFF } from "../../provider/resources/vethPair";
 import { defaultName, ownerOf, type CommonArgs } from "../internal/common";
-import { declareLink, deletedWithRef, incarnationOf, netnsName, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
+import { declareLink, deletedWithRef, incarnationOf, netnsName, linkRefInputs, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -144,8 +144,8 @@ export class VethPair extends pulumi.dynamic.Resource {
       peerMaster: undefined,
       ...refInputs("netns", args.netns),
       ...refInputs("peerNetns", args.peerNetns),
-      ...refInputs("master", args.master),
-      ...refInputs("peerMaster", args.peerMaster),
+      ...linkRefInputs("master", args.master, netnsName(args.netns)),
+      ...linkRefInputs("peerMaster", args.peerMaster, netnsName(args.peerNetns)),
       mtu: args.mtu,
       mac: args.mac,
       peerMac: args.peerMac,

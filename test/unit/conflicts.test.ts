@@ -60,6 +60,12 @@ test("a gateway in a namespace of the program's that no Address checked before c
   assert.equal(reasons("Route", "g-out", { netns: "outside", destination: "default", via: "10.3.0.1", table: "main" }), [], "a namespace made outside may have addresses of its own");
 });
 
+test("a route through a link the program makes down", () => {
+  reasons("Netns", "dn-ns", { name: "dn" });
+  reasons("VethPair", "dn-veth", { name: "d0", netns: "dn", peerName: "d1", up: false });
+  assert.match(reasons("Route", "dn-route", { netns: "dn", device: "d0", destination: "10.6.0.0/16", table: "main" })[0]!, /Route "dn-route": device "d0" is not valid: VethPair "dn-veth" makes "d0" in namespace "dn" down \(up: false\)/);
+});
+
 test("the same route identity twice, metric unset and 0 alike for IPv4", () => {
   reasons("Netns", "rt-ns", { name: "rt" });
   reasons("Address", "rt-ip", { device: "v0", netns: "rt", address: "10.4.0.1/24" });

@@ -100,7 +100,7 @@ test("a VethPair's incarnation changes with its name or peer namespace (a replac
   assert.is(await settled(pairs[0]!.peer.incarnation), same, "the peer carries the pair's incarnation");
 });
 
-test("a Route relies on the Addresses in its dependsOn, on its device before it, or covering its gateway; a per-interface Sysctl on the link it names", async () => {
+test("a Route relies on the Addresses in its dependsOn, on its device before it, or covering its gateway; a per-interface Sysctl or a device given by name follows the declared link", async () => {
   const ns = new nslab.Netns("rely-ns", { name: "rely" });
   const veth = new nslab.VethPair("rely-veth", { name: "r0", netns: ns, peerName: "r1" });
   const v4 = new nslab.Address("rely-v4", { device: veth, address: "10.5.0.1/24" });
@@ -111,6 +111,7 @@ test("a Route relies on the Addresses in its dependsOn, on its device before it,
   new nslab.Route("rely-explicit", { netns: ns, destination: "10.8.0.0/16", via: "10.5.0.2" }, { dependsOn: [other] });
   new nslab.Route("rely-none", { netns: ns, destination: "10.7.0.0/16", via: "10.99.0.1" });
   new nslab.Sysctl("rely-sysctl", { key: "net.ipv4.conf.r0.rp_filter", value: 0, netns: ns });
+  new nslab.Address("rely-named", { device: "r0", netns: ns, address: "10.5.0.9/24" });
   const [t4, t6, tOther, tVeth] = await Promise.all([v4.incarnation, v6.incarnation, other.incarnation, veth.incarnation].map(settled));
   assert.equal(new Set([t4, t6, tOther]).size, 3);
   const identity = async (name: string) => (await inputsOf(name)).addressIdentity;
@@ -120,7 +121,9 @@ test("a Route relies on the Addresses in its dependsOn, on its device before it,
   assert.ok(explicit !== device && typeof explicit === "string", "and the one in dependsOn");
   assert.is(none, undefined, "no address relied on: no identity");
   assert.match(tVeth!, /^[0-9a-f]{16}$/);
-  assert.match((await inputsOf("rely-sysctl")).deviceIdentity, /^[0-9a-f]{16}$/, "the sysctl follows the link r0 it names");
+  const sysctl = (await inputsOf("rely-sysctl")).deviceIdentity;
+  assert.match(sysctl, /^[0-9a-f]{16}$/, "the sysctl follows the link r0 it names");
+  assert.is((await inputsOf("rely-named")).deviceIdentity, sysctl, "so does an address on r0 given by name");
 });
 
 test.run();
