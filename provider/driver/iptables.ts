@@ -1,5 +1,5 @@
 import { CommandError, NslabError } from "../errors";
-import { declaredByHash } from "../lib/conflicts";
+import { markedFor } from "../lib/conflicts";
 import { GroupCommit } from "../lib/groupCommit";
 import { chainContent, chainLines, chainName, conflictsIn, jumpRule, parseListing, restoreText, type ChainRead, type Hook, type Rule, type Table } from "./chains";
 import { exec, failedWith } from "./exec";
@@ -168,16 +168,9 @@ async function rewrite(netns: Netns, changes: readonly Queued[]): Promise<Map<Qu
 }
 
 function conflictError(netns: Netns, read: ChainRead, body: string): NslabError {
-  const other = declaredByHash(/nslab:([0-9a-f]+):/.exec(body)?.[1] ?? "");
-  const start = `the rule "${body}" in chain ${chainName(read.builtin)} (table ${read.table}) of ${where(netns)} already does this for `;
   // Never advise deleting what may be this stack's own.
-  return new NslabError(
-    "CONFLICT",
-    other
-      ? `${start}${other} of this program. Two resources cannot match the same traffic: drop one of them, or change what it matches.`
-      : `${start}another nslab resource. If that resource is this stack's and this run deletes it (a renamed resource), keep it one resource: ` +
-          `add aliases: [{ name: "<its old name>" }] to the renamed one. If it is another stack's, remove it there, or set adopt: true to take it over.`,
-  );
+  const hash = /nslab:([0-9a-f]+):/.exec(body)?.[1];
+  return new NslabError("CONFLICT", `the rule "${body}" in chain ${chainName(read.builtin)} (table ${read.table}) of ${where(netns)} already does this, ${markedFor(hash)}`);
 }
 
 /** Removes every rule of owner `hash` from the chains of `hooks`; resolves when they (or the namespace) are gone. */

@@ -1,4 +1,5 @@
 import { NslabError, PartialCreateError, shellQuote } from "../errors";
+import { markedFor } from "../lib/conflicts";
 import { failedWith } from "./exec";
 import { ip, ipArgv, ipJson, type Netns } from "./ip";
 import { LINK_GROUP, linkAlias, ownerOfAlias } from "./marks";
@@ -137,10 +138,10 @@ export function wrongKindError(netns: Netns, name: string, want: string, link: L
 
 /** A link nslab did not make for this owner holds the name (docs/kernel-facts.md, I5); adopt: true takes it over. */
 export function foreignLinkError(netns: Netns, name: string, ownership: LinkOwnership): NslabError {
-  const who = ownership === "nslab" ? "another nslab resource or stack" : "something other than nslab";
+  if (ownership === "nslab") return new NslabError("CONFLICT", `"${name}" already exists in ${where(netns)}, ${markedFor(undefined)}`);
   return new NslabError(
     "CONFLICT",
-    `"${name}" already exists in ${where(netns)} and was made by ${who}. ` +
+    `"${name}" already exists in ${where(netns)} and was made by something other than nslab. ` +
       `Choose another name, remove it with: ${delLinkCommand(netns, name)}, or set adopt: true to take it over.`,
   );
 }

@@ -55,6 +55,20 @@ export function declaredByHash(prefix: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Who made an existing object that carries nslab's mark for another owner, and what to do, for a
+ * create that finds it: never to delete it by hand, since it may be this stack's own (a resource
+ * renamed, whose old self this run deletes only after creating the new one).
+ */
+export function markedFor(hash: string | undefined): string {
+  const other = hash === undefined ? undefined : declaredByHash(hash);
+  if (other) return `made by nslab for ${other} of this program. Two resources cannot make the same kernel object: drop one of them, or change this one.`;
+  return (
+    `made by nslab for another resource. If that resource is this stack's and this run deletes it (a renamed resource), keep it one resource: ` +
+    `add aliases: [{ name: "<its old name>" }] to the renamed one. If it is another stack's, remove it there, or set adopt: true to take it over.`
+  );
+}
+
 /** The failures of `inputs` against every resource checked before it, and records its declaration. */
 export function conflicts(kind: Kind, inputs: Inputs, kernel: KernelView): pulumi.dynamic.CheckFailure[] {
   const owner = inputs.owner;

@@ -7,7 +7,7 @@ import { where } from "../driver/link";
 import { addressLabel } from "../driver/marks";
 import { ifnameProblem, netnsNameProblem } from "../driver/names";
 import { commonRules, identityProblem, required, rule, validate } from "../lib/check";
-import { declaredByHash } from "../lib/conflicts";
+import { markedFor } from "../lib/conflicts";
 import { broadcast, cidrProblem, formatIp, isLimitedBroadcast, isMulticast, isUnspecified, network, parseCidr } from "../lib/cidr";
 import { planDiff, type DiffSpec } from "../lib/diff";
 import { ownerHash, resourceName, type Owner } from "../lib/owner";
@@ -143,18 +143,8 @@ function delCommand(i: AddressInputs): string {
 function foreign(i: AddressInputs, found: FoundAddr): NslabError {
   const mark = found.addr.label && found.addr.label !== i.device ? ` (label "${found.addr.label}")` : "";
   const hash = found.addr.label?.startsWith(`${i.device}:`) ? found.addr.label.slice(i.device.length + 1) : undefined;
-  if (hash !== undefined && /^[0-9a-f]+$/.test(hash)) {
-    // nslab's mark for another resource: never advise deleting what may be this stack's own.
-    const other = declaredByHash(hash);
-    return new NslabError(
-      "CONFLICT",
-      `${i.address} already exists on "${i.device}" in ${where(i.netns)}${mark}, made by nslab for ${other ? `${other} of this program` : "another resource"}. ` +
-        (other
-          ? `Two resources cannot hold the same address: drop one of them, or give it another address.`
-          : `If that resource is this stack's and this run deletes it (a renamed resource), keep it one resource: add aliases: [{ name: "<its old name>" }] to the renamed one. ` +
-            `If it is another stack's, remove it there, or set adopt: true to take it over.`),
-    );
-  }
+  // nslab's mark for another resource: never advise deleting what may be this stack's own.
+  if (hash !== undefined && /^[0-9a-f]+$/.test(hash)) return new NslabError("CONFLICT", `${i.address} already exists on "${i.device}" in ${where(i.netns)}${mark}, ${markedFor(hash)}`);
   const why = specOf(i).family === 6 ? "IPv6 addresses carry no mark, so nslab cannot tell whether it made it" : ourLabel(i) === undefined ? `the device name leaves no room in the 15-byte label for nslab's mark` : `it does not carry this resource's label "${ourLabel(i)}"`;
   return new NslabError(
     "CONFLICT",

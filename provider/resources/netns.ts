@@ -8,6 +8,7 @@ import { netnsNameProblem } from "../driver/names";
 import { addNetns, delNetns, findNetns, netnsIdentity, netnsPath, type NetnsInfo } from "../driver/netns";
 import { readRecord, removeRecord, writeRecord } from "../driver/runstate";
 import { commonRules, required, rule, validate } from "../lib/check";
+import { markedFor } from "../lib/conflicts";
 import { changedKeys, planDiff, type DiffSpec } from "../lib/diff";
 import { ownerHash, resourceName, type Owner } from "../lib/owner";
 
@@ -143,10 +144,11 @@ async function isOurs(name: string, ns: Extract<NetnsInfo, { state: "live" }>, h
 }
 
 function foreign(inputs: NetnsInputs, ns: Extract<NetnsInfo, { state: "live" }>): NslabError {
-  const who = ownerOfAlias(ns.lo.ifalias) ? "another nslab resource or stack" : "something other than nslab";
+  const hash = ownerOfAlias(ns.lo.ifalias);
+  if (hash) return new NslabError("CONFLICT", `namespace "${inputs.name}" already exists, ${markedFor(hash)}`);
   return new NslabError(
     "CONFLICT",
-    `namespace "${inputs.name}" already exists and was made by ${who}. ` +
+    `namespace "${inputs.name}" already exists and was made by something other than nslab. ` +
       `Choose another name, remove it with: ip netns del ${inputs.name}, or set adopt: true to take it over.`,
   );
 }

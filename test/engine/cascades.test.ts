@@ -49,10 +49,16 @@ test("up makes the lab", () => {
   assert.match(ip(out.redNetns, "route", "show", "default"), /default via 10\.0\.0\.2 dev veth-red/);
 });
 
-test("an address replaced (given in dependsOn, or an attachment's): the routes relying on it are re-installed, as the preview shows", () => {
-  change({ redAddress: "10.0.0.1/25", hostAddress: "10.9.0.6" }, ["replace lan-host-address", "replace red-ip", "update lan-host-route", "update red-default"], true);
+test("an address replaced (given in dependsOn, or an attachment's): the routes relying on it are re-installed, as the preview shows; the forwarding switch turned on: the interfaces' held forwarding values stay", () => {
+  change(
+    { redAddress: "10.0.0.1/25", hostAddress: "10.9.0.6", forwarding: 1 },
+    ["replace lan-host-address", "replace red-ip", "update lan-host-route", "update red-default", "update red-forwarding"],
+    true,
+  );
   assert.match(ip(out.redNetns, "route", "show", "default"), /default via 10\.0\.0\.2 dev veth-red/);
   assert.match(ip(out.hostNetns, "route", "show", "default"), /default via 10\.9\.0\.1 dev eth0/);
+  assert.is(sysctl(out.redNetns, "net.ipv4.conf.veth-red.forwarding"), "0");
+  assert.is(sysctl(out.redNetns, "net.ipv4.conf.all.forwarding"), "1");
 });
 
 test("links re-created: a veth pair's addresses, routes and per-interface sysctl come back; a bridge's ports re-join it", () => {
@@ -70,12 +76,6 @@ test("links re-created: a veth pair's addresses, routes and per-interface sysctl
   assert.match(ip(out.blueNetns, "route", "show", "10.7.0.0/16"), /via 10\.0\.0\.1 dev veth-blue2/);
   const ports = execFileSync("ip", ["-br", "link", "show", "master", "br-cascade2"], { encoding: "utf8" });
   assert.is(ports.trim().split("\n").length, 1, `the attachment's veth is the bridge's port: ${ports}`);
-});
-
-test("the forwarding switch turned on: the interfaces' held forwarding values stay", () => {
-  change({ forwarding: 1 }, ["update red-forwarding"]);
-  assert.is(sysctl(out.redNetns, "net.ipv4.conf.veth-red.forwarding"), "0");
-  assert.is(sysctl(out.redNetns, "net.ipv4.conf.all.forwarding"), "1");
 });
 
 test("a namespace re-created: everything in it comes back", () => {

@@ -183,7 +183,7 @@ test("refuses a link of the wrong kind and never deletes it (I4)", async () => {
 
 test("refuses another stack's bridge", async () => {
   const { id, outs } = await made({ name: "br0", owner: owner("s", "stack-a") });
-  await rejects(bridge.create(await checked(bridge, { name: "br0", owner: owner("s", "stack-b") })), /"br0" already exists in the host namespace and was made by another nslab resource or stack/);
+  await rejects(bridge.create(await checked(bridge, { name: "br0", owner: owner("s", "stack-b") })), /"br0" already exists in the host namespace, made by nslab for another resource\./);
   await bridge.delete(id, { ...outs, owner: owner("s", "stack-b") });
   assert.ok(ok("ip", "link", "show", "dev", "br0"));
   await bridge.delete(id, outs);

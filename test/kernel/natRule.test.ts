@@ -126,7 +126,7 @@ test("refuses another stack's rule with the same matches and never deletes it; a
   const bInputs = await checked(natRule, { source: "10.10.0.0/24", outInterface: "up0", toSource: "192.0.2.1", owner: owner("nat", "stack-b") });
   await rejects(
     natRule.create(bInputs),
-    /^NatRule "nat": create: the rule "-s 10\.10\.0\.0\/24 -o up0 -m comment --comment "nslab:[0-9a-f]{12}:nat" -j MASQUERADE" in chain NSLAB-POSTROUTING \(table nat\) of the host namespace already does this for another nslab resource or stack/,
+    /^NatRule "nat": create: the rule "-s 10\.10\.0\.0\/24 -o up0 -m comment --comment "nslab:[0-9a-f]{12}:nat" -j MASQUERADE" in chain NSLAB-POSTROUTING \(table nat\) of the host namespace already does this, made by nslab for another resource\./,
     /remove the rule with: iptables -w 5 -t nat -D NSLAB-POSTROUTING -s 10\.10\.0\.0\/24/,
     /set adopt: true to take it over/,
   );

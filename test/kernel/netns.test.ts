@@ -66,7 +66,7 @@ test("refuses a foreign namespace of the same name and never deletes it; adopt t
 
 test("another stack's namespace is refused", async () => {
   const { id, outs } = await created(netns, await checked(netns, { name: "shared", owner: owner("s", "stack-a") }));
-  await rejects(netns.create(await checked(netns, { name: "shared", owner: owner("s", "stack-b") })), /made by another nslab resource or stack/);
+  await rejects(netns.create(await checked(netns, { name: "shared", owner: owner("s", "stack-b") })), /namespace "shared" already exists, made by nslab for another resource\./);
   await netns.delete(id, outs);
 });
 

@@ -156,7 +156,7 @@ test("refuses another stack's forward of the same port and never deletes it; ado
   const bInputs = await checked(portForward, { hostPort: 8080, toAddress: "10.10.0.3", owner: owner("web", "stack-b") });
   await rejects(
     portForward.create(bInputs),
-    /^PortForward "web": create: the rule "-p tcp -m addrtype --dst-type LOCAL -m tcp --dport 8080 -m comment --comment "nslab:[0-9a-f]{12}:pf" -j DNAT --to-destination 10\.10\.0\.2:8080" in chain NSLAB-PREROUTING \(table nat\) of the host namespace already does this for another nslab resource or stack/,
+    /^PortForward "web": create: the rule "-p tcp -m addrtype --dst-type LOCAL -m tcp --dport 8080 -m comment --comment "nslab:[0-9a-f]{12}:pf" -j DNAT --to-destination 10\.10\.0\.2:8080" in chain NSLAB-PREROUTING \(table nat\) of the host namespace already does this, made by nslab for another resource\. If that resource is this stack's and this run deletes it \(a renamed resource\), keep it one resource/,
     /set adopt: true/,
   );
   assert.equal(await portForward.read(a.id, a.outs), { id: a.id, props: a.outs }, "a is untouched");
@@ -199,7 +199,7 @@ test("parallel changes share one read and one restore; a change in conflict fail
   const outcomes = await Promise.allSettled(inputs.map((i) => portForward.create(i)));
   setCommandHook(undefined);
   assert.equal(outcomes.map((o) => o.status), ["rejected", ...Array(19).fill("fulfilled")]);
-  assert.match(((outcomes[0] as PromiseRejectedResult).reason as Error).message, /^PortForward "p0": create: the rule .* already does this for another nslab resource or stack/);
+  assert.match(((outcomes[0] as PromiseRejectedResult).reason as Error).message, /^PortForward "p0": create: the rule .* already does this, made by nslab for another resource\. If that resource is this stack's and this run deletes it \(a renamed resource\), keep it one resource/);
   assert.ok(restores.length <= 3, `${restores.length} restores for 20 creates`);
   assert.is(chain("nat", "NSLAB-PREROUTING")!.length, 1 + 20, "the 19 new forwards and the one that was there");
   await Promise.all([taken, ...outcomes.slice(1).map((o) => (o as PromiseFulfilledResult<{ id: string; outs: PortForwardOutputs }>).value)].map((c) => portForward.delete(c.id, c.outs)));

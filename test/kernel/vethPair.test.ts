@@ -263,7 +263,7 @@ test("refuses a link of the wrong kind and never deletes it (I4)", async () => {
 
 test("refuses another stack's pair", async () => {
   const { id, outs } = await pair({ name: "v0", peerName: "v1", owner: owner("s", "stack-a") });
-  await rejects(vethPair.create(await checked(vethPair, { name: "v0", peerName: "v1", owner: owner("s", "stack-b") })), /"v0" already exists in the host namespace and was made by another nslab resource or stack/);
+  await rejects(vethPair.create(await checked(vethPair, { name: "v0", peerName: "v1", owner: owner("s", "stack-b") })), /"v0" already exists in the host namespace, made by nslab for another resource\./);
   const other = { ...outs, owner: owner("s", "stack-b") };
   assert.equal(await vethPair.read(id, other), {});
   await vethPair.delete(id, other);
