@@ -165,7 +165,7 @@ export const route: KindProvider<RouteInputs, RouteOutputs> = {
     return { id, props: { ...rest, ...(ours.gateway ? { via: ours.gateway } : {}), ...(ours.dev ? { device: ours.dev } : {}) } };
   },
 
-  async update(_id, olds, news) {
+  async update(_id, _olds, news) {
     try {
       await replaceRoute(specOf(news)).catch(async (err) => {
         throw await explain(news, err);
