@@ -45,7 +45,6 @@ const KIND = "FirewallRule";
 const DIFF: DiffSpec<FirewallRuleInputs> = DIFFS.FirewallRule;
 const CHAINS: readonly FirewallChain[] = ["forward", "input", "output"];
 
-const ifname = (v: unknown) => (typeof v === "string" ? ifnameProblem(v) : `use an interface name such as "eth0"`);
 
 const rules = [
   ...commonRules<FirewallRuleInputs>(),
@@ -56,10 +55,10 @@ const rules = [
   rule<FirewallRuleInputs, "source">("source", (v) => ipv4NetworkProblem(v, true)),
   rule<FirewallRuleInputs, "destination">("destination", (v) => ipv4NetworkProblem(v, true)),
   rule<FirewallRuleInputs, "inInterface">("inInterface", (v, i) =>
-    i.chain === "output" ? `iptables refuses -i in OUTPUT (packets sent by this namespace have no input interface); remove inInterface or use chain "forward" or "input"` : ifname(v),
+    i.chain === "output" ? `iptables refuses -i in OUTPUT (packets sent by this namespace have no input interface); remove inInterface or use chain "forward" or "input"` : ifnameProblem(v),
   ),
   rule<FirewallRuleInputs, "outInterface">("outInterface", (v, i) =>
-    i.chain === "input" ? `iptables refuses -o in INPUT (packets delivered here have no output interface); remove outInterface or use chain "forward" or "output"` : ifname(v),
+    i.chain === "input" ? `iptables refuses -o in INPUT (packets delivered here have no output interface); remove outInterface or use chain "forward" or "output"` : ifnameProblem(v),
   ),
   rule<FirewallRuleInputs, "protocol">("protocol", (v) => (["tcp", "udp", "icmp", "all"].includes(v) ? undefined : `use "tcp", "udp", "icmp" or "all"`)),
   rule<FirewallRuleInputs, "destinationPort">("destinationPort", (v, i) =>
@@ -69,7 +68,7 @@ const rules = [
         ? `a port needs a protocol; set protocol: "tcp" or "udp"`
         : portOrRangeProblem(v),
   ),
-  rule<FirewallRuleInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name or a Netns resource")),
+  rule<FirewallRuleInputs, "netns">("netns", netnsNameProblem),
 ];
 
 const operations = ruleOperations<FirewallRuleInputs>({
@@ -82,7 +81,7 @@ const operations = ruleOperations<FirewallRuleInputs>({
 export const firewallRule: KindProvider<FirewallRuleInputs, FirewallRuleOutputs> = {
   async check(_olds, news) {
     const inputs = { ...news, chain: news.chain ?? "forward", priority: news.priority ?? 100 };
-    return { inputs, failures: validate(KIND, inputs, rules) };
+    return { inputs, failures: validate(inputs, rules) };
   },
 
   async diff(_id, olds, news) {

@@ -53,8 +53,8 @@ const rules = [
   rule<PortForwardInputs, "toPort">("toPort", portProblem),
   rule<PortForwardInputs, "protocol">("protocol", (v) => (v === "tcp" || v === "udp" ? undefined : `use "tcp" or "udp"`)),
   rule<PortForwardInputs, "hostAddress">("hostAddress", hostAddressProblem),
-  rule<PortForwardInputs, "inInterface">("inInterface", (v) => (typeof v === "string" ? ifnameProblem(v) : `use an interface name such as "eth0"`)),
-  rule<PortForwardInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name or a Netns resource")),
+  rule<PortForwardInputs, "inInterface">("inInterface", ifnameProblem),
+  rule<PortForwardInputs, "netns">("netns", netnsNameProblem),
 ];
 
 const operations = ruleOperations<PortForwardInputs>({
@@ -70,7 +70,7 @@ export const portForward: KindProvider<PortForwardInputs, PortForwardOutputs> = 
   async check(_olds, news) {
     const inputs = { ...news, protocol: news.protocol ?? "tcp" };
     // toPort defaults to hostPort after validation, so a bad hostPort is reported once.
-    return { inputs: { ...inputs, toPort: news.toPort ?? news.hostPort }, failures: validate(KIND, inputs, rules) };
+    return { inputs: { ...inputs, toPort: news.toPort ?? news.hostPort }, failures: validate(inputs, rules) };
   },
 
   async diff(_id, olds, news) {

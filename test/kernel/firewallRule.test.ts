@@ -216,10 +216,10 @@ test("rejects bad input in check, naming the resource, property, value and the f
   setCommandHook(() => void spawned++);
   const ok = { action: "accept" };
   const cases: [Record<string, unknown>, RegExp][] = [
-    [{}, /^action: FirewallRule "bad": action \(unset\) is not valid: it is required/],
+    [{}, /^action: \(unset\) is not valid: it is required/],
     [{ action: "allow" }, /^action: .*use "accept", "drop" or "reject"/],
     [{ ...ok, chain: "prerouting" }, /^chain: .*use "forward" \(routed through\), "input" \(to this namespace\) or "output"/],
-    [{ ...ok, priority: -1 }, /^priority: FirewallRule "bad": priority -1 is not valid: use an integer from 0 to 65535 \(lower is matched first\)/],
+    [{ ...ok, priority: -1 }, /^priority: -1 is not valid: use an integer from 0 to 65535 \(lower is matched first\)/],
     [{ ...ok, priority: 1.5 }, /^priority: .*integer/],
     [{ ...ok, priority: 70000 }, /^priority: .*65535/],
     [{ ...ok, protocol: "tcp", destinationPort: 0 }, /^destinationPort: .*use an integer port from 1 to 65535/],
