@@ -90,7 +90,7 @@ export interface RouterArgs {
    * The drops are FirewallRules of priority 2000 (`<name>-inbound-forward`, `<name>-inbound-input`):
    * an allow rule, or a FirewallRule of your own with a lower priority, opens more.
    *
-   * @default "drop" (with an uplink)
+   * @default - "drop" when there is an uplink
    */
   readonly inbound?: "drop" | "allow";
 }
@@ -98,8 +98,8 @@ export interface RouterArgs {
 /** A Router's leg to the outside. */
 export interface UplinkArgs {
   /**
-   * The namespace of the outer end: a Netns resource or a namespace name. Its interface name is
-   * `<router>-uplink` plus a short hash.
+   * The namespace of the outer end: a Netns resource or a namespace name. The outer end's
+   * interface name is derived from `<router>-uplink` (cut to fit 15 characters with a short hash).
    *
    * @default - the host's (the provider's) namespace
    */
