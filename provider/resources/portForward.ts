@@ -18,7 +18,7 @@ import { ruleOperations } from "../lib/ruleKind";
 // toAddress:toPort, never traffic addressed to the target directly. Marked by the comment
 // nslab:<owner hash>:pf on every rule. Every input is
 // identity: a new target replaces the forward, and delete also drops the connection-tracking
-// entries of flows DNATed to the old target (kernel-facts D10).
+// entries of flows DNATed to the old target (docs/kernel-facts.md, D10).
 
 export interface PortForwardInputs {
   hostPort: number;
@@ -66,7 +66,7 @@ const operations = ruleOperations<PortForwardInputs>({
   hooks: () => HOOKS,
   tag: () => PORT_FORWARD_TAG,
   rules: portForwardRules,
-  // A replaced target must not keep receiving the flows conntrack already mapped to it (D10).
+  // A replaced target must not keep receiving the flows conntrack already mapped to it (docs/kernel-facts.md, D10).
   afterDelete: (p) => flushConntrack(p.netns, { protocol: p.protocol, origPortDst: p.hostPort, replySrc: p.toAddress, replyPortSrc: p.toPort }),
 });
 
