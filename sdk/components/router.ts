@@ -212,9 +212,9 @@ export class Router extends pulumi.ComponentResource {
       }
     }
     const cidrOf = (x: Segment | string): string => (typeof x === "string" ? x : x.subnet);
+    const v6 = segments.find((s) => s.plan.subnet.family === 6);
     if (args.allow) {
       if (args.allow.length > DROP_PRIORITY - ALLOW_PRIORITY) fail(`allow has ${args.allow.length} rules; at most ${DROP_PRIORITY - ALLOW_PRIORITY} are supported`);
-      const v6 = segments.find((s) => s.plan.subnet.family === 6);
       if (v6) fail(`allow is not valid with the IPv6 segment "${v6.name}": the filter policy uses iptables, IPv4 only; leave allow out`);
       args.allow.forEach((r, i) => {
         if (r.port !== undefined && r.protocol !== "tcp" && r.protocol !== "udp") {
@@ -232,11 +232,11 @@ export class Router extends pulumi.ComponentResource {
       fail(`uplink.netns is unset with inHost true: both ends of the uplink would be in the host; give uplink.netns (the outside's namespace) or route in a namespace`);
     }
     for (const key of ["nat", "publish", "inbound"] as const) {
-      if (args[key] !== undefined && !uplink) fail(`${key} ${JSON.stringify(key === "publish" ? "[…]" : args[key])} needs an uplink: give uplink { address, … } (the router's leg to the outside)`);
+      const shown = key === "publish" ? `[${(args.publish ?? []).map((p) => `${p.protocol ?? "tcp"}/${p.port}`).join(", ")}]` : JSON.stringify(args[key]);
+      if (args[key] !== undefined && !uplink) fail(`${key} ${shown} needs an uplink: give uplink { address, … } (the router's leg to the outside)`);
     }
     if (args.nat !== undefined && typeof args.nat !== "boolean") fail(`nat ${JSON.stringify(args.nat)} is not valid: use true or false`);
     if (args.inbound !== undefined && args.inbound !== "drop" && args.inbound !== "allow") fail(`inbound ${JSON.stringify(args.inbound)} is not valid: use "drop" (only replies and published ports come in) or "allow"`);
-    const v6 = segments.find((s) => s.plan.subnet.family === 6);
     if (args.nat && v6) fail(`nat true is not valid with the IPv6 segment "${v6.name}": NAT uses iptables, IPv4 only; leave nat out or join IPv4 segments only`);
     const publish = (args.publish ?? []).map((p, i) => checkPublish(p, i, names, fail));
     publish.forEach((p, i) => {

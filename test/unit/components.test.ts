@@ -377,6 +377,11 @@ const cases: [string, () => unknown, string][] = [
     `Router "r6": segment "x17" is joined twice: give each segment once`,
   ],
   ...routerCase("nat without an uplink", { nat: true }, `nat true needs an uplink: give uplink { address, … } (the router's leg to the outside)`),
+  ...routerCase(
+    "published ports without an uplink",
+    { publish: [{ port: 80, to: new nslab.Segment("pubseg", { subnet: "10.3.0.0/24", gateway: true, gatewayOn: "router" }).attach("web", { netns: "web" }) }] },
+    `publish [tcp/80] needs an uplink: give uplink { address, … } (the router's leg to the outside)`,
+  ),
   ...routerCase("inbound without an uplink", { inbound: "drop" }, `inbound "drop" needs an uplink: give uplink { address, … } (the router's leg to the outside)`),
   ...routerCase("an uplink address without prefix length", { uplink: { address: "203.0.113.2" } }, `uplink.address "203.0.113.2" is not valid: use an IPv4 address with prefix length, e.g. "203.0.113.2/24"`),
   ...routerCase("an IPv6 uplink", { uplink: { address: "2001:db8::2/64" } }, `uplink.address "2001:db8::2/64" is not valid: the uplink is IPv4 only (NAT, published ports and the inbound policy use iptables)`),
