@@ -250,8 +250,9 @@ export function ownedBy(rules: readonly string[] | undefined, hash: string): str
 
 /**
  * The accepts of PortForwards (what was DNATed to a published port) are matched as FirewallRules
- * of this priority placed ahead of the FirewallRules of equal priority: a drop at the default
- * priority (100) or later leaves published ports reachable; a rule below 100 decides before them.
+ * of this priority placed after the FirewallRules of equal priority: a rule at the default
+ * priority (100) or lower decides before them (it can close a published port); a "drop the rest"
+ * rule of a higher priority (e.g. 1000) leaves published ports reachable.
  */
 export const PORT_FORWARD_PRIORITY = 100;
 /** The tag of a PortForward's comment. */
@@ -260,7 +261,7 @@ export const PORT_FORWARD_TAG = "pf";
 interface SortKey {
   group: number;
   priority: number;
-  /** Among equal priorities: PortForward accepts (0) before FirewallRules (1). */
+  /** Among equal priorities: FirewallRules (0) before PortForward accepts (1). */
   rank: number;
   name: Buffer;
   hash: string;
@@ -270,16 +271,16 @@ interface SortKey {
 function sortKey(body: string): SortKey {
   const owned = parseComment(commentOf(body))!;
   const fw = /^fw:(\d+):(.*)$/.exec(owned.tag);
-  if (fw) return { group: 0, priority: Number(fw[1]), rank: 1, name: decodeName(fw[2]!), hash: owned.hash, tag: owned.tag };
+  if (fw) return { group: 0, priority: Number(fw[1]), rank: 0, name: decodeName(fw[2]!), hash: owned.hash, tag: owned.tag };
   const none = Buffer.alloc(0);
   return owned.tag === PORT_FORWARD_TAG
-    ? { group: 0, priority: PORT_FORWARD_PRIORITY, rank: 0, name: none, hash: owned.hash, tag: owned.tag }
+    ? { group: 0, priority: PORT_FORWARD_PRIORITY, rank: 1, name: none, hash: owned.hash, tag: owned.tag }
     : { group: 1, priority: 0, rank: 0, name: none, hash: owned.hash, tag: owned.tag };
 }
 
 /**
  * The order of a chain: FirewallRules by priority, then name, then owner, with the accepts of
- * PortForwards at priority PORT_FORWARD_PRIORITY ahead of the rules of that priority; after them
+ * PortForwards at priority PORT_FORWARD_PRIORITY after the rules of that priority; after them
  * the accepts of NatRules (a FirewallRule is the explicit policy, so it decides before them).
  */
 export function compareRules(a: string, b: string): number {

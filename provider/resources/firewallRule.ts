@@ -11,7 +11,7 @@ import { ruleOperations } from "../lib/ruleKind";
 // which is jumped to first and begins with an implicit ESTABLISHED,RELATED accept. The chain is
 // sorted by priority, then resource name (both carried in the comment
 // nslab:<owner hash>:fw:<priority>:<name>, so any process can sort it), whatever the order of
-// creation, with PortForwards' accepts ahead of the rules of priority 100 (chains.ts); every change
+// creation, with PortForwards' accepts after the rules of priority 100 (chains.ts); every change
 // rewrites the chain atomically. The match (and the namespace and chain)
 // is the rule's identity and replaces it; action and priority change in place.
 

@@ -11,10 +11,10 @@ import { ruleOperations } from "../lib/ruleKind";
 // PortForward: DNAT of hostPort to toAddress:toPort in nslab's nat PREROUTING chain (traffic from
 // outside) and nat OUTPUT chain (traffic the host sends; none when inInterface is set), and an
 // accept of the DNATed traffic in nslab's filter FORWARD chain, so it works behind a FORWARD
-// policy DROP, and behind FirewallRule drops of priority 100 or more: that accept is ordered as a
-// FirewallRule of priority 100 ahead of those of equal priority (PORT_FORWARD_PRIORITY in
-// driver/chains.ts), so a published port stays open under a "drop the rest" rule, and a rule of a
-// lower priority can still close it. The accept matches only what was DNATed (--ctstate DNAT) to
+// policy DROP, and behind FirewallRule drops of a priority above 100: that accept is ordered as a
+// FirewallRule of priority 100 after those of equal priority (PORT_FORWARD_PRIORITY in
+// driver/chains.ts), so a published port stays open under a "drop the rest" rule of a higher
+// priority, and a rule of priority 100 or lower can still close it. The accept matches only what was DNATed (--ctstate DNAT) to
 // toAddress:toPort, never traffic addressed to the target directly. Marked by the comment
 // nslab:<owner hash>:pf on every rule. Every input is
 // identity: a new target replaces the forward, and delete also drops the connection-tracking

@@ -12,9 +12,9 @@ import { providerFor } from "../internal/shim";
  * then drop A to B" still lets the replies through. Packets no rule matches go on through the
  * built-in chain (its other rules and its policy). In `NSLAB-FORWARD` the accepts of
  * PortForwards (traffic DNATed to a published port, nothing else) come as rules of priority 100
- * placed ahead of the FirewallRules of priority 100: a "drop the rest" rule at the default
- * priority or later leaves published ports reachable, and a rule of priority 0-99 decides before
- * them (to close a published port to some senders). The accepts of NatRules come after every
+ * placed after the FirewallRules of priority 100: a rule of priority 100 (the default) or lower
+ * decides before them (it can close a published port to some senders), and a "drop the rest"
+ * rule of a higher priority (e.g. 1000) leaves published ports reachable. The accepts of NatRules come after every
  * FirewallRule: a drop wins over them. IPv4 only.
  *
  * The match (`source`, `destination`, `inInterface`, `outInterface`, `protocol`,

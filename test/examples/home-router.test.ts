@@ -113,7 +113,7 @@ test("the graph draws the router's policy in a few words, and the resources by t
   assert.not.ok(drawn.includes(router), "no hashed namespace name");
 });
 
-test("a FirewallRule below priority 100 closes the published port to the isp (it decides before the forward's accept); refresh, destroy and the kernel are clean", async () => {
+test("a FirewallRule of priority 100 or lower closes the published port to the isp (it decides before the forward's accept); refresh, destroy and the kernel are clean", async () => {
   await expectLifecycle(ex, {
     code: `
 new nslab.FirewallRule("close-8080", { action: "reject", priority: 50, inInterface: "uplink", protocol: "tcp", destinationPort: 80, state: ["new"], netns: router.netnsResource! });`,

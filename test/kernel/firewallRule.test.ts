@@ -110,27 +110,27 @@ test("accept tcp/80 then drop the rest, created in the wrong order, do what thei
   }
 });
 
-test("a PortForward's accept sits at priority 100, ahead of the rules of 100: a published port stays open under a drop of the rest, the target's own address does not; a state match below 100 closes it", async () => {
+test("a PortForward's accept sits at priority 100, after the rules of 100: a published port stays open under a drop of the rest at 1000, the target's own address does not; a state match at the default 100 closes it", async () => {
   buildLab();
   sh("ip", "-n", "lan", "route", "add", "10.10.0.0/24", "via", HOST_UP);
   const servers: Server[] = [await serve("lab", LAB, 80, "web"), await serve("lab", LAB, 81, "other"), await serve("lan", LAN, 9000, "lan")];
   try {
-    const rest = await created(firewallRule, await checked(firewallRule, { action: "drop", inInterface: "up0", owner: owner("drop-rest") }));
+    const rest = await created(firewallRule, await checked(firewallRule, { action: "drop", priority: 1000, inInterface: "up0", owner: owner("drop-rest") }));
     const pf = await created(portForward, await checked(portForward, { hostPort: 8080, toAddress: LAB, toPort: 80, owner: owner("web") }));
-    assert.equal(order(), [pf.outs.comment, rest.outs.comment], "the forward's accept first, at equal priority");
+    assert.equal(order(), [pf.outs.comment, rest.outs.comment], "the forward's accept (100) before the drop (1000)");
     assert.is(connect("lan", HOST_UP, 8080), `web ${LAN}`, "the published port is reachable");
     assert.is(connect("lan", LAB, 80, 1), undefined, "the target's own address and port are not: only what was DNATed is accepted");
     assert.is(connect("lan", LAB, 81, 1), undefined, "an unpublished port is not");
     assert.is(connect("lab", LAN, 9000), `lan ${LAB}`, "the inside reaches out, the replies pass");
 
     // Created as ["new", "invalid"]: stored and written in iptables' order, so a reordered list is no change.
-    const close = await created(firewallRule, await checked(firewallRule, { action: "drop", priority: 50, source: LAN, state: ["new", "invalid"], owner: owner("close") }));
+    const close = await created(firewallRule, await checked(firewallRule, { action: "drop", source: LAN, state: ["new", "invalid"], owner: owner("close") }));
     assert.equal(close.outs.state, ["invalid", "new"]);
     assert.ok(chain("filter", "NSLAB-FORWARD")!.includes(`-A NSLAB-FORWARD -s ${LAN}/32 -m conntrack --ctstate INVALID,NEW -m comment --comment "${close.outs.comment}" -j DROP`));
     assert.is((await firewallRule.diff(close.id, close.outs, await checked(firewallRule, { ...close.outs, state: ["new", "invalid"] }))).changes, false);
     assert.equal((await firewallRule.diff(close.id, close.outs, { ...close.outs, state: ["new"] })).replaces, ["state"]);
     assert.equal(order(), [close.outs.comment, pf.outs.comment, rest.outs.comment]);
-    assert.is(connect("lan", HOST_UP, 8080, 1), undefined, "a rule below 100 closes the published port");
+    assert.is(connect("lan", HOST_UP, 8080, 1), undefined, "a rule at the default priority, 100, closes the published port");
     assert.is(connect("lab", LAN, 9000), `lan ${LAB}`, "new connections from the LAN are dropped, replies to the lab's are not");
     for (const r of [close, rest]) await firewallRule.delete(r.id, r.outs);
     await portForward.delete(pf.id, pf.outs);

@@ -169,7 +169,7 @@ chains("parses the rules of one chain from -S output, and from iptables-save out
   assert.equal(parseListing("FORWARD", saved), ["-j NSLAB-FORWARD"]);
 });
 
-chains("orders FirewallRules by priority, then name, then owner, whatever the order they come in; established first, PortForward accepts ahead of priority 100, NatRule accepts last", () => {
+chains("orders FirewallRules by priority, then name, then owner, whatever the order they come in; established first, PortForward accepts after the rules of priority 100, NatRule accepts last", () => {
   const a = fw(H2, 20, "drop-rest", "DROP");
   const b = fw(H, 10, "web");
   const c = fw(H2, 10, "api");
@@ -177,7 +177,7 @@ chains("orders FirewallRules by priority, then name, then owner, whatever the or
   const pf = `-d 10.0.0.2/32 -p tcp -m tcp --dport 80 -m conntrack --ctstate DNAT -m comment --comment "nslab:${H2}:pf" -j ACCEPT`;
   const rest = fw(H2, 100, "drop-rest", "DROP");
   for (const others of [[a, c, nat, rest, pf], [nat, pf, rest, c, a], [c, rest, nat, a, pf]]) {
-    assert.equal(chainContent(FWD, [ESTABLISHED_RULE, ...others], H, [b]), [ESTABLISHED_RULE, c, b, a, pf, rest, nat], others.join(" | "));
+    assert.equal(chainContent(FWD, [ESTABLISHED_RULE, ...others], H, [b]), [ESTABLISHED_RULE, c, b, a, rest, pf, nat], others.join(" | "));
   }
   assert.equal(chainContent(FWD, [fw(H2, 100, "z")], H, [fw(H, 100, "é")]), [ESTABLISHED_RULE, fw(H2, 100, "z"), fw(H, 100, "é")], "names compare as UTF-8 bytes");
   assert.equal(chainContent(FWD, undefined, H, [fw(H, 100, "b")]).length, 2);
