@@ -1,4 +1,4 @@
-import { derivedName } from "../provider/driver/names";
+import { derivedName } from "../provider/lib/names";
 import { contains, parseCidr, parseIp, type Ip } from "../provider/lib/cidr";
 import type { Owner } from "../provider/lib/owner";
 import { MARK, shown } from "./output";

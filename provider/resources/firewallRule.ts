@@ -1,8 +1,9 @@
 import type { KindProvider } from "../lib/kind";
 import { CONNECTION_STATES, firewallRules, firewallTag, ipv4NetworkProblem, portOrRangeProblem, type Builtin, type ConnectionState, type FirewallChain, type FirewallSpec } from "../driver/chains";
-import { ifnameProblem, netnsNameProblem } from "../driver/names";
+import { ifnameProblem, netnsNameProblem } from "../lib/names";
 import { commonRules, intInRange, isUnknown, known, required, rule, validate } from "../lib/check";
 import { planDiff, type DiffSpec } from "../lib/diff";
+import { DIFFS } from "../lib/diffs";
 import { resourceName, type Owner } from "../lib/owner";
 import { ruleOperations } from "../lib/ruleKind";
 
@@ -44,13 +45,9 @@ const KIND = "FirewallRule";
  * A rule's match is its identity (docs/design.md, "Kernel names are identity"); what it does and where it sits are not.
  * The diff below, and `replaceOnChanges` in schema.json.
  */
-export const DIFF: DiffSpec = {
-  replace: ["netns", "netnsIdentity", "owner", "chain", "source", "destination", "inInterface", "outInterface", "protocol", "destinationPort", "state"],
-  update: ["action", "priority"],
-};
+const DIFF: DiffSpec<FirewallRuleInputs> = DIFFS.FirewallRule;
 const CHAINS: readonly FirewallChain[] = ["forward", "input", "output"];
 
-const ifname = (v: unknown) => (typeof v === "string" ? ifnameProblem(v) : `use an interface name such as "eth0"`);
 
 const rules = [
   ...commonRules<FirewallRuleInputs>(),
@@ -61,10 +58,10 @@ const rules = [
   rule<FirewallRuleInputs, "source">("source", (v) => ipv4NetworkProblem(v, true)),
   rule<FirewallRuleInputs, "destination">("destination", (v) => ipv4NetworkProblem(v, true)),
   rule<FirewallRuleInputs, "inInterface">("inInterface", (v, i) =>
-    i.chain === "output" ? `iptables refuses -i in OUTPUT (packets sent by this namespace have no input interface); remove inInterface or use chain "forward" or "input"` : ifname(v),
+    i.chain === "output" ? `iptables refuses -i in OUTPUT (packets sent by this namespace have no input interface); remove inInterface or use chain "forward" or "input"` : ifnameProblem(v),
   ),
   rule<FirewallRuleInputs, "outInterface">("outInterface", (v, i) =>
-    i.chain === "input" ? `iptables refuses -o in INPUT (packets delivered here have no output interface); remove outInterface or use chain "forward" or "output"` : ifname(v),
+    i.chain === "input" ? `iptables refuses -o in INPUT (packets delivered here have no output interface); remove outInterface or use chain "forward" or "output"` : ifnameProblem(v),
   ),
   rule<FirewallRuleInputs, "protocol">("protocol", (v) => (["tcp", "udp", "icmp", "all"].includes(v) ? undefined : `use "tcp", "udp", "icmp" or "all"`)),
   rule<FirewallRuleInputs, "destinationPort">("destinationPort", (v, i) =>
@@ -79,7 +76,7 @@ const rules = [
       ? undefined
       : `use a non-empty list of distinct connection states from ${CONNECTION_STATES.map((x) => JSON.stringify(x)).join(", ")}, e.g. ["new"]`,
   ),
-  rule<FirewallRuleInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name or a Netns resource")),
+  rule<FirewallRuleInputs, "netns">("netns", netnsNameProblem),
 ];
 
 const operations = ruleOperations<FirewallRuleInputs>({
@@ -92,7 +89,7 @@ const operations = ruleOperations<FirewallRuleInputs>({
 export const firewallRule: KindProvider<FirewallRuleInputs, FirewallRuleOutputs> = {
   async check(_olds, news) {
     const inputs = { ...news, chain: news.chain ?? "forward", priority: news.priority ?? 100 };
-    const failures = validate(KIND, inputs, rules);
+    const failures = validate(inputs, rules);
     // States in iptables' order, so a reordered list is no change.
     const state = failures.length === 0 && Array.isArray(news.state) && !news.state.some(isUnknown) ? CONNECTION_STATES.filter((x) => news.state!.includes(x)) : news.state;
     return { inputs: { ...inputs, ...(state !== undefined ? { state } : {}) }, failures };
@@ -100,7 +97,7 @@ export const firewallRule: KindProvider<FirewallRuleInputs, FirewallRuleOutputs>
 
   async diff(_id, olds, news) {
     // An unset match is a value (it matches everything), so removing one replaces the rule too.
-    return planDiff(olds as never, news as never, DIFF);
+    return planDiff(olds, news, DIFF);
   },
 
   ...operations,

@@ -1,9 +1,10 @@
 import type { KindProvider } from "../lib/kind";
 import { hostAddressProblem, PORT_FORWARD_TAG, portForwardRules, portProblem, type Hook } from "../driver/chains";
 import { flushConntrack } from "../driver/iptables";
-import { ifnameProblem, netnsNameProblem } from "../driver/names";
+import { ifnameProblem, netnsNameProblem } from "../lib/names";
 import { commonRules, required, rule, validate } from "../lib/check";
 import { planDiff, type DiffSpec } from "../lib/diff";
+import { DIFFS } from "../lib/diffs";
 import type { Owner } from "../lib/owner";
 import { ruleOperations } from "../lib/ruleKind";
 
@@ -45,8 +46,7 @@ const HOOKS: readonly Hook[] = [
   { table: "nat", builtin: "OUTPUT" },
   { table: "filter", builtin: "FORWARD" },
 ];
-/** What replaces and what changes in place: the diff below, and `replaceOnChanges` in schema.json. */
-export const DIFF: DiffSpec = { replace: ["netns", "netnsIdentity", "owner", "protocol", "hostPort", "hostAddress", "inInterface", "toAddress", "toPort"], update: [] };
+const DIFF: DiffSpec<PortForwardInputs> = DIFFS.PortForward;
 
 const rules = [
   ...commonRules<PortForwardInputs>(),
@@ -57,8 +57,8 @@ const rules = [
   rule<PortForwardInputs, "toPort">("toPort", portProblem),
   rule<PortForwardInputs, "protocol">("protocol", (v) => (v === "tcp" || v === "udp" ? undefined : `use "tcp" or "udp"`)),
   rule<PortForwardInputs, "hostAddress">("hostAddress", hostAddressProblem),
-  rule<PortForwardInputs, "inInterface">("inInterface", (v) => (typeof v === "string" ? ifnameProblem(v) : `use an interface name such as "eth0"`)),
-  rule<PortForwardInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name or a Netns resource")),
+  rule<PortForwardInputs, "inInterface">("inInterface", ifnameProblem),
+  rule<PortForwardInputs, "netns">("netns", netnsNameProblem),
 ];
 
 const operations = ruleOperations<PortForwardInputs>({
@@ -74,11 +74,11 @@ export const portForward: KindProvider<PortForwardInputs, PortForwardOutputs> = 
   async check(_olds, news) {
     const inputs = { ...news, protocol: news.protocol ?? "tcp" };
     // toPort defaults to hostPort after validation, so a bad hostPort is reported once.
-    return { inputs: { ...inputs, toPort: news.toPort ?? news.hostPort }, failures: validate(KIND, inputs, rules) };
+    return { inputs: { ...inputs, toPort: news.toPort ?? news.hostPort }, failures: validate(inputs, rules) };
   },
 
   async diff(_id, olds, news) {
-    return planDiff(olds as never, news as never, DIFF);
+    return planDiff(olds, news, DIFF);
   },
 
   ...operations,

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ifnameProblem } from "../../provider/driver/names";
 import { broadcast, cidrProblem, contains, formatCidr, ipProblem, network, networkCidr, parseCidr, parseIp } from "../../provider/lib/cidr";
+import { ifnameProblem } from "../../provider/lib/names";
 import { defaultName, ownerOf } from "../internal/common";
 import { netnsName, type NetnsRef } from "../internal/refs";
 import { Address } from "../resources/address";
@@ -11,7 +11,8 @@ import { PortForward } from "../resources/portForward";
 import { Route } from "../resources/route";
 import { Sysctl } from "../resources/sysctl";
 import { VethPair } from "../resources/vethPair";
-import { Attachment, Segment, segmentInternals } from "./segment";
+import { segmentInternals } from "../internal/segments";
+import { Attachment, Segment } from "./segment";
 
 /**
  * A namespace (or the host) that routes between several segments: per segment a veth pair whose

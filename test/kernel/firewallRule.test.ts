@@ -247,10 +247,10 @@ test("rejects bad input in check, naming the resource, property, value and the f
   setCommandHook(() => void spawned++);
   const ok = { action: "accept" };
   const cases: [Record<string, unknown>, RegExp][] = [
-    [{}, /^action: FirewallRule "bad": action \(unset\) is not valid: it is required/],
+    [{}, /^action: \(unset\) is not valid: it is required/],
     [{ action: "allow" }, /^action: .*use "accept", "drop" or "reject"/],
     [{ ...ok, chain: "prerouting" }, /^chain: .*use "forward" \(routed through\), "input" \(to this namespace\) or "output"/],
-    [{ ...ok, priority: -1 }, /^priority: FirewallRule "bad": priority -1 is not valid: use an integer from 0 to 65535 \(lower is matched first\)/],
+    [{ ...ok, priority: -1 }, /^priority: -1 is not valid: use an integer from 0 to 65535 \(lower is matched first\)/],
     [{ ...ok, priority: 1.5 }, /^priority: .*integer/],
     [{ ...ok, priority: 70000 }, /^priority: .*65535/],
     [{ ...ok, protocol: "tcp", destinationPort: 0 }, /^destinationPort: .*use an integer port from 1 to 65535/],
@@ -267,7 +267,7 @@ test("rejects bad input in check, naming the resource, property, value and the f
     [{ ...ok, source: "10.0.0.1/8" }, /^source: .*host bits set; write the network "10\.0\.0\.0\/8"/],
     [{ ...ok, source: "10.0.0.01" }, /^source: .*write "10\.0\.0\.1"/],
     [{ ...ok, inInterface: "eth0:1" }, /^inInterface: .*use 1-15 characters/],
-    [{ ...ok, state: [] }, /^state: FirewallRule "bad": state \[\] is not valid: use a non-empty list of distinct connection states from "invalid", "new", "related", "established"/],
+    [{ ...ok, state: [] }, /^state: \[\] is not valid: use a non-empty list of distinct connection states from "invalid", "new", "related", "established"/],
     [{ ...ok, state: ["NEW"] }, /^state: .*connection states/],
     [{ ...ok, state: ["new", "new"] }, /^state: .*distinct/],
     [{ ...ok, state: "new" }, /^state: .*e\.g\. \["new"\]/],

@@ -4,7 +4,7 @@ import { labGraph, toDot, toMermaid } from "../../engine/graph";
 import type { ResourceState } from "../../engine/state";
 import type { Op } from "../../engine/steps";
 import { UNKNOWN, type Props } from "../../engine/values";
-import { derivedName } from "../../provider/driver/names";
+import { derivedName } from "../../provider/lib/names";
 
 // `nslab graph`'s pure part: the lab's resources (as state holds them) drawn as Mermaid and DOT:
 // namespaces as boxes, the bridge as a switch, veth ends as interfaces with their addresses and
