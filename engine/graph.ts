@@ -103,8 +103,8 @@ export function shownName(kernel: string, resourceName: string, owner: unknown):
 }
 
 /**
- * The graph of a lab's resources (state or wire form; components and pending deletes are left
- * out). `changes` (a preview's step op by URN) marks what the plan adds, changes and removes.
+ * The graph of a lab's resources (state or wire form; components other than Routers, whose
+ * policy is drawn, and pending deletes are left out). `changes` (a preview's step op by URN) marks what the plan adds, changes and removes.
  */
 export function labGraph(resources: readonly ResourceState[], changes?: Readonly<Record<string, Op>>): LabGraph {
   const byKind = new Map<string, Resource[]>([...KINDS, ROUTER].map((k) => [k, []]));
