@@ -1,7 +1,7 @@
 import type { KindProvider } from "../lib/kind";
-import { firewallRules, firewallTag, ipv4NetworkProblem, portOrRangeProblem, type Builtin, type FirewallChain, type FirewallSpec } from "../driver/chains";
+import { CONNECTION_STATES, firewallRules, firewallTag, ipv4NetworkProblem, portOrRangeProblem, type Builtin, type ConnectionState, type FirewallChain, type FirewallSpec } from "../driver/chains";
 import { ifnameProblem, netnsNameProblem } from "../lib/names";
-import { commonRules, intInRange, known, required, rule, validate } from "../lib/check";
+import { commonRules, intInRange, isUnknown, known, required, rule, validate } from "../lib/check";
 import { planDiff, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
 import { resourceName, type Owner } from "../lib/owner";
@@ -12,7 +12,8 @@ import { ruleOperations } from "../lib/ruleKind";
 // which is jumped to first and begins with an implicit ESTABLISHED,RELATED accept. The chain is
 // sorted by priority, then resource name (both carried in the comment
 // nslab:<owner hash>:fw:<priority>:<name>, so any process can sort it), whatever the order of
-// creation; every change rewrites the chain atomically. The match (and the namespace and chain)
+// creation, with PortForwards' accepts after the rules of priority 100 (chains.ts); every change
+// rewrites the chain atomically. The match (and the namespace and chain)
 // is the rule's identity and replaces it; action and priority change in place.
 
 export interface FirewallRuleInputs {
@@ -25,6 +26,8 @@ export interface FirewallRuleInputs {
   outInterface?: string;
   protocol?: NonNullable<FirewallSpec["protocol"]>;
   destinationPort?: number | string;
+  /** Connection states matched (`-m conntrack --ctstate`), in iptables' order after check. */
+  state?: ConnectionState[];
   netns?: string;
   /** The namespace's incarnation (Netns.incarnation) when `netns` was given as a Netns resource (refs.ts). */
   netnsIdentity?: string;
@@ -68,6 +71,11 @@ const rules = [
         ? `a port needs a protocol; set protocol: "tcp" or "udp"`
         : portOrRangeProblem(v),
   ),
+  rule<FirewallRuleInputs, "state">("state", (v) =>
+    Array.isArray(v) && (v.some(isUnknown) || (v.length > 0 && v.every((x) => CONNECTION_STATES.includes(x)) && new Set(v).size === v.length))
+      ? undefined
+      : `use a non-empty list of distinct connection states from ${CONNECTION_STATES.map((x) => JSON.stringify(x)).join(", ")}, e.g. ["new"]`,
+  ),
   rule<FirewallRuleInputs, "netns">("netns", netnsNameProblem),
 ];
 
@@ -81,7 +89,10 @@ const operations = ruleOperations<FirewallRuleInputs>({
 export const firewallRule: KindProvider<FirewallRuleInputs, FirewallRuleOutputs> = {
   async check(_olds, news) {
     const inputs = { ...news, chain: news.chain ?? "forward", priority: news.priority ?? 100 };
-    return { inputs, failures: validate(inputs, rules) };
+    const failures = validate(inputs, rules);
+    // States in iptables' order, so a reordered list is no change.
+    const state = failures.length === 0 && Array.isArray(news.state) && !news.state.some(isUnknown) ? CONNECTION_STATES.filter((x) => news.state!.includes(x)) : news.state;
+    return { inputs: { ...inputs, ...(state !== undefined ? { state } : {}) }, failures };
   },
 
   async diff(_id, olds, news) {

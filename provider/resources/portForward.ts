@@ -1,5 +1,5 @@
 import type { KindProvider } from "../lib/kind";
-import { hostAddressProblem, portForwardRules, portProblem, type Hook } from "../driver/chains";
+import { hostAddressProblem, PORT_FORWARD_TAG, portForwardRules, portProblem, type Hook } from "../driver/chains";
 import { flushConntrack } from "../driver/iptables";
 import { ifnameProblem, netnsNameProblem } from "../lib/names";
 import { commonRules, required, rule, validate } from "../lib/check";
@@ -12,7 +12,12 @@ import { ruleOperations } from "../lib/ruleKind";
 // PortForward: DNAT of hostPort to toAddress:toPort in nslab's nat PREROUTING chain (traffic from
 // outside) and nat OUTPUT chain (traffic the host sends; none when inInterface is set), and an
 // accept of the DNATed traffic in nslab's filter FORWARD chain, so it works behind a FORWARD
-// policy DROP. Marked by the comment nslab:<owner hash>:pf on every rule. Every input is
+// policy DROP, and behind FirewallRule drops of a priority above 100: that accept is ordered as a
+// FirewallRule of priority 100 after those of equal priority (PORT_FORWARD_PRIORITY in
+// driver/chains.ts), so a published port stays open under a "drop the rest" rule of a higher
+// priority, and a rule of priority 100 or lower can still close it. The accept matches only what was DNATed (--ctstate DNAT) to
+// toAddress:toPort, never traffic addressed to the target directly. Marked by the comment
+// nslab:<owner hash>:pf on every rule. Every input is
 // identity: a new target replaces the forward, and delete also drops the connection-tracking
 // entries of flows DNATed to the old target (docs/kernel-facts.md, D10).
 
@@ -36,7 +41,6 @@ export interface PortForwardOutputs extends PortForwardInputs {
 }
 
 const KIND = "PortForward";
-const TAG = "pf";
 const HOOKS: readonly Hook[] = [
   { table: "nat", builtin: "PREROUTING" },
   { table: "nat", builtin: "OUTPUT" },
@@ -60,7 +64,7 @@ const rules = [
 const operations = ruleOperations<PortForwardInputs>({
   kind: KIND,
   hooks: () => HOOKS,
-  tag: () => TAG,
+  tag: () => PORT_FORWARD_TAG,
   rules: portForwardRules,
   // A replaced target must not keep receiving the flows conntrack already mapped to it (docs/kernel-facts.md, D10).
   afterDelete: (p) => flushConntrack(p.netns, { protocol: p.protocol, origPortDst: p.hostPort, replySrc: p.toAddress, replyPortSrc: p.toPort }),
