@@ -1,8 +1,7 @@
-import type { Kind } from "../sdk/internal/shim";
 import * as fs from "node:fs";
 import { netnsPath } from "./driver/netns";
 import { conflicts, type KernelView } from "./lib/conflicts";
-import type { KindProvider } from "./lib/kind";
+import type { Kind, KindProvider } from "./lib/kind";
 import { address } from "./resources/address";
 import { bridge } from "./resources/bridge";
 import { firewallRule } from "./resources/firewallRule";

@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { contains, familyOf, parseCidr, parseIp } from "./cidr";
 import { known } from "./check";
+import type { Kind } from "./kind";
 import { ownerHash, resourceName, type Owner } from "./owner";
 
 // Conflicts between the resources of one program, found at Check, before anything is created
@@ -22,7 +23,6 @@ export interface KernelView {
   hostLinkExists(name: string): boolean;
 }
 
-type Kind = "Netns" | "VethPair" | "Bridge" | "Address" | "Route" | "Sysctl" | "NatRule" | "PortForward" | "FirewallRule";
 type Inputs = Record<string, unknown> & { owner?: Owner };
 
 /** What one resource declares: the kernel objects it claims, and the facts dependents look up. */
@@ -77,7 +77,8 @@ export function conflicts(kind: Kind, inputs: Inputs, kernel: KernelView): pulum
   const d: Declaration = { who: whoOf(kind, owner), hash: ownerHash(owner), claims: new Map() };
   const failures: pulumi.dynamic.CheckFailure[] = [];
   const fail = (property: string, why: string) => {
-    if (!failures.some((f) => f.property === property)) failures.push({ property, reason: `${d.who}: ${property} ${JSON.stringify(inputs[property])} is not valid: ${why}` });
+    // As validate() words it: the engine prints the resource and the property before the reason.
+    if (!failures.some((f) => f.property === property)) failures.push({ property, reason: `${JSON.stringify(inputs[property])} is not valid: ${why}` });
   };
   declarations.delete(me);
   describe(kind, inputs, d, fail, kernel);

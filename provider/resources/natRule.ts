@@ -1,8 +1,9 @@
 import type { KindProvider } from "../lib/kind";
 import { hostAddressProblem, ipv4NetworkProblem, natRules, type Hook } from "../driver/chains";
-import { ifnameProblem, netnsNameProblem } from "../driver/names";
+import { ifnameProblem, netnsNameProblem } from "../lib/names";
 import { commonRules, known, required, rule, validate } from "../lib/check";
 import { planDiff, type DiffSpec } from "../lib/diff";
+import { DIFFS } from "../lib/diffs";
 import type { Owner } from "../lib/owner";
 import { ruleOperations } from "../lib/ruleKind";
 
@@ -39,33 +40,32 @@ const HOOKS: readonly Hook[] = [
  * Matches and namespace are the rule's identity (docs/design.md, "Kernel names are identity"); the target changes in place.
  * The diff below, and `replaceOnChanges` in schema.json.
  */
-export const DIFF: DiffSpec = { replace: ["netns", "netnsIdentity", "owner", "source", "outInterface", "notOutInterface"], update: ["toSource"] };
+const DIFF: DiffSpec<NatRuleInputs> = DIFFS.NatRule;
 
-const ifname = (v: unknown) => (typeof v === "string" ? ifnameProblem(v) : "use an interface name such as \"eth0\"");
 
 const rules = [
   ...commonRules<NatRuleInputs>(),
   required<NatRuleInputs>("source", `the IPv4 network whose traffic is translated, e.g. "10.0.0.0/24" ("0.0.0.0/0" for all)`),
   rule<NatRuleInputs, "source">("source", (v) => ipv4NetworkProblem(v)),
-  rule<NatRuleInputs, "outInterface">("outInterface", ifname),
+  rule<NatRuleInputs, "outInterface">("outInterface", ifnameProblem),
   rule<NatRuleInputs, "notOutInterface">("notOutInterface", (v, i) =>
-    known(i.outInterface) ? "outInterface and notOutInterface are exclusive: set only one of them" : ifname(v),
+    known(i.outInterface) ? "outInterface and notOutInterface are exclusive: set only one of them" : ifnameProblem(v),
   ),
   rule<NatRuleInputs, "toSource">("toSource", (v) => hostAddressProblem(v)),
-  rule<NatRuleInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name or a Netns resource")),
+  rule<NatRuleInputs, "netns">("netns", netnsNameProblem),
 ];
 
 const operations = ruleOperations<NatRuleInputs>({ kind: KIND, hooks: () => HOOKS, tag: () => TAG, rules: natRules });
 
 export const natRule: KindProvider<NatRuleInputs, NatRuleOutputs> = {
   async check(_olds, news) {
-    return { inputs: news, failures: validate(KIND, news, rules) };
+    return { inputs: news, failures: validate(news, rules) };
   },
 
   async diff(_id, olds, news) {
-    const d = planDiff(olds as never, news as never, { replace: DIFF.replace, update: [] });
+    const d = planDiff(olds, news, { replace: DIFF.replace, update: [] });
     // Unset toSource means MASQUERADE, so unsetting it is a change too (not "no longer managed").
-    return { ...d, changes: d.changes || planDiff(olds as never, news as never, { replace: DIFF.update, update: [] }).changes };
+    return { ...d, changes: d.changes || planDiff(olds, news, { replace: DIFF.update, update: [] }).changes };
   },
 
   ...operations,

@@ -1,14 +1,15 @@
 import type { KindProvider } from "../lib/kind";
-import { CommandError, forResource, NslabError } from "../errors";
+import { CommandError, NslabError, withResource } from "../errors";
 import { listAddrs } from "../driver/addr";
 import { failedWith } from "../driver/exec";
 import { where } from "../driver/link";
-import { ifnameProblem, netnsNameProblem } from "../driver/names";
+import { ifnameProblem, netnsNameProblem } from "../lib/names";
 import { addRoute, defaultMetric, delRoute, delRouteCommand, findRoutes, isOurRoute, MAIN_TABLE, replaceRoute, type RouteInfo, type RouteSpec } from "../driver/route";
 import { commonRules, identityProblem, intInRange, isUnknown, known, rule, ruleUnset, validate } from "../lib/check";
 import { cidrProblem, contains, familyOf, formatCidr, hasHostBits, ipProblem, isLimitedBroadcast, isLinkLocal, isMulticast, isUnspecified, networkCidr, parseCidr, parseIp, type Family } from "../lib/cidr";
 import { planDiff, type DiffSpec } from "../lib/diff";
-import { resourceName, type Owner } from "../lib/owner";
+import { DIFFS } from "../lib/diffs";
+import type { Owner } from "../lib/owner";
 
 // Route: a unicast route marked `proto ROUTE_PROTO`. Identity is (netns, family, destination,
 // table, metric): a change replaces it, delete first. The next hop (`via`, `device`) changes in
@@ -52,8 +53,8 @@ const rules = [
   rule<RouteInputs, "destination">("destination", destinationProblem),
   ruleUnset<RouteInputs, "via">("via", (v, i) => (v === undefined && i.device === undefined ? "give via (the gateway's address), device (the interface), or both" : undefined)),
   rule<RouteInputs, "via">("via", viaProblem),
-  rule<RouteInputs, "device">("device", (v) => (typeof v === "string" ? ifnameProblem(v) : "use an interface name")),
-  rule<RouteInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name")),
+  rule<RouteInputs, "device">("device", ifnameProblem),
+  rule<RouteInputs, "netns">("netns", netnsNameProblem),
   rule<RouteInputs, "metric">("metric", intInRange(0, MAX_U32)),
   rule<RouteInputs, "table">("table", tableProblem),
   rule<RouteInputs, "deviceIdentity">("deviceIdentity", identityProblem("device")),
@@ -117,7 +118,7 @@ function specOf(i: RouteInputs): RouteSpec {
  * What replaces and what changes in place: the diff below (which also handles `via`: in place, but a
  * gateway of another family replaces the route), and `replaceOnChanges` in schema.json.
  */
-export const DIFF: DiffSpec = { replace: ["netns", "netnsIdentity", "destination", "table", "metric"], update: ["device", "deviceIdentity", "addressIdentity"] };
+const DIFF: DiffSpec<RouteInputs> = DIFFS.Route;
 
 const idOf = (i: RouteInputs) => {
   const dest = i.destination === "default" && familyOfRoute(i) === 6 ? "::/0" : i.destination;
@@ -127,11 +128,11 @@ const idOf = (i: RouteInputs) => {
 export const route: KindProvider<RouteInputs, RouteOutputs> = {
   async check(_olds, news) {
     const inputs = { ...news, table: news.table ?? "main" };
-    return { inputs, failures: validate(KIND, inputs, rules) };
+    return { inputs, failures: validate(inputs, rules) };
   },
 
   async diff(_id, olds, news) {
-    const d = planDiff(olds as never, news as never, DIFF);
+    const d = planDiff(olds, news, DIFF);
     // The gateway is always managed: no `via` means a route without one.
     const viaChanged = isUnknown(news.via) || (news.via ?? null) !== (olds.via ?? null);
     // A default route's family follows its gateway: another family is another route.
@@ -142,7 +143,7 @@ export const route: KindProvider<RouteInputs, RouteOutputs> = {
 
   async create(inputs) {
     const s = specOf(inputs);
-    try {
+    return withResource(KIND, inputs.owner, "create", async () => {
       try {
         await addRoute(s);
         return { id: idOf(inputs), outs: inputs };
@@ -155,9 +156,7 @@ export const route: KindProvider<RouteInputs, RouteOutputs> = {
         throw await explain(inputs, err);
       });
       return { id: idOf(inputs), outs: inputs };
-    } catch (err) {
-      throw forResource(KIND, resourceName(inputs.owner), "create", err);
-    }
+    });
   },
 
   async read(id, props) {
@@ -168,23 +167,19 @@ export const route: KindProvider<RouteInputs, RouteOutputs> = {
     return { id, props: { ...rest, ...(ours.gateway ? { via: ours.gateway } : {}), ...(ours.dev ? { device: ours.dev } : {}) } };
   },
 
-  async update(_id, olds, news) {
-    try {
+  async update(_id, _olds, news) {
+    await withResource(KIND, news.owner, "update", async () => {
       await replaceRoute(specOf(news)).catch(async (err) => {
         throw await explain(news, err);
       });
-    } catch (err) {
-      throw forResource(KIND, resourceName(news.owner), "update", err);
-    }
+    });
     return { outs: news };
   },
 
   async delete(_id, props) {
-    try {
+    return withResource(KIND, props.owner, "delete", async () => {
       await delRoute(specOf(props));
-    } catch (err) {
-      throw forResource(KIND, resourceName(props.owner), "delete", err);
-    }
+    });
   },
 };
 

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DIFF } from "../../provider/resources/address";
+import { DIFFS } from "../../provider/lib/diffs";
 import { ownerOf, type CommonArgs } from "../internal/common";
 import { declareAddress, deletedWithRef, incarnationOf, netnsOf, linkRefInputs, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
@@ -65,7 +65,7 @@ export class Address extends pulumi.dynamic.Resource {
       owner: ownerOf(name, opts),
     };
     super(providerFor("Address"), name, { ...inputs, label: undefined }, deletedWithRef(opts, args.netns, args.device), "nslab", "Address");
-    this.incarnation = incarnationOf({ address: this.address }, inputs, DIFF.replace);
+    this.incarnation = incarnationOf({ address: this.address }, inputs, DIFFS.Address.replace);
     declareAddress(this, { device: args.device, netns: netnsOf(args.netns, args.device), address: args.address, incarnation: this.incarnation });
   }
 }

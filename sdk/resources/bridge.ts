@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DIFF } from "../../provider/resources/bridge";
+import { DIFFS } from "../../provider/lib/diffs";
 import { defaultName, ownerOf, type CommonArgs } from "../internal/common";
 import { declareLink, deletedWithRef, incarnationOf, netnsName, refInputs, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
@@ -86,7 +86,7 @@ export class Bridge extends pulumi.dynamic.Resource {
     };
     super(providerFor("Bridge"), name, { ...inputs, ifindex: undefined, mac: undefined }, deletedWithRef(opts, args.netns), "nslab", "Bridge");
     this.linkNetns = netnsName(args.netns);
-    this.incarnation = incarnationOf({ name: this.name }, inputs, DIFF.replace);
+    this.incarnation = incarnationOf({ name: this.name }, inputs, DIFFS.Bridge.replace);
     declareLink({ netns: this.linkNetns, name: inputs.name, incarnation: this.incarnation });
   }
 }

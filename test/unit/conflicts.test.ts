@@ -13,7 +13,7 @@ const test = suite("conflicts");
 const kernel: KernelView = { netnsExists: (n) => n === "outside", hostLinkExists: (n) => n === "eth0" };
 const owner = (name: string): Owner => ({ project: "lab", stack: "dev", path: [name] });
 const reasons = (kind: Parameters<typeof conflicts>[0], name: string, inputs: Record<string, unknown>) =>
-  conflicts(kind, { ...inputs, owner: owner(name) }, kernel).map((f) => f.reason);
+  conflicts(kind, { ...inputs, owner: owner(name) }, kernel).map((f) => `${kind} "${name}": ${f.property} ${f.reason}`);
 
 test("the same namespace name twice: the second names the first; checking one again is no conflict", () => {
   assert.equal(reasons("Netns", "n1", { name: "twice" }), []);
