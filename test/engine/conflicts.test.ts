@@ -41,8 +41,9 @@ const cases: [string, RegExp][] = [
 
 for (const [conflict, message] of cases) {
   test(`${conflict}: the preview fails naming both resources, and nothing is created`, () => {
-    const found = failingUp({ conflict }).match(message);
-    assert.ok(found, `${conflict}: ${message}`);
+    const text = failingUp({ conflict });
+    const found = text.match(message);
+    assert.ok(found, text);
     if (found.length > 2) assert.is.not(found[1], found[2], "the two resources");
     assert.fixture(kernelSnapshot(), pristine);
   });
