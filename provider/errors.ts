@@ -2,6 +2,8 @@
 // instanceof, so that two copies of the package (a program's and the provider host's)
 // still recognise each other's errors.
 
+import { resourceName, type Owner } from "./lib/owner";
+
 const BRAND = Symbol.for("nslab.error");
 
 /** What went wrong, in a word a caller can branch on. */
@@ -91,4 +93,13 @@ export function forResource(kind: string, name: string, action: string, err: unk
     return err;
   }
   return new Error(`${kind} "${name}": ${action}: ${String(err)}`);
+}
+
+/** Runs `fn`; what it throws is reported as the resource's (forResource) for that action. */
+export async function withResource<T>(kind: string, owner: Owner | undefined, action: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw forResource(kind, resourceName(owner), action, err);
+  }
 }

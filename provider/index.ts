@@ -6,6 +6,7 @@ import { firewallRule } from "./resources/firewallRule";
 import { natRule } from "./resources/natRule";
 import { netns } from "./resources/netns";
 import { portForward } from "./resources/portForward";
+import { processKind } from "./resources/process";
 import { route } from "./resources/route";
 import { sysctl } from "./resources/sysctl";
 import { vethPair } from "./resources/vethPair";
@@ -44,6 +45,7 @@ const kinds: Record<Kind, KindProvider> = {
   NatRule: natRule,
   PortForward: portForward,
   FirewallRule: firewallRule,
+  Process: processKind,
 };
 
 export const providers = Object.fromEntries(Object.entries(kinds).map(([k, p]) => [k, sendable(p)])) as Record<Kind, KindProvider>;
