@@ -7,7 +7,7 @@ import type { KindProvider } from "../../provider/lib/kind";
 // by older versions, and nothing ESM-only is ever captured. One frozen instance per kind, so
 // the SDK's per-provider serialization cache serializes each kind once.
 
-export type Kind = "Netns" | "VethPair" | "Bridge" | "Address" | "Route" | "Sysctl" | "NatRule" | "PortForward" | "FirewallRule" | "Process";
+export type Kind = "Netns" | "VethPair" | "Bridge" | "Address" | "Route" | "Sysctl" | "NatRule" | "PortForward" | "FirewallRule" | "Process" | "TrafficControl";
 
 const shims = new Map<Kind, pulumi.dynamic.ResourceProvider>();
 
