@@ -34,6 +34,7 @@ const TABLE: readonly Row[] = [
   { tool: "tc", stderr: /Specified qdisc kind is unknown/, code: "UNSUPPORTED" },
   { tool: "tc", stderr: /Cannot find device|Invalid handle|Cannot delete qdisc with handle of zero/, code: "NOT_FOUND" },
   { tool: "tc", stderr: /NLM_F_REPLACE needed|Exclusivity flag on/, code: "ALREADY_EXISTS" },
+  { tool: "tc", stderr: /illegal value for/, code: "INVALID" },
   // iptables, both backends
   { tool: "iptables", stderr: /Another app is currently holding the xtables lock|Can't lock \/run\/xtables\.lock/, code: "LOCKED" },
   { tool: "iptables", stderr: /Chain already exists/, code: "ALREADY_EXISTS" },
