@@ -1,0 +1,77 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { spawnSync } from "node:child_process";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { argv, changes, nslab, summary } from "../helpers/example";
+import { httpGet } from "../helpers/http";
+import { kernelSnapshot } from "../helpers/snapshot";
+
+// A Process and a TrafficControl through the built CLI on the kernel: the server keeps serving
+// after `nslab up` (and its provider host) ended; a rate change is an update in place; a server
+// killed by hand is drift that refresh finds and up repairs; a command that exits at once fails
+// the run with its status and output; destroy stops the server and leaves the kernel as it was.
+
+const test = suite("nslab CLI: Process and TrafficControl");
+const DIR = path.join(__dirname, "fixtures/served");
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "nslab-served-"));
+const site = path.join(tmp, "site");
+fs.mkdirSync(site);
+fs.writeFileSync(path.join(site, "index.html"), "served\n");
+const state = path.join(tmp, "state");
+const pristine = kernelSnapshot();
+test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+let config: Record<string, string> = { dir: site };
+let out: { clientNetns: string; serverNetns: string; pid: number; logPath: string; handle: string };
+
+const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+const rate = () => (JSON.parse(spawnSync("tc", ["-n", out.clientNetns, "-j", "qdisc", "show", "dev", "eth0"], { encoding: "utf8" }).stdout) as { options: { rate: number } }[])[0]!.options.rate;
+
+test("up starts the server, which keeps serving after the CLI and its provider host ended; the client's egress is shaped", async () => {
+  const up = nslab("up", DIR, state, config);
+  assert.equal(up.changeSummary, summary(0, 7, 0, 0, 0));
+  out = up.outputs as typeof out;
+  assert.ok(alive(out.pid), "the server outlives `nslab up`");
+  assert.is(await httpGet(out.clientNetns, "http://10.20.0.2:8000/"), "served\n");
+  assert.match(fs.readFileSync(out.logPath, "utf8"), /"GET \/ HTTP\/1.1" 200/);
+  assert.is(rate(), 1_000_000);
+  assert.equal(changes(nslab("preview", DIR, state, config)), [], "a preview after up changes nothing");
+});
+
+test("a rate change updates the TrafficControl in place, previewed as that alone; the server is untouched", async () => {
+  config = { ...config, rate: "2mbit" };
+  assert.equal(changes(nslab("preview", DIR, state, config)), ["update slow"]);
+  assert.equal(changes(nslab("up", DIR, state, config)), ["update slow"]);
+  assert.is(rate(), 250_000);
+  assert.ok(alive(out.pid));
+});
+
+test("a server killed by hand is drift: refresh finds it gone, up starts it again", async () => {
+  process.kill(out.pid, "SIGKILL");
+  for (let i = 0; i < 200 && alive(out.pid); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(changes(nslab("refresh", DIR, state, config)), ["delete web"]);
+  const up = nslab("up", DIR, state, config);
+  assert.equal(changes(up), ["create web"]);
+  out = up.outputs as typeof out;
+  assert.is(await httpGet(out.clientNetns, "http://10.20.0.2:8000/"), "served\n");
+});
+
+test("a command that exits at once fails the run with its status and output; nothing of it is left", () => {
+  const r = spawnSync(process.execPath, argv("up", DIR, state, { ...config, quits: "1" }), { encoding: "utf8" });
+  assert.is(r.status, 1, r.stdout);
+  const json = JSON.parse(r.stdout) as { diagnostics: { message: string }[] };
+  assert.ok(
+    json.diagnostics.some((d) => /Process "quits": create: sh -c .* exited at once with status 4; its output:\n {2}cannot start/.test(d.message)),
+    JSON.stringify(json.diagnostics),
+  );
+});
+
+test("destroy stops the server and leaves the kernel as it was", () => {
+  assert.equal(nslab("destroy", DIR, state, config).changeSummary, summary(0, 0, 0, 0, 7));
+  assert.not.ok(alive(out.pid), "the server is stopped");
+  assert.fixture(kernelSnapshot(), pristine);
+});
+
+test.run();
