@@ -7,7 +7,7 @@ import { fromState, type Props } from "./values";
 // `nslab graph`: a picture of a lab drawn from its resources (the state, or the plan of a
 // preview): namespaces as boxes, bridges as switches, interfaces with their addresses and routes,
 // veth pairs as links, NAT and port forwards as labelled arrows (filter rules, and sysctls other
-// than forwarding, are left out). labGraph builds a small model; toMermaid and toDot print it.
+// than forwarding, are left out), processes in their namespace, traffic control on its link. labGraph builds a small model; toMermaid and toDot print it.
 // Everything is sorted, so the same lab always prints the same text.
 
 const KIND = "pulumi-nodejs:dynamic/nslab:";
@@ -24,8 +24,8 @@ export interface Line {
 export interface Device {
   id: string;
   name: string;
-  /** "device": an interface the lab does not make (named by an Address, a Route or a rule). */
-  kind: "bridge" | "veth" | "device";
+  /** "device": an interface the lab does not make (named by an Address, a Route or a rule); "process": a Process. */
+  kind: "bridge" | "veth" | "device" | "process";
   addresses: Line[];
   routes: Line[];
   change?: Change;
@@ -72,7 +72,7 @@ interface Resource {
 }
 
 const OUTSIDE = "outside";
-const KINDS = ["Netns", "Bridge", "VethPair", "Address", "Route", "Sysctl", "NatRule", "PortForward"];
+const KINDS = ["Netns", "Bridge", "VethPair", "Address", "Route", "Sysctl", "NatRule", "PortForward", "Process", "TrafficControl"];
 
 /**
  * The graph of a lab's resources (state or wire form; components and pending deletes are left
@@ -87,7 +87,10 @@ export function labGraph(resources: readonly ResourceState[], changes?: Readonly
     byKind.get(r.type.slice(KIND.length))?.push({
       name: r.urn.split("::").pop()!,
       ...(op && op !== "same" ? { change: op } : {}),
-      get: (key) => (values[key] === undefined || values[key] === null ? undefined : String(shown(values[key]!))),
+      get: (key) => {
+        const v = values[key] === undefined || values[key] === null ? undefined : shown(values[key]!);
+        return Array.isArray(v) ? v.join(" ") : v === undefined ? undefined : String(v);
+      },
     });
   }
   const of = (kind: string) => byKind.get(kind)!.sort((a, b) => order(a.name, b.name));
@@ -113,6 +116,8 @@ export function labGraph(resources: readonly ResourceState[], changes?: Readonly
   const external = (label: string) => (externals.add(label), `x:${label}`);
   const edges: Edge[] = [];
   const changed = (r: Resource) => (r.change ? { change: r.change } : {});
+  /** The veth edge of each end ("<netns>/<name>"), where its traffic control is drawn. */
+  const linkOf = new Map<string, Edge>();
 
   for (const r of of("Netns")) Object.assign(namespace(r.get("name")), changed(r));
   for (const r of of("Bridge")) Object.assign(device(r.get("netns"), r.get("name") ?? r.name, "bridge"), changed(r));
@@ -124,8 +129,19 @@ export function labGraph(resources: readonly ResourceState[], changes?: Readonly
     // An end in a bridge is drawn as the bridge, with the end's name on the link.
     const [a, b] = ends.map((e) => (e.master ? device(e.netns, e.master, "bridge") : Object.assign(device(e.netns, e.name, "veth"), changed(r))).key);
     const ports = ends.filter((e) => e.master).map((e) => e.name);
-    edges.push({ from: a!, to: b!, label: ports.length ? ports.join(" · ") : "veth", directed: false, ...changed(r) });
+    const edge: Edge = { from: a!, to: b!, label: ports.length ? ports.join(" · ") : "veth", directed: false, ...changed(r) };
+    for (const e of ends) linkOf.set(`${e.netns ?? ""}/${e.name}`, edge);
+    edges.push(edge);
   }
+  for (const r of of("TrafficControl")) {
+    const [netns, dev = "?"] = [r.get("netns"), r.get("device")];
+    const shaping = ["rate", "delay", "jitter", "loss", "duplicate", "corrupt"].flatMap((k) => (r.get(k) ? [`${k} ${r.get(k)}`] : [])).join(" ");
+    // On the veth it shapes (the end's egress), else on its interface.
+    const edge = linkOf.get(`${netns ?? ""}/${dev}`);
+    if (edge) edge.label += ` · ${marked(`${dev} → ${shaping}`, r.change)}`;
+    else device(netns, dev).routes.push({ text: `egress ${shaping}`, ...changed(r) });
+  }
+  for (const r of of("Process")) Object.assign(device(r.get("netns"), `${r.name}: ${r.get("command") ?? "?"}`, "process"), changed(r));
   for (const r of of("Address")) device(r.get("netns"), r.get("device") ?? "?").addresses.push({ text: r.get("address") ?? "?", ...changed(r) });
   for (const r of of("Route")) {
     const [netns, dev, via] = [r.get("netns"), r.get("device"), r.get("via")];
@@ -212,7 +228,7 @@ export function toMermaid(g: LabGraph): string {
     classify(ns.id, ns.change);
     for (const d of devicesOf(ns)) {
       const label = q(deviceLines(d));
-      out.push(`    ${d.id}${d.kind === "bridge" ? `{{${label}}}` : d.kind === "veth" ? `([${label}])` : `[${label}]`}`);
+      out.push(`    ${d.id}${d.kind === "bridge" ? `{{${label}}}` : d.kind === "veth" ? `([${label}])` : d.kind === "process" ? `[/${label}/]` : `[${label}]`}`);
       classify(d.id, d.change);
     }
     out.push("  end");
@@ -244,7 +260,7 @@ export function toDot(g: LabGraph): string {
   for (const ns of g.namespaces) {
     out.push(`  subgraph cluster_${ns.id} {`, ...[`label=${q([title(ns)])}`, ...attrs(ns.change, ["rounded"])].map((a) => `    ${a};`));
     for (const d of devicesOf(ns)) {
-      const shape = d.kind === "bridge" ? ["shape=hexagon"] : [];
+      const shape = d.kind === "bridge" ? ["shape=hexagon"] : d.kind === "process" ? ["shape=parallelogram"] : [];
       out.push(`    ${d.id} [${[`label=${q(deviceLines(d))}`, ...shape, ...attrs(d.change, d.kind === "veth" ? ["rounded"] : [])].join(" ")}];`);
     }
     out.push("  }");
