@@ -3,33 +3,8 @@ import { ownerOf, type CommonArgs } from "../internal/common";
 import { deletedWithRef, netnsOfLink, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
-/**
- * Rate, delay and loss on one link end: what leaves the interface (its egress) is shaped, as
- * `tc` does. To shape both directions of a veth pair, shape both ends (`device: pair` and
- * `device: pair.peer`). A rate is a `tbf` qdisc; delay, jitter, loss, duplication and corruption
- * are a `netem` (kernel module sch_netem: without it, a create that asks for them fails before
- * anything changes, naming the module). Values are in tc's units: "8mbit", "32kb", "20ms", "1%".
- * Every value changes in place (`tc qdisc change`). The qdisc's handle marks it as this
- * resource's; a root qdisc that nslab did not make is refused unless `adopt` is set (it is then
- * replaced, and delete leaves the kernel's default).
- *
- * Equivalent to: `tc [-n <netns>] qdisc add dev <device> root handle <hash>: tbf rate <rate> burst <burst> latency 50ms`,
- * or `... root handle <hash>: netem [limit <limit>] [delay <delay> [<jitter>]] [loss <loss>] [duplicate <p>] [corrupt <p>]`
- * with the tbf at `parent <hash>:1` when both are asked for.
- */
-export interface TrafficControlArgs extends CommonArgs {
-  /**
-   * The interface: a VethPair (its first end), `vethPair.peer` (its second end) or Bridge
-   * resource, which also orders the two, takes the link's namespace when `netns` is not given,
-   * and replaces the shaping when the link is re-created; or an interface name.
-   */
-  readonly device: LinkRef;
-  /**
-   * Network namespace of the interface: a Netns resource or a namespace name.
-   *
-   * @default - the namespace of `device` when it is a resource, otherwise the host's
-   */
-  readonly netns?: NetnsRef;
+/** Rate, delay and loss of a link end's egress, in tc's units. */
+export interface LinkShaping {
   /**
    * The most the interface sends, in tc's rate units: bit, kbit, mbit, gbit, tbit (bits per
    * second) or bps, kbps, mbps, gbps, tbps (bytes per second), e.g. "8mbit".
@@ -80,6 +55,35 @@ export interface TrafficControlArgs extends CommonArgs {
    * @default - netem 1000 packets; tbf 50 ms at the rate
    */
   readonly limit?: pulumi.Input<number>;
+}
+
+/**
+ * Rate, delay and loss on one link end: what leaves the interface (its egress) is shaped, as
+ * `tc` does. To shape both directions of a veth pair, shape both ends (`device: pair` and
+ * `device: pair.peer`). A rate is a `tbf` qdisc; delay, jitter, loss, duplication and corruption
+ * are a `netem` (kernel module sch_netem: without it, a create that asks for them fails before
+ * anything changes, naming the module). Values are in tc's units: "8mbit", "32kb", "20ms", "1%".
+ * Every value changes in place (`tc qdisc change`). The qdisc's handle marks it as this
+ * resource's; a root qdisc that nslab did not make is refused unless `adopt` is set (it is then
+ * replaced, and delete leaves the kernel's default).
+ *
+ * Equivalent to: `tc [-n <netns>] qdisc add dev <device> root handle <hash>: tbf rate <rate> burst <burst> latency 50ms`,
+ * or `... root handle <hash>: netem [limit <limit>] [delay <delay> [<jitter>]] [loss <loss>] [duplicate <p>] [corrupt <p>]`
+ * with the tbf at `parent <hash>:1` when both are asked for.
+ */
+export interface TrafficControlArgs extends CommonArgs, LinkShaping {
+  /**
+   * The interface: a VethPair (its first end), `vethPair.peer` (its second end) or Bridge
+   * resource, which also orders the two, takes the link's namespace when `netns` is not given,
+   * and replaces the shaping when the link is re-created; or an interface name.
+   */
+  readonly device: LinkRef;
+  /**
+   * Network namespace of the interface: a Netns resource or a namespace name.
+   *
+   * @default - the namespace of `device` when it is a resource, otherwise the host's
+   */
+  readonly netns?: NetnsRef;
 }
 
 export class TrafficControl extends pulumi.dynamic.Resource {
