@@ -57,7 +57,7 @@ const rules = [
   rule<ProcessInputs, "command">("command", commandProblem),
   rule<ProcessInputs, "env">("env", (v) => {
     if (!Array.isArray(v)) return `use a list of "NAME=value" strings`;
-    const bad = v.find((e) => typeof e !== "string" || !ENV_NAME.test(e.slice(0, e.indexOf("="))) || e.includes("\0"));
+    const bad = v.find((e) => known(e) && (typeof e !== "string" || !ENV_NAME.test(e.slice(0, e.indexOf("="))) || e.includes("\0")));
     if (bad !== undefined) return `${JSON.stringify(bad)} is not NAME=value (NAME from A-Z a-z 0-9 _, not starting with a digit)`;
     if (v.some((e) => e.startsWith(`${OWNER_VARIABLE}=`))) return `${OWNER_VARIABLE} is set by nslab (it marks the process as this resource's); leave it out`;
     return undefined;
@@ -68,8 +68,9 @@ const rules = [
   }),
   rule<ProcessInputs, "ready">("ready", (v) => {
     if (typeof v !== "object" || Array.isArray(v)) return "use { tcpPort, timeout? }";
+    if (!known(v.tcpPort)) return undefined;
     if (!Number.isInteger(v.tcpPort) || v.tcpPort < 1 || v.tcpPort > 65535) return "tcpPort: use an integer from 1 to 65535 (the port the command listens on in its namespace)";
-    if (v.timeout !== undefined && !(typeof v.timeout === "number" && v.timeout > 0 && v.timeout <= MAX_READY_TIMEOUT)) return `timeout: use seconds, more than 0 and at most ${MAX_READY_TIMEOUT}`;
+    if (v.timeout !== undefined && known(v.timeout) && !(typeof v.timeout === "number" && v.timeout > 0 && v.timeout <= MAX_READY_TIMEOUT)) return `timeout: use seconds, more than 0 and at most ${MAX_READY_TIMEOUT}`;
     return undefined;
   }),
   rule<ProcessInputs, "stopTimeout">("stopTimeout", (v) => (typeof v === "number" && v >= 0 && v <= 300 ? undefined : "use seconds from 0 to 300")),

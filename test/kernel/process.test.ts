@@ -7,27 +7,19 @@ import * as assert from "uvu/assert";
 import { marked } from "../../provider/driver/process";
 import { ownerHash } from "../../provider/lib/owner";
 import { processKind, type ProcessInputs, type ProcessOutputs } from "../../provider/resources/process";
-import { checked, created, failures, owner, rejects, sh } from "../helpers/kernel";
+import { addVethLab, checked, created, delVethLab, failures, owner, rejects, UNKNOWN } from "../helpers/kernel";
 import { httpGet } from "../helpers/http";
 
-// Namespaces "a" (10.0.0.1) and "b" (10.0.0.2) joined by a veth pair; each test's processes run
+// Namespaces "a" (10.0.0.1) and "b" (10.0.0.2) joined by a veth pair (addVethLab); each test's processes run
 // in "a", and every test ends with none of its processes alive.
 
 const test = suite("Process");
 const site = fs.mkdtempSync(path.join(os.tmpdir(), "nslab-process-"));
 fs.writeFileSync(path.join(site, "index.html"), "hello from a\n");
 
-test.before(() => {
-  sh("ip", "netns", "add", "a");
-  sh("ip", "netns", "add", "b");
-  sh("ip", "-n", "a", "link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", "b");
-  sh("ip", "-n", "a", "addr", "add", "10.0.0.1/24", "dev", "va");
-  sh("ip", "-n", "b", "addr", "add", "10.0.0.2/24", "dev", "vb");
-  for (const [ns, dev] of [["a", "va"], ["b", "vb"], ["a", "lo"], ["b", "lo"]]) sh("ip", "-n", ns!, "link", "set", "dev", dev!, "up");
-});
+test.before(addVethLab);
 test.after(() => {
-  sh("ip", "netns", "del", "a");
-  sh("ip", "netns", "del", "b");
+  delVethLab();
   fs.rmSync(site, { recursive: true, force: true });
 });
 
@@ -155,6 +147,10 @@ test("bad input: every failure at once, with the value and what to do", async ()
     `ready: Process "bad": ready {"tcpPort":0} is not valid: tcpPort: use an integer from 1 to 65535 (the port the command listens on in its namespace)`,
     `stopTimeout: Process "bad": stopTimeout -1 is not valid: use seconds from 0 to 300`,
   ]);
+});
+
+test("values unknown in a preview are not judged", async () => {
+  assert.equal(await failures(processKind, { netns: UNKNOWN, command: [UNKNOWN, "-x"], env: [UNKNOWN], ready: { tcpPort: UNKNOWN, timeout: UNKNOWN }, owner: owner("preview") }), []);
 });
 
 test("a namespace that does not exist fails the create; nothing is left", async () => {

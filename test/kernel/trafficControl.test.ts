@@ -3,27 +3,18 @@ import * as assert from "uvu/assert";
 import { ownerHash } from "../../provider/lib/owner";
 import { handleOf } from "../../provider/lib/tc";
 import { trafficControl, type TrafficControlInputs } from "../../provider/resources/trafficControl";
-import { checked, created, failures, owner, rejects, sh } from "../helpers/kernel";
+import { addVethLab, checked, created, delVethLab, failures, owner, rejects, sh } from "../helpers/kernel";
 import { transferRate } from "../helpers/transfer";
 
 // Namespaces "a" (va, 10.0.0.1) and "b" (vb, 10.0.0.2) joined by a veth pair. Rates are measured
 // with real TCP transfers; the tolerance is wide (a loaded 2-core machine sends slower, never
-// faster): a shaped end sends at most ~the rate, and a transfer at the rate takes about a second.
+// faster): a shaped end sends at most ~the rate (20 % over allows for the bucket's burst), and a
+// transfer at the rate takes a second or two.
 
 const test = suite("TrafficControl");
 
-test.before(() => {
-  sh("ip", "netns", "add", "a");
-  sh("ip", "netns", "add", "b");
-  sh("ip", "-n", "a", "link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", "b");
-  sh("ip", "-n", "a", "addr", "add", "10.0.0.1/24", "dev", "va");
-  sh("ip", "-n", "b", "addr", "add", "10.0.0.2/24", "dev", "vb");
-  for (const [ns, dev] of [["a", "va"], ["b", "vb"]]) sh("ip", "-n", ns!, "link", "set", "dev", dev!, "up");
-});
-test.after(() => {
-  sh("ip", "netns", "del", "a");
-  sh("ip", "netns", "del", "b");
-});
+test.before(addVethLab);
+test.after(delVethLab);
 
 interface Qdisc {
   kind: string;
@@ -51,7 +42,7 @@ test("a rate shapes the egress of its end: a transfer a -> b takes the time the 
   const shaped = await transferRate("a", "b", "10.0.0.2", 2_000_000);
   const back = await transferRate("b", "a", "10.0.0.1", 2_000_000);
   console.log(`  16mbit: a -> b ${(shaped / MBIT).toFixed(1)} Mbit/s, b -> a (unshaped) ${(back / MBIT).toFixed(0)} Mbit/s`);
-  assert.ok(shaped <= 16 * MBIT * 1.1 && shaped >= 16 * MBIT * 0.3, `a -> b at about 16 Mbit/s: ${shaped}`);
+  assert.ok(shaped <= 16 * MBIT * 1.2 && shaped >= 16 * MBIT * 0.3, `a -> b at about 16 Mbit/s: ${shaped}`);
   assert.ok(back > 16 * MBIT * 3, `b -> a is not shaped: ${back}`);
 
   assert.equal(await trafficControl.read(id, outs), { id, props: outs });
@@ -60,9 +51,9 @@ test("a rate shapes the egress of its end: a transfer a -> b takes the time the 
   const packets = qdiscs()[0]!.packets!;
   const updated = (await trafficControl.update(id, outs, news)).outs!;
   assert.ok(qdiscs()[0]!.packets! >= packets && packets > 0, "the same qdisc, changed in place (its counters kept)");
-  const slower = await transferRate("a", "b", "10.0.0.2", 500_000);
+  const slower = await transferRate("a", "b", "10.0.0.2", 750_000);
   console.log(`  4mbit: a -> b ${(slower / MBIT).toFixed(1)} Mbit/s`);
-  assert.ok(slower <= 4 * MBIT * 1.1 && slower >= 4 * MBIT * 0.3, `a -> b at about 4 Mbit/s: ${slower}`);
+  assert.ok(slower <= 4 * MBIT * 1.2 && slower >= 4 * MBIT * 0.3, `a -> b at about 4 Mbit/s: ${slower}`);
 
   await trafficControl.delete(id, updated);
   assert.equal(rootKind(), ["noqueue 0:"], "the kernel's default again");
