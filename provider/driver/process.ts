@@ -6,13 +6,14 @@ import { RUN_DIR } from "./runstate";
 
 // Long-running processes in a namespace (the Process kind). No systemd is assumed (CI has none):
 // a short-lived bash, the launcher, started like every command by the spawner (exec.ts), starts
-// the command in the background under `setsid` (its own session and process group, no
-// controlling terminal), in the namespace (`ip netns exec`), with stdin from /dev/null and
-// stdout and stderr to a log file under /run/nslab. The launcher waits until the command listens
-// on its ready port, exits at once, or has run for a moment, and then ends: the command is
-// orphaned, so it belongs to init (or the nearest subreaper) and not to the provider host, and
-// it keeps running when the host and the deployment end, until delete stops it. It sees the
-// provider's environment, the `env` given, and NSLAB_OWNER, the mark that tells it is ours.
+// the command in the background under `setsid`, so in its own session and process group with no
+// controlling terminal (the Pulumi CLI ends a provider host with SIGKILL to the host's process
+// group; a terminal's hangup goes to its session), in the namespace (`ip netns exec`), with stdin
+// from /dev/null and stdout and stderr to a log file under /run/nslab. The launcher waits until
+// the command listens on its ready port, exits at once, or has run for a moment, and then ends:
+// the command is orphaned, so it belongs to init (or the nearest subreaper), not to the provider
+// host, and keeps running when the host and the deployment end, until delete stops it. It sees
+// the provider's environment, the `env` given, and NSLAB_OWNER, the mark that tells it is ours.
 
 export const LOG_DIR = path.join(RUN_DIR, "process");
 
