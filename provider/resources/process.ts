@@ -2,10 +2,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { KindProvider } from "../lib/kind";
 import { NslabError, withResource } from "../errors";
-import { netnsNameProblem } from "../driver/names";
 import { isOurs, launch, LOG_DIR, logTail, OWNER_VARIABLE, stop } from "../driver/process";
 import { commonRules, identityProblem, known, required, rule, validate } from "../lib/check";
 import { planDiff, type DiffSpec } from "../lib/diff";
+import { DIFFS } from "../lib/diffs";
+import { netnsNameProblem } from "../lib/names";
 import { ownerHash, type Owner } from "../lib/owner";
 
 // Process: a long-running command in a namespace (driver/process.ts starts it). Its identity is
@@ -111,8 +112,7 @@ function commandProblem(v: string[], i: ProcessInputs): string | undefined {
   return `"${program}" is not found in PATH (${searched.join(":")}); install it, or give its absolute path`;
 }
 
-/** What replaces and what changes in place: the diff below, and `replaceOnChanges` in schema.json. */
-export const DIFF: DiffSpec = { replace: ["netns", "netnsIdentity", "command", "env", "cwd"], update: ["ready", "stopTimeout"] };
+const DIFF: DiffSpec<ProcessInputs> = DIFFS.Process;
 
 const logPathOf = (i: ProcessInputs) => path.join(LOG_DIR, `${ownerHash(i.owner)}.log`);
 
@@ -123,7 +123,7 @@ export const processKind: KindProvider<ProcessInputs, ProcessOutputs> = {
   },
 
   async diff(_id, olds, news) {
-    return planDiff(olds as never, news as never, DIFF);
+    return planDiff(olds, news, DIFF);
   },
 
   async create(inputs) {

@@ -2,10 +2,11 @@ import type { KindProvider } from "../lib/kind";
 import { NslabError, withResource } from "../errors";
 import { failedWith } from "../driver/exec";
 import { where } from "../driver/link";
-import { HOST_CRITICAL_LINKS, ifnameProblem, netnsNameProblem } from "../driver/names";
 import { addQdiscs, changeQdiscs, delRootQdisc, listQdiscs, probeNetem, type QdiscInfo } from "../driver/tc";
 import { commonRules, identityProblem, intInRange, required, rule, ruleUnset, validate } from "../lib/check";
 import { planDiff, type DiffSpec } from "../lib/diff";
+import { DIFFS } from "../lib/diffs";
+import { HOST_CRITICAL_LINKS, ifnameProblem, netnsNameProblem } from "../lib/names";
 import { ownerHash, type Owner } from "../lib/owner";
 import { layoutOf, needsNetem, percentProblem, qdiscsOf, rateBits, rateProblem, SHAPING_KEYS, sizeProblem, timeProblem, type Qdisc, type Shaping } from "../lib/tc";
 
@@ -54,11 +55,7 @@ const rules = [
   rule<TrafficControlInputs, "limit">("limit", intInRange(1, 1_000_000, " packets")),
 ];
 
-/**
- * What replaces and what changes in place: the diff below, and `replaceOnChanges` in schema.json.
- * Every shaping input changes in place, also when it is removed (the diff below compares them all).
- */
-export const DIFF: DiffSpec = { replace: ["netns", "netnsIdentity", "device", "deviceIdentity"], update: [...SHAPING_KEYS] };
+const DIFF: DiffSpec<TrafficControlInputs> = DIFFS.TrafficControl;
 
 const idOf = (i: TrafficControlInputs) => `tc:${i.netns ?? "-"}/${i.device}`;
 const shapingOf = (i: Shaping) => JSON.stringify(SHAPING_KEYS.map((k) => i[k] ?? null));
@@ -74,7 +71,7 @@ export const trafficControl: KindProvider<TrafficControlInputs, TrafficControlOu
   },
 
   async diff(_id, olds, news) {
-    const d = planDiff(olds as never, news as never, DIFF);
+    const d = planDiff(olds, news, DIFF);
     return d.changes || shapingOf(olds) === shapingOf(news) ? d : { ...d, changes: true };
   },
 
