@@ -35,17 +35,21 @@ export interface LabArgs {
  * The first word is DIR when it is a Pulumi project's directory.
  */
 export function labArgs(argv: string[], options: Record<string, { type: "string"; short?: string }> = {}): LabArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { stack: { type: "string" }, "state-dir": { type: "string" }, ...options } });
-  } catch (err) {
-    throw new CommandUsageError((err as Error).message);
-  }
+  const parsed = usage(() => parseArgs({ args: argv, allowPositionals: true, options: { stack: { type: "string" }, "state-dir": { type: "string" }, ...options } }));
   const words = parsed.positionals;
   const dir = words.length > 1 && fs.existsSync(path.join(words[0]!, "Pulumi.yaml")) ? words.shift()! : ".";
   const name = words.shift();
   if (!name) throw new CommandUsageError("name the resource (e.g. a Netns or a VethPair of the stack)");
   return { dir, name, rest: words, values: parsed.values as Record<string, string | undefined> };
+}
+
+/** What `parse` returns; what it throws is a usage error. */
+function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new CommandUsageError((err as Error).message);
+  }
 }
 
 /** The stack's nslab resources, from its state. */
