@@ -1,7 +1,6 @@
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CommandUsageError, find, inNetns, labArgs, labResources, type LabResource } from "./lab";
+import { CommandUsageError, find, inNetns, labArgs, labResources, runAttached, type LabResource } from "./lab";
 
 // `nslab capture [DIR] NAME [--end peer] [-w FILE] [FILTER…]`: tcpdump on a link end of the
 // stack, in its namespace. pcap goes to FILE, or to stdout when stdout is not a terminal (so
@@ -26,8 +25,5 @@ export function captureCommand(argv: string[]): number {
   const file = a.values.write ?? (process.stdout.isTTY ? undefined : "-");
   // -U: each packet written as it comes (a pipe to wireshark shows it at once).
   const output = file === undefined ? ["-l", "-n"] : ["-U", "-w", file];
-  const cmd = inNetns(netns, ["tcpdump", "-i", device, ...output, ...a.rest]);
-  const run = spawnSync(cmd[0]!, cmd.slice(1), { stdio: "inherit" });
-  if (run.error) throw new Error(`${cmd.join(" ")}: ${run.error.message}`);
-  return run.status ?? 128 + 1;
+  return runAttached(inNetns(netns, ["tcpdump", "-i", device, ...output, ...a.rest]));
 }

@@ -1,5 +1,4 @@
-import { spawnSync } from "node:child_process";
-import { CommandUsageError, find, hasNetns, inNetns, labArgs, labResources, netnsOf } from "./lab";
+import { CommandUsageError, find, hasNetns, inNetns, labArgs, labResources, netnsOf, runAttached } from "./lab";
 
 // `nslab exec [DIR] NAME -- CMD…`: runs a command in the namespace of the stack's resource NAME
 // (a Netns, a Process, a link...), with this terminal; exits with the command's status.
@@ -10,8 +9,5 @@ export function execCommand(argv: string[]): number {
   const a = labArgs(argv.slice(0, dash));
   if (a.rest.length) throw new CommandUsageError(`exec takes [DIR] NAME before --, got also ${a.rest.join(" ")}`);
   const r = find(labResources(a), a.name, "resource with a namespace", hasNetns);
-  const cmd = inNetns(netnsOf(r), argv.slice(dash + 1));
-  const run = spawnSync(cmd[0]!, cmd.slice(1), { stdio: "inherit" });
-  if (run.error) throw new Error(`${cmd.join(" ")}: ${run.error.message}`);
-  return run.status ?? 128 + 1;
+  return runAttached(inNetns(netnsOf(r), argv.slice(dash + 1)));
 }

@@ -1,4 +1,6 @@
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { stateDirOf } from "../deploy";
@@ -82,6 +84,13 @@ export function netnsOf(r: LabResource): string {
 
 /** Resources that are in a namespace: anything but what lives in the host's alone. */
 export const hasNetns = (r: LabResource) => r.kind === "Netns" || typeof r.values.netns === "string";
+
+/** Runs argv on this terminal; its exit status (128 + N when a signal N ended it). */
+export function runAttached(argv: string[], env?: NodeJS.ProcessEnv): number {
+  const run = spawnSync(argv[0]!, argv.slice(1), { stdio: "inherit", env });
+  if (run.error) throw new Error(`${argv.join(" ")}: ${run.error.message}`);
+  return run.status ?? 128 + (run.signal ? os.constants.signals[run.signal] : 0);
+}
 
 /** argv run in namespace `netns` ("" the host's). */
 export const inNetns = (netns: string, argv: string[]) => (netns ? ["ip", "netns", "exec", netns, ...argv] : argv);

@@ -1,5 +1,4 @@
-import { spawnSync } from "node:child_process";
-import { CommandUsageError, find, hasNetns, inNetns, labArgs, labResources, netnsOf } from "./lab";
+import { CommandUsageError, find, hasNetns, inNetns, labArgs, labResources, netnsOf, runAttached } from "./lab";
 
 // `nslab shell [DIR] NAME`: opens $SHELL (else /bin/sh) in the namespace of the stack's resource
 // NAME; NSLAB_NETNS names the namespace there (for a prompt).
@@ -8,8 +7,5 @@ export function shellCommand(argv: string[]): number {
   const a = labArgs(argv);
   if (a.rest.length) throw new CommandUsageError(`shell takes [DIR] NAME, got also ${a.rest.join(" ")}`);
   const netns = netnsOf(find(labResources(a), a.name, "resource with a namespace", hasNetns));
-  const cmd = inNetns(netns, [process.env.SHELL || "/bin/sh"]);
-  const run = spawnSync(cmd[0]!, cmd.slice(1), { stdio: "inherit", env: { ...process.env, NSLAB_NETNS: netns || "host" } });
-  if (run.error) throw new Error(`${cmd.join(" ")}: ${run.error.message}`);
-  return run.status ?? 128 + 1;
+  return runAttached(inNetns(netns, [process.env.SHELL || "/bin/sh"]), { ...process.env, NSLAB_NETNS: netns || "host" });
 }
