@@ -52,7 +52,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const rules = [
   ...commonRules<ProcessInputs>(),
   required<ProcessInputs>("netns", "the namespace the command runs in: a Netns resource or a namespace name"),
-  rule<ProcessInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name")),
+  rule<ProcessInputs, "netns">("netns", netnsNameProblem),
   rule<ProcessInputs, "netnsIdentity">("netnsIdentity", identityProblem("netns")),
   required<ProcessInputs>("command", `the program and its arguments, e.g. ["python3", "-m", "http.server", "80"]`),
   rule<ProcessInputs, "command">("command", commandProblem),
@@ -119,7 +119,7 @@ const logPathOf = (i: ProcessInputs) => path.join(LOG_DIR, `${ownerHash(i.owner)
 export const processKind: KindProvider<ProcessInputs, ProcessOutputs> = {
   async check(_olds, news) {
     const inputs = { ...news, stopTimeout: news.stopTimeout ?? 10 };
-    return { inputs, failures: validate(KIND, inputs, rules) };
+    return { inputs, failures: validate(inputs, rules) };
   },
 
   async diff(_id, olds, news) {

@@ -36,12 +36,10 @@ const KIND = "TrafficControl";
 const rules = [
   ...commonRules<TrafficControlInputs>(),
   required<TrafficControlInputs>("device", "the interface whose egress is shaped"),
-  rule<TrafficControlInputs, "device">("device", (v, i) => {
-    if (typeof v !== "string") return "use an interface name";
-    if (i.netns === undefined && HOST_CRITICAL_LINKS.has(v)) return `"${v}" in the host's namespace carries this machine's own traffic; nslab does not shape it`;
-    return ifnameProblem(v);
-  }),
-  rule<TrafficControlInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name")),
+  rule<TrafficControlInputs, "device">("device", (v, i) =>
+    i.netns === undefined && HOST_CRITICAL_LINKS.has(v) ? `"${v}" in the host's namespace carries this machine's own traffic; nslab does not shape it` : ifnameProblem(v),
+  ),
+  rule<TrafficControlInputs, "netns">("netns", netnsNameProblem),
   rule<TrafficControlInputs, "deviceIdentity">("deviceIdentity", identityProblem("device")),
   ruleUnset<TrafficControlInputs, "rate">("rate", (v, i) =>
     v === undefined ? (SHAPING_KEYS.some((k) => k !== "limit" && k !== "burst" && i[k] !== undefined) ? undefined : "set at least one of rate, delay, loss, duplicate, corrupt") : rateProblem(v),
@@ -67,7 +65,7 @@ function intact(found: QdiscInfo[], qdiscs: readonly Qdisc[]): boolean {
 
 export const trafficControl: KindProvider<TrafficControlInputs, TrafficControlOutputs> = {
   async check(_olds, news) {
-    return { inputs: news, failures: validate(KIND, news, rules) };
+    return { inputs: news, failures: validate(news, rules) };
   },
 
   async diff(_id, olds, news) {

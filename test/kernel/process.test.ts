@@ -129,23 +129,23 @@ test("stopTimeout and ready change in place; command, env, cwd and netns replace
 test("bad input: every failure at once, with the value and what to do", async () => {
   const base = { netns: "a", owner: owner("bad") };
   assert.equal(await failures(processKind, { ...base, command: [] }), [
-    `command: Process "bad": command [] is not valid: use a non-empty list: the program and its arguments, e.g. ["python3", "-m", "http.server", "80"]`,
+    `command: [] is not valid: use a non-empty list: the program and its arguments, e.g. ["python3", "-m", "http.server", "80"]`,
   ]);
   assert.equal(await failures(processKind, { ...base, command: ["no-such-program-x"], env: ["PATH=/usr/bin:/bin"] }), [
-    `command: Process "bad": command ["no-such-program-x"] is not valid: "no-such-program-x" is not found in PATH (/usr/bin:/bin); install it, or give its absolute path`,
+    `command: ["no-such-program-x"] is not valid: "no-such-program-x" is not found in PATH (/usr/bin:/bin); install it, or give its absolute path`,
   ]);
   assert.equal(await failures(processKind, { ...base, command: ["./server"] }), [
-    `command: Process "bad": command ["./server"] is not valid: ./server is a relative path and no cwd is set; set cwd, or use an absolute path`,
+    `command: ["./server"] is not valid: ./server is a relative path and no cwd is set; set cwd, or use an absolute path`,
   ]);
   assert.equal(await failures(processKind, { ...base, command: ["./server"], cwd: site }), [
-    `command: Process "bad": command ["./server"] is not valid: ${site}/server is not an executable file on this host`,
+    `command: ["./server"] is not valid: ${site}/server is not an executable file on this host`,
   ]);
   assert.equal(await failures(processKind, { ...base, netns: "a/b", command: ["/bin/true"], cwd: "tmp", env: ["1A=x", "NSLAB_OWNER=x"], ready: { tcpPort: 0 }, stopTimeout: -1 }), [
-    `netns: Process "bad": netns "a/b" is not valid: use 1-255 characters from A-Z a-z 0-9 _ . - (not starting with "-", not "." or "..")`,
-    `env: Process "bad": env ["1A=x","NSLAB_OWNER=x"] is not valid: "1A=x" is not NAME=value (NAME from A-Z a-z 0-9 _, not starting with a digit)`,
-    `cwd: Process "bad": cwd "tmp" is not valid: use an absolute path`,
-    `ready: Process "bad": ready {"tcpPort":0} is not valid: tcpPort: use an integer from 1 to 65535 (the port the command listens on in its namespace)`,
-    `stopTimeout: Process "bad": stopTimeout -1 is not valid: use seconds from 0 to 300`,
+    `netns: "a/b" is not valid: use 1-255 characters from A-Z a-z 0-9 _ . - (not starting with "-", not "." or "..")`,
+    `env: ["1A=x","NSLAB_OWNER=x"] is not valid: "1A=x" is not NAME=value (NAME from A-Z a-z 0-9 _, not starting with a digit)`,
+    `cwd: "tmp" is not valid: use an absolute path`,
+    `ready: {"tcpPort":0} is not valid: tcpPort: use an integer from 1 to 65535 (the port the command listens on in its namespace)`,
+    `stopTimeout: -1 is not valid: use seconds from 0 to 300`,
   ]);
 });
 

@@ -119,18 +119,18 @@ test("a device that does not exist fails the create with what to do", async () =
 
 test("bad input: every failure at once, with the value and what is allowed", async () => {
   const base = { device: "va", netns: "a", owner: owner("bad") };
-  assert.equal(await failures(trafficControl, base), [`rate: TrafficControl "bad": rate (unset) is not valid: set at least one of rate, delay, loss, duplicate, corrupt`]);
+  assert.equal(await failures(trafficControl, base), [`rate: (unset) is not valid: set at least one of rate, delay, loss, duplicate, corrupt`]);
   assert.equal(await failures(trafficControl, { ...base, rate: "8 mbit", burst: "10", jitter: "5ms", loss: "101%", duplicate: "1", corrupt: "x%", limit: 0, delay: "20 ms" }), [
-    `rate: TrafficControl "bad": rate "8 mbit" is not valid: use a number and one of tc's rate units: bit, kbit, mbit, gbit, tbit, bps, kbps, mbps, gbps, tbps (bit: bits, bps: bytes per second), e.g. "8mbit"`,
-    `burst: TrafficControl "bad": burst "10" is not valid: use at least 1600 bytes: a burst smaller than one full packet passes nothing`,
-    `delay: TrafficControl "bad": delay "20 ms" is not valid: use a number and one of s, ms, us, e.g. "20ms"`,
-    `loss: TrafficControl "bad": loss "101%" is not valid: use a percentage from 0% to 100%, e.g. "1%" or "0.5%"`,
-    `duplicate: TrafficControl "bad": duplicate "1" is not valid: use a percentage from 0% to 100%, e.g. "1%" or "0.5%"`,
-    `corrupt: TrafficControl "bad": corrupt "x%" is not valid: use a percentage from 0% to 100%, e.g. "1%" or "0.5%"`,
-    `limit: TrafficControl "bad": limit 0 is not valid: use an integer from 1 to 1000000 packets`,
+    `rate: "8 mbit" is not valid: use a number and one of tc's rate units: bit, kbit, mbit, gbit, tbit, bps, kbps, mbps, gbps, tbps (bit: bits, bps: bytes per second), e.g. "8mbit"`,
+    `burst: "10" is not valid: use at least 1600 bytes: a burst smaller than one full packet passes nothing`,
+    `delay: "20 ms" is not valid: use a number and one of s, ms, us, e.g. "20ms"`,
+    `loss: "101%" is not valid: use a percentage from 0% to 100%, e.g. "1%" or "0.5%"`,
+    `duplicate: "1" is not valid: use a percentage from 0% to 100%, e.g. "1%" or "0.5%"`,
+    `corrupt: "x%" is not valid: use a percentage from 0% to 100%, e.g. "1%" or "0.5%"`,
+    `limit: 0 is not valid: use an integer from 1 to 1000000 packets`,
   ]);
   assert.equal(await failures(trafficControl, { device: "eth0", owner: owner("bad"), rate: "1mbit" }), [
-    `device: TrafficControl "bad": device "eth0" is not valid: "eth0" in the host's namespace carries this machine's own traffic; nslab does not shape it`,
+    `device: "eth0" is not valid: "eth0" in the host's namespace carries this machine's own traffic; nslab does not shape it`,
   ]);
 });
 
