@@ -63,7 +63,7 @@ export function netnsName(ref: NetnsRef | undefined): pulumi.Input<string> | und
 }
 
 /** The namespace a LinkRef lives in, when it is a resource that knows it. */
-function netnsOfLink(ref: LinkRef | undefined): pulumi.Input<string> | undefined {
+export function netnsOfLink(ref: LinkRef | undefined): pulumi.Input<string> | undefined {
   return isResourceLike(ref) && "linkNetns" in ref ? ref.linkNetns : undefined;
 }
 
