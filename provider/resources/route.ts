@@ -221,10 +221,8 @@ async function onLinkProblem(i: RouteInputs): Promise<string> {
   const ns = where(i.netns);
   const links = await listAddrs(i.netns).catch(() => []);
   const covering = links.filter((l) => (i.device === undefined || l.ifname === i.device) && l.addr_info.some((a) => a.local && contains({ ...parseIp(a.local)!, prefix: a.prefixlen }, gw)));
-  const own = covering.find((l) => l.addr_info.some((a) => a.local === i.via));
   const down = covering.find((l) => !l.flags.includes("UP"));
   const order = `add it to this Route's dependsOn: [<that Address>] so that the route is created after it.`;
-  if (own) return `${i.via} is an address of "${own.ifname}" in ${ns} itself; a gateway is another host's address on the link (e.g. the peer's).`;
   if (down) return `the address covering it is on "${down.ifname}", which is down. Set up: true on the VethPair or Bridge that makes it.`;
   if (covering.length) return `the address covering it on "${covering[0]!.ifname}" was not there yet when the route was added: ${order}`;
   return `no address in ${ns}${i.device ? ` on "${i.device}"` : ""} covers it. Add an Address in ${ns} whose prefix covers ${i.via}, and ${order}`;
