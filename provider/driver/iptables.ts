@@ -5,6 +5,7 @@ import { exec, failedWith } from "./exec";
 import type { Netns } from "./ip";
 import { where } from "./link";
 import { withHostLock } from "./lock";
+import { shortHash } from "./names";
 import { missingNetnsError } from "./netns";
 
 // iptables through execa: reads with `iptables-save -t TABLE`, every write as one
@@ -65,8 +66,9 @@ export async function readHooks(netns: Netns, hooks: readonly Hook[]): Promise<C
   });
 }
 
+/** A name of fixed length: a namespace name can be as long as a file name may be. */
 function lockName(netns: Netns): string {
-  return `iptables@${netns ?? "-"}`;
+  return `iptables-${shortHash([netns ?? ""], 16)}`;
 }
 
 /**

@@ -34,7 +34,7 @@ export function holderState(record: string): "alive" | "dead" | "unknown" {
 
 /** Creates `file` holding this process's record; false when it exists. */
 export function createLockFile(file: string): boolean {
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  const tmp = path.join(path.dirname(file), `.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   fs.writeFileSync(tmp, holderRecord(), { flag: "wx", mode: 0o600 });
   try {
     fs.linkSync(tmp, file);
