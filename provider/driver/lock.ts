@@ -22,14 +22,10 @@ export function holderRecord(): string {
  * (empty, garbage); "unknown" for a holder in another PID namespace, whose pids mean nothing here.
  */
 export function holderState(record: string): "alive" | "dead" | "unknown" {
-  const m = /^(\d+)(?: (\d+) (\d+))?\n?$/.exec(record);
-  if (!m || Number(m[1]) <= 0) return "dead";
-  const pid = Number(m[1]);
-  if (m[3] !== undefined && m[3] !== pidNamespace()) return "unknown";
-  const start = processStart(pid);
-  if (start === undefined) return "dead";
-  // A record without a start time (an older nslab's) can only be judged by its pid.
-  return m[2] === undefined || m[2] === start ? "alive" : "dead";
+  const m = /^(\d+) (\d+) (\d+)\n$/.exec(record);
+  if (!m) return "dead";
+  if (m[3] !== pidNamespace()) return "unknown";
+  return processStart(Number(m[1])) === m[2] ? "alive" : "dead";
 }
 
 /** Creates `file` holding this process's record; false when it exists. */
