@@ -8,7 +8,7 @@ import { Status } from "@pulumi/pulumi/proto/status_pb";
 import type { Props } from "./values";
 
 // The dynamic-provider host: the real `@pulumi/pulumi/cmd/dynamic-provider` process, as the CLI's
-// `pulumi-resource-pulumi-nodejs` shim runs it (pulumi-engine.md §3.6): in the project directory
+// `pulumi-resource-pulumi-nodejs` shim runs it (docs/engine.md, "URNs, the Stack and the default provider"): in the project directory
 // (require-from-string resolves the provider code's requires from its cwd), printing its port on
 // stdout, then driven over ResourceProvider gRPC. One process per engine run, started eagerly.
 

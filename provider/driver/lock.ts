@@ -6,7 +6,8 @@ import { RUN_DIR } from "./runstate";
 
 // Lock files: the host-wide locks of read-modify-write sections that several provider processes
 // (two stacks, two hosts of one engine) may run at once (the jump rules in built-in iptables
-// chains, nslab's shared chains, the Sysctl holder registry), and the engine's stack lock.
+// chains: an unprotected `-C || -A` leaves duplicates, docs/kernel-facts.md, C3; nslab's shared
+// chains; the Sysctl holder registry), and the engine's stack lock.
 // A lock file is created whole or not at all (written under a temporary name, then hard-linked
 // to its name, which fails when it exists), so no reader ever sees it empty. It names its holder
 // by pid, the process's start time and its PID namespace: a pid reused by an unrelated process,

@@ -3,7 +3,7 @@ import { isUnknown } from "./check";
 
 // A declarative diff: which inputs replace the kernel object and which change it in place.
 // Every replace is delete-before-replace: the kernel name stays the same, so creating first
-// would collide with the old object (design.md decision 3, pulumi-engine.md §5.6).
+// would collide with the old object (docs/design.md, "Kernel names are identity").
 
 export interface DiffSpec {
   /** Identity: a change (or an unknown value) replaces. Unset is a value here (e.g. the host netns). */

@@ -163,7 +163,7 @@ async function mayTake(i: BridgeInputs, link: LinkInfo, hash: string): Promise<v
   if (ownership !== "ours" && !i.adopt) throw foreignLinkError(i.netns, i.name, ownership);
 }
 
-/** The inputs (or stored outputs) with what the kernel reports: MTU, STP and admin state (D4, D9). */
+/** The inputs (or stored outputs) with what the kernel reports: MTU, STP and admin state (docs/kernel-facts.md, D4, D9). */
 function outputsOf(base: BridgeInputs, link: LinkInfo): BridgeOutputs {
   return {
     ...base,

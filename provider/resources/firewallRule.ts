@@ -38,7 +38,7 @@ export interface FirewallRuleOutputs extends FirewallRuleInputs {
 
 const KIND = "FirewallRule";
 /**
- * A rule's match is its identity (design.md decision 3); what it does and where it sits are not.
+ * A rule's match is its identity (docs/design.md, "Kernel names are identity"); what it does and where it sits are not.
  * The diff below, and `replaceOnChanges` in schema.json.
  */
 export const DIFF: DiffSpec = {

@@ -36,7 +36,7 @@ const HOOKS: readonly Hook[] = [
   { table: "filter", builtin: "FORWARD" },
 ];
 /**
- * Matches and namespace are the rule's identity (design.md decision 3); the target changes in place.
+ * Matches and namespace are the rule's identity (docs/design.md, "Kernel names are identity"); the target changes in place.
  * The diff below, and `replaceOnChanges` in schema.json.
  */
 export const DIFF: DiffSpec = { replace: ["netns", "netnsIdentity", "owner", "source", "outInterface", "notOutInterface"], update: ["toSource"] };

@@ -13,7 +13,7 @@ import { ruleOperations } from "../lib/ruleKind";
 // accept of the DNATed traffic in nslab's filter FORWARD chain, so it works behind a FORWARD
 // policy DROP. Marked by the comment nslab:<owner hash>:pf on every rule. Every input is
 // identity: a new target replaces the forward, and delete also drops the connection-tracking
-// entries of flows DNATed to the old target (kernel-facts D10).
+// entries of flows DNATed to the old target (docs/kernel-facts.md, D10).
 
 export interface PortForwardInputs {
   hostPort: number;
@@ -62,7 +62,7 @@ const operations = ruleOperations<PortForwardInputs>({
   hooks: () => HOOKS,
   tag: () => TAG,
   rules: portForwardRules,
-  // A replaced target must not keep receiving the flows conntrack already mapped to it (D10).
+  // A replaced target must not keep receiving the flows conntrack already mapped to it (docs/kernel-facts.md, D10).
   afterDelete: (p) => flushConntrack(p.netns, { protocol: p.protocol, origPortDst: p.hostPort, replySrc: p.toAddress, replyPortSrc: p.toPort }),
 });
 

@@ -221,7 +221,7 @@ function foreign(i: RouteInputs, s: RouteSpec, found: RouteInfo | undefined, nsl
 
 /**
  * Turns the kernel's answer to a route that cannot be installed into what is missing and how to
- * order the resources so that it is not (design.md decision 6); other errors pass unchanged.
+ * order the resources so that it is not (docs/design.md, "Validate before touching the kernel"); other errors pass unchanged.
  */
 async function explain(i: RouteInputs, err: unknown): Promise<unknown> {
   if (!(err instanceof CommandError)) return err;

@@ -151,7 +151,7 @@ export const vethPair: KindProvider<VethPairInputs, VethPairOutputs> = {
   async read(id, props) {
     if (!props) return {};
     const [a, b] = await Promise.all([findLink(props.netns, props.name), findLink(props.peerNetns, props.peerName)]);
-    // A deleted end takes the other with it (D1); an end moved elsewhere is gone from its place
+    // A deleted end takes the other with it (docs/kernel-facts.md, D1); an end moved elsewhere is gone from its place
     // (D6); a pair that is no longer ours is not this resource's any more.
     if (!a || !b || !isVethPair(a, b, props.netns === props.peerNetns) || ownershipOf(a, ownerHash(props.owner)) !== "ours") return {};
     return { id, props: outputsOf(props, a, b) };
@@ -251,7 +251,7 @@ async function missingNetns(i: VethPairInputs, err: unknown): Promise<Error> {
 
 /**
  * The outputs: the inputs (or stored outputs) with what the kernel reports for every setting,
- * managed or not, so read shows drift (D3 master, D4 down, D9 MTU). Keys whose value is unset are
+ * managed or not, so read shows drift (docs/kernel-facts.md: D3 master, D4 down, D9 MTU). Keys whose value is unset are
  * left out, so the outputs are what the provider host sends (see provider/index.ts).
  */
 function outputsOf(base: VethPairInputs, a: LinkInfo, b: LinkInfo): VethPairOutputs {

@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { KindProvider } from "../../provider/lib/kind";
 
-// The provider Pulumi serializes into every resource's `__provider` (design.md decision 2): a
+// The provider Pulumi serializes into every resource's `__provider` (docs/design.md, "The serialized provider is a thin shim"): a
 // tiny object whose methods load the real implementation by package name when the
 // dynamic-provider host calls them. State stays small, a fixed delete reaches resources created
 // by older versions, and nothing ESM-only is ever captured. One frozen instance per kind, so

@@ -16,7 +16,7 @@ export const CLI = path.join(ROOT, "dist/engine/cli.js");
 
 export { pings };
 
-/** The `--json` object of one run (design.md, "The CLI's output contract"). */
+/** The `--json` object of one run (docs/design.md, "The CLI's output contract"). */
 export interface Json {
   steps: { op: string; urn: string; type: string; diffs: string[] }[];
   changeSummary: Record<string, number>;

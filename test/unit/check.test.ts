@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { commonRules, intInRange, isUnknown, known, required, rule, ruleUnset, UNKNOWN, validate, type Rule } from "../../provider/lib/check";
 import type { Owner } from "../../provider/lib/owner";
 
-// validate() and the rule helpers (design.md decision 6): every failure at once, one reason per
+// validate() and the rule helpers (docs/design.md, "Validate before touching the kernel"): every failure at once, one reason per
 // property, unknown values skipped, and a message that names the resource, the property, the bad
 // value and what is allowed. Exercised on a made-up kind so that no real kind's rules are needed.
 

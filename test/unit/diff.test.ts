@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { UNKNOWN } from "../../provider/lib/check";
 import { changedKeys, planDiff, type DiffSpec } from "../../provider/lib/diff";
 
-// planDiff (design.md decision 3): identity keys replace, delete first; in-place keys update; an
+// planDiff (docs/design.md, "Kernel names are identity"): identity keys replace, delete first; in-place keys update; an
 // unknown identity replaces; an unset in-place key is not managed; everything else is ignored.
 
 const SPEC: DiffSpec = { replace: ["name", "netns"], update: ["mtu", "up", "owner"] };
