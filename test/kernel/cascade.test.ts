@@ -51,4 +51,29 @@ test("deleting a device's last IPv4 address is refused while routes nslab did no
   await providers.Route.delete(r.id, r.outs);
 });
 
+test("a pre-existing chain named NSLAB-FORWARD is neither written to nor deleted (7)", async () => {
+  sh("iptables", "-N", "NSLAB-FORWARD");
+  sh("iptables", "-A", "NSLAB-FORWARD", "-s", "10.77.0.1/32", "-j", "ACCEPT");
+  sh("iptables", "-A", "FORWARD", "-j", "NSLAB-FORWARD");
+  const before = sh("iptables", "-S");
+  const inputs = await checked(providers.FirewallRule, { action: "accept", protocol: "tcp", destinationPort: 80, owner: owner("c7-fw") });
+  await rejects(providers.FirewallRule.create(inputs), /chain NSLAB-FORWARD \(table filter\) of the host namespace exists and was not made by nslab: .* holds the rule "-s 10\.77\.0\.1\/32 -j ACCEPT"/);
+  await providers.FirewallRule.delete(`firewallrule:-/x`, { ...inputs, comment: "" });
+  assert.is(sh("iptables", "-S"), before);
+  sh("iptables", "-F", "FORWARD");
+  sh("iptables", "-F", "NSLAB-FORWARD");
+  sh("iptables", "-X", "NSLAB-FORWARD");
+});
+
+test("a foreign rule inserted into nslab's chain reads as drift, and create repairs the chain (8)", async () => {
+  const { id, outs } = await created(providers.FirewallRule, await checked(providers.FirewallRule, { action: "accept", protocol: "tcp", destinationPort: 80, owner: owner("c8-fw") }));
+  assert.equal(await providers.FirewallRule.read(id, outs), { id, props: outs });
+  sh("iptables", "-I", "NSLAB-FORWARD", "1", "-j", "DROP");
+  assert.equal(await providers.FirewallRule.read(id, outs), {}, "refresh sees the chain changed");
+  await providers.FirewallRule.create(outs);
+  assert.not.match(sh("iptables", "-S", "NSLAB-FORWARD"), /-A NSLAB-FORWARD -j DROP/);
+  assert.equal(await providers.FirewallRule.read(id, outs), { id, props: outs });
+  await providers.FirewallRule.delete(id, outs);
+});
+
 test.run();
