@@ -208,10 +208,10 @@ function delCommand(i: AddressInputs): string {
 
 function foreign(i: AddressInputs, found: FoundAddr, nslab: boolean): NslabError {
   const mark = found.addr.label && found.addr.label !== i.device ? ` (label "${found.addr.label}")` : "";
-  const who = nslab ? "by another nslab resource or stack" : "not by this resource (nslab has no record of making it for this resource)";
+  const who = nslab ? "was made by another nslab resource or stack" : "was not made by this resource (nslab has no record of making it)";
   return new NslabError(
     "CONFLICT",
-    `${i.address} already exists on "${i.device}" in ${where(i.netns)}${mark} and was made ${who}. ` +
+    `${i.address} already exists on "${i.device}" in ${where(i.netns)}${mark} and ${who}. ` +
       `${nslab ? "Remove that resource, or remove the address" : "Remove it"} with: ${delCommand(i)}, or set adopt: true to take it over.`,
   );
 }

@@ -211,10 +211,10 @@ function foreign(i: RouteInputs, s: RouteSpec, found: RouteInfo | undefined, nsl
   const what = found
     ? `${found.gateway ? `via ${found.gateway} ` : ""}${found.dev ? `dev ${found.dev} ` : ""}proto ${found.protocol ?? "boot"}`.trim()
     : "of another type";
-  const who = nslab ? "another nslab resource or stack" : "someone else (nslab has no record of making it for this resource)";
+  const who = nslab ? "was made by another nslab resource or stack" : "was not made by nslab for this resource (nslab has no record of making it)";
   return new NslabError(
     "CONFLICT",
-    `a route to ${i.destination} (table ${i.table}, metric ${s.metric}) already exists in ${where(i.netns)} (${what}) and was made by ${who}. ` +
+    `a route to ${i.destination} (table ${i.table}, metric ${s.metric}) already exists in ${where(i.netns)} (${what}) and ${who}. ` +
       `${nslab ? "Remove that resource, or remove the route" : "Remove it"} with: ${delRouteCommand(s)}, or set adopt: true to take it over.`,
   );
 }

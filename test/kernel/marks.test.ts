@@ -68,7 +68,7 @@ test("a route marked proto 199 by another owner, or by hand, is not taken, nor d
   assert.is(sh("ip", "route", "show", "10.74.0.0/16"), "");
   sh("ip", "route", "add", "10.75.0.0/16", "via", "10.73.0.2", "proto", "199");
   const mine = await checked(route, { destination: "10.75.0.0/16", via: "10.73.0.2", owner: owner("r-hand") });
-  await rejects(route.create(mine), /already exists .* proto 199\) and was made by someone else/);
+  await rejects(route.create(mine), /already exists .* proto 199\) and was not made by nslab for this resource/);
   const adopted = await created(route, { ...mine, adopt: true });
   await route.delete(adopted.id, adopted.outs);
   assert.is(sh("ip", "route", "show", "10.75.0.0/16"), "");
