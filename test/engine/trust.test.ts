@@ -32,17 +32,18 @@ async function rejection(p: Promise<unknown>): Promise<string> {
   return "";
 }
 
-test("a state file of another project or stack is refused with both names (11)", async () => {
+test("a state file of another project or stack is refused with both names (T11)", async () => {
+  const lab = new Lab();
   const foreign = { urn: "urn:pulumi:dev::other::pulumi-nodejs:dynamic/test:Rec::a", custom: true, id: "a", type: "pulumi-nodejs:dynamic/test:Rec", inputs: {}, outputs: {} };
   writeState(lab.stateFile, makeCheckpoint([foreign]));
   const message = await rejection(lab.run("up", []));
   assert.match(message, /belongs to project "other", stack "dev", not to project "recorder", stack "dev"/);
   assert.ok(message.includes(lab.stateFile));
   assert.is(readState(lab.stateFile)!.deployment.resources.length, 1, "nothing was deleted");
-  fs.rmSync(lab.stateFile);
+  lab.cleanup();
 });
 
-test("up holds the stack lock from its preview to the end of its change (12)", () => {
+test("up holds the stack lock from its preview to the end of its change (T12)", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nslab-lockprog-"));
   const log = path.join(dir, "seen");
   fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: lockprog\nruntime: nodejs\n");
@@ -66,7 +67,7 @@ test("up holds the stack lock from its preview to the end of its change (12)", (
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test("state files are not written through links; a state directory others can write is refused (13)", async () => {
+test("state files are not written through links; a state directory others can write is refused (T13)", async () => {
   assert.is((await lab.run("up", [{ name: "a", value: "1" }])).failed, false);
   const victim = path.join(lab.dir, "victim");
   fs.writeFileSync(victim, "precious\n");
@@ -83,7 +84,7 @@ test("state files are not written through links; a state directory others can wr
   fs.chmodSync(lab.stateDir, 0o700);
 });
 
-test("stack and project names follow Pulumi's rules (14)", async () => {
+test("stack and project names follow Pulumi's rules (T14)", async () => {
   for (const stack of ["../../escaped", "a/b", "", "x".repeat(101)]) {
     assert.match(await rejection(run("preview", { dir: FIXTURE, stateDir: lab.stateDir, stack })), /stack name .* is not valid: use 1-100 characters from A-Z a-z 0-9 _ \. -/, stack);
   }
@@ -97,7 +98,7 @@ test("stack and project names follow Pulumi's rules (14)", async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test("an unreadable state names its file; a corrupt journal line before others is refused (16)", () => {
+test("an unreadable state names its file; a corrupt journal line before others is refused (T16)", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nslab-badstate-"));
   const file = path.join(dir, "dev.json");
   for (const [text, why] of [
@@ -122,7 +123,7 @@ test("an unreadable state names its file; a corrupt journal line before others i
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test("a YAML alias bomb in the stack config is refused (16)", () => {
+test("a YAML alias bomb in the stack config is refused (T16)", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nslab-bomb-"));
   fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: bomb\nruntime: nodejs\n");
   const levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];

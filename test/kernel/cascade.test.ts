@@ -19,7 +19,7 @@ test.after(() => {
   sh("ip", "link", "del", "dev", "c6");
 });
 
-test("deleting an Address keeps a hand-made secondary and the routes through it; promote_secondaries is restored (6)", async () => {
+test("deleting an Address keeps a hand-made secondary and the routes through it; promote_secondaries is restored (T6)", async () => {
   for (const adopt of [false, true]) {
     if (adopt) sh("ip", "addr", "add", "10.64.0.1/24", "dev", "c6");
     const { id, outs } = await created(address, await checked(address, { device: "c6", address: "10.64.0.1/24", owner: owner("c6-addr"), adopt }));
@@ -37,7 +37,7 @@ test("deleting an Address keeps a hand-made secondary and the routes through it;
   }
 });
 
-test("deleting a device's last IPv4 address is refused while routes nslab did not make go over it (6)", async () => {
+test("deleting a device's last IPv4 address is refused while routes nslab did not make go over it (T6)", async () => {
   const { id, outs } = await created(address, await checked(address, { device: "c6", address: "10.67.0.1/24", owner: owner("c6-last") }));
   sh("ip", "route", "add", "10.68.0.0/16", "via", "10.67.0.254", "table", "100");
   await rejects(address.delete(id, outs), /cannot be deleted without deleting routes nslab did not make: "10\.68\.0\.0\/16 via 10\.67\.0\.254 table 100" \(it is the last IPv4 address of "c6"/);
@@ -51,7 +51,7 @@ test("deleting a device's last IPv4 address is refused while routes nslab did no
   await providers.Route.delete(r.id, r.outs);
 });
 
-test("a pre-existing chain named NSLAB-FORWARD is neither written to nor deleted (7)", async () => {
+test("a pre-existing chain named NSLAB-FORWARD is neither written to nor deleted (T7)", async () => {
   sh("iptables", "-N", "NSLAB-FORWARD");
   sh("iptables", "-A", "NSLAB-FORWARD", "-s", "10.77.0.1/32", "-j", "ACCEPT");
   sh("iptables", "-A", "FORWARD", "-j", "NSLAB-FORWARD");
@@ -65,7 +65,7 @@ test("a pre-existing chain named NSLAB-FORWARD is neither written to nor deleted
   sh("iptables", "-X", "NSLAB-FORWARD");
 });
 
-test("a foreign rule inserted into nslab's chain reads as drift, and create repairs the chain (8)", async () => {
+test("a foreign rule inserted into nslab's chain reads as drift, and create repairs the chain (T8)", async () => {
   const { id, outs } = await created(providers.FirewallRule, await checked(providers.FirewallRule, { action: "accept", protocol: "tcp", destinationPort: 80, owner: owner("c8-fw") }));
   assert.equal(await providers.FirewallRule.read(id, outs), { id, props: outs });
   sh("iptables", "-I", "NSLAB-FORWARD", "1", "-j", "DROP");

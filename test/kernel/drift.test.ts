@@ -31,7 +31,7 @@ test("a namespace deleted by hand reads gone, with everything in it (D2)", async
   for (const { kind, id, outs } of made.reverse()) await providers[kind].delete(id, outs);
 });
 
-test("a default route whose gateway was changed by hand reads changed, and update repairs it (9)", async () => {
+test("a default route whose gateway was changed by hand reads changed, and update repairs it (T9)", async () => {
   sh("ip", "link", "add", "name", "d9", "type", "veth", "peer", "name", "d9-peer");
   sh("ip", "link", "set", "dev", "d9", "up");
   sh("ip", "addr", "add", "10.61.0.1/24", "dev", "d9");
@@ -49,7 +49,7 @@ test("a default route whose gateway was changed by hand reads changed, and updat
   sh("ip", "link", "del", "dev", "d9");
 });
 
-test("a Route declared with only via reads unchanged after a clean create (10)", async () => {
+test("a Route declared with only via reads unchanged after a clean create (T10)", async () => {
   sh("ip", "link", "add", "name", "d10", "type", "veth", "peer", "name", "d10-peer");
   sh("ip", "link", "set", "dev", "d10", "up");
   sh("ip", "addr", "add", "10.62.0.1/24", "dev", "d10");

@@ -22,14 +22,14 @@ const ownNs = path.join(shm, `nslab-ns${pidNamespace()}-${DEAD}-limits`);
 fs.mkdirSync(otherNs);
 fs.mkdirSync(ownNs);
 
-test("a spawner removes dead spawners' directories of its own PID namespace only (17)", async () => {
+test("a spawner removes dead spawners' directories of its own PID namespace only (T17)", async () => {
   await exec(["true"]);
   assert.ok(fs.existsSync(otherNs), "another PID namespace's directory is kept: its pid means nothing here");
   assert.not.ok(fs.existsSync(ownNs), "a dead spawner's directory of this namespace is removed");
   fs.rmSync(otherNs, { recursive: true, force: true });
 });
 
-test("a host lock file that is empty, garbage, or names a live unrelated process does not block (12)", async () => {
+test("a host lock file that is empty, garbage, or names a live unrelated process does not block (T12)", async () => {
   const dir = path.join(RUN_DIR, "locks");
   fs.mkdirSync(dir, { recursive: true });
   for (const record of ["", "garbage\n", "1\n", `1 1 ${pidNamespace()}\n`]) {
@@ -39,7 +39,7 @@ test("a host lock file that is empty, garbage, or names a live unrelated process
   }
 });
 
-test("a namespace name of 255 bytes works for every kind that records or locks by it (15)", async () => {
+test("a namespace name of 255 bytes works for every kind that records or locks by it (T15)", async () => {
   const name = "n".repeat(255);
   const ns = await created(providers.Netns, await checked(providers.Netns, { name, owner: owner("long-ns") }));
   const pair = await created(providers.VethPair, await checked(providers.VethPair, { name: "long-host", peerName: "long-in", peerNetns: name, owner: owner("long-veth") }));
@@ -52,7 +52,7 @@ test("a namespace name of 255 bytes works for every kind that records or locks b
   assert.is(sh("ip", "netns", "list"), "");
 });
 
-test("a Sysctl value with shell characters is refused at check; equivalents are shell-quoted (15)", async () => {
+test("a Sysctl value with shell characters is refused at check; equivalents are shell-quoted (T15)", async () => {
   const reasons = await failures(providers.Sysctl, { key: "net.ipv4.ip_forward", value: "1;touch /tmp/x", owner: owner("bad-value") });
   assert.is(reasons.length, 1);
   assert.match(reasons[0]!, `value "1;touch /tmp/x" is not valid: it contains ";"; a sysctl value is numbers or words separated by spaces`);

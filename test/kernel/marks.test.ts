@@ -23,7 +23,7 @@ test.after(() => {
   sh("ip", "link", "del", "dev", "m-twelvechar");
 });
 
-test("a create retried after a crash right after the add takes its own address: IPv6, and IPv4 on a 13-character device (1)", async () => {
+test("a create retried after a crash right after the add takes its own address: IPv6, and IPv4 on a 13-character device (T1)", async () => {
   for (const a of ["2001:db8:1::1/64", "10.71.0.1/24"]) {
     const inputs = await checked(address, { device: "m-veth-twelve", address: a, owner: owner(`crash-${a}`) });
     await address.create(inputs); // the run is killed here: its state never records the address
@@ -44,7 +44,7 @@ function labelTwins(device: string): [Owner, Owner] {
   }
 }
 
-test("an address with another project's label of the same two characters is not taken, nor deleted (4)", async () => {
+test("an address with another project's label of the same two characters is not taken, nor deleted (T4)", async () => {
   const [p1, p2] = labelTwins("m-twelvechar");
   const one = await created(address, await checked(address, { device: "m-twelvechar", address: "10.72.0.1/24", owner: p1 }));
   const theirs = await checked(address, { device: "m-twelvechar", address: "10.72.0.1/24", owner: p2 });
@@ -56,7 +56,7 @@ test("an address with another project's label of the same two characters is not 
   assert.not.match(sh("ip", "addr", "show", "dev", "m-twelvechar"), /10\.72\.0\.1/);
 });
 
-test("a route marked proto 199 by another owner, or by hand, is not taken, nor deleted (2)", async () => {
+test("a route marked proto 199 by another owner, or by hand, is not taken, nor deleted (T2)", async () => {
   sh("ip", "addr", "add", "10.73.0.1/24", "dev", "m-peer");
   const spec = { destination: "10.74.0.0/16", via: "10.73.0.2" };
   const p1 = await created(route, await checked(route, { ...spec, owner: { project: "p1", stack: "dev", path: ["r"] } }));
