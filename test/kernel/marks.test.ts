@@ -74,4 +74,17 @@ test("a route marked proto 199 by another owner, or by hand, is not taken, nor d
   assert.is(sh("ip", "route", "show", "10.75.0.0/16"), "");
 });
 
+test("a namespace deleted and made again by hand under nslab's name is not ours: read gone, create refused, delete leaves it (T5)", async () => {
+  const inputs = await checked(providers.Netns, { name: "m5", owner: owner("m5") });
+  const { id, outs } = await created(providers.Netns, inputs);
+  sh("ip", "netns", "del", "m5");
+  sh("ip", "netns", "add", "m5");
+  sh("ip", "-n", "m5", "link", "add", "name", "theirs", "type", "veth", "peer", "name", "theirs-peer");
+  assert.equal(await providers.Netns.read(id, outs), {}, "refresh: ours is gone");
+  await rejects(providers.Netns.create(inputs), /namespace "m5" already exists and was made by something other than nslab/);
+  await providers.Netns.delete(id, outs);
+  assert.match(sh("ip", "-n", "m5", "link", "show", "dev", "theirs"), /theirs@theirs-peer/, "the foreign namespace and its links are left");
+  sh("ip", "netns", "del", "m5");
+});
+
 test.run();
