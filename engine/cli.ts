@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { run, stateDirOf, type EngineOptions, type Operation } from "./deploy";
+import { run, stateDirOf, type EngineOptions, type Operation, type Result } from "./deploy";
 import { labGraph, toDot, toMermaid, type LabGraph } from "./graph";
 import { previewMarkdown } from "./markdown";
 import { diagnosticLine, header, json, stepLines, summary } from "./output";
@@ -142,7 +142,7 @@ async function operation(op: Operation, argv: string[]): Promise<number> {
   // The stack stays locked from the preview to the end of the change: no other run slips between.
   const stack = a.stack ?? "dev";
   const unlock = op === "up" && a.preview ? lockStack(stateDirOf(loadProject(a.dir, stack, a.config), a.stateDir), stack) : () => {};
-  let result;
+  let result: Result;
   try {
     const checked = op === "up" && a.preview ? await run("preview", { ...options, onStep: () => {} }) : undefined;
     const stopped = checked && (checked.failed || abort.signal.aborted);

@@ -101,7 +101,7 @@ export class ProviderHost {
   }
 
   private call<T>(method: string, request: unknown): Promise<T> {
-    const fn = (this.client as unknown as Record<string, Function>)[method]!;
+    const fn = (this.client as unknown as Record<string, (this: unknown, ...args: unknown[]) => unknown>)[method]!;
     return new Promise((resolve, reject) => {
       fn.call(this.client, request, (err: grpc.ServiceError | null, resp: T) => (err ? reject(this.describe(err)) : resolve(resp)));
     });

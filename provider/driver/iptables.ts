@@ -5,7 +5,7 @@ import { exec, failedWith } from "./exec";
 import type { Netns } from "./ip";
 import { where } from "./link";
 import { withHostLock } from "./lock";
-import { shortHash } from "./names";
+import { shortHash } from "../lib/names";
 import { missingNetnsError } from "./netns";
 
 // iptables through execa: reads with `iptables-save -t TABLE`, every write as one

@@ -2,7 +2,7 @@ import { NslabError, PartialCreateError, shellQuote } from "../errors";
 import { failedWith } from "./exec";
 import { ip, ipArgv, ipJson, type Netns } from "./ip";
 import { LINK_GROUP, linkAlias, ownerOfAlias } from "./marks";
-import { HOST_CRITICAL_LINKS } from "./names";
+import { HOST_CRITICAL_LINKS } from "../lib/names";
 
 // Links (`ip link`): reads through `ip -j -d link show`, writes always with the `name`/`dev`
 // keywords so that a name like "up" or "type" can never be read as a keyword (B5).

@@ -1,4 +1,4 @@
-import { shortHash } from "../driver/names";
+import { shortHash } from "./names";
 
 /**
  * Whose object this is: the SDK passes every resource this input (docs/design.md, "Ownership marks"), so the

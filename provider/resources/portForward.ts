@@ -1,9 +1,10 @@
 import type { KindProvider } from "../lib/kind";
 import { hostAddressProblem, portForwardRules, portProblem, type Hook } from "../driver/chains";
 import { flushConntrack } from "../driver/iptables";
-import { ifnameProblem, netnsNameProblem } from "../driver/names";
+import { ifnameProblem, netnsNameProblem } from "../lib/names";
 import { commonRules, required, rule, validate } from "../lib/check";
 import { planDiff, type DiffSpec } from "../lib/diff";
+import { DIFFS } from "../lib/diffs";
 import type { Owner } from "../lib/owner";
 import { ruleOperations } from "../lib/ruleKind";
 
@@ -41,8 +42,7 @@ const HOOKS: readonly Hook[] = [
   { table: "nat", builtin: "OUTPUT" },
   { table: "filter", builtin: "FORWARD" },
 ];
-/** What replaces and what changes in place: the diff below, and `replaceOnChanges` in schema.json. */
-export const DIFF: DiffSpec = { replace: ["netns", "netnsIdentity", "owner", "protocol", "hostPort", "hostAddress", "inInterface", "toAddress", "toPort"], update: [] };
+const DIFF: DiffSpec<PortForwardInputs> = DIFFS.PortForward;
 
 const rules = [
   ...commonRules<PortForwardInputs>(),
@@ -74,7 +74,7 @@ export const portForward: KindProvider<PortForwardInputs, PortForwardOutputs> = 
   },
 
   async diff(_id, olds, news) {
-    return planDiff(olds as never, news as never, DIFF);
+    return planDiff(olds, news, DIFF);
   },
 
   ...operations,

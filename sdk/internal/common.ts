@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { derivedName } from "../../provider/driver/names";
+import { derivedName } from "../../provider/lib/names";
 import type { Owner } from "../../provider/lib/owner";
 
 /** Arguments every nslab resource takes. */

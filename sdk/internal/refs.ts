@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { shortHash } from "../../provider/driver/names";
+import { shortHash } from "../../provider/lib/names";
 
 // References carry identity (docs/design.md, "Kernel names are identity"): an argument that names another nslab object
 // (`netns`, `master`, `device`) accepts the resource itself as well as a name. Passed a resource,

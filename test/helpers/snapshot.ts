@@ -1,3 +1,4 @@
+import "./sandboxed";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 

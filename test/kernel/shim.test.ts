@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import type { Kind } from "../../sdk/internal/shim";
+import type { Kind } from "../../provider/lib/kind";
 import { owner, sh } from "../helpers/kernel";
 
 // The serialized provider (docs/design.md, "The serialized provider is a thin shim"): serialize it as the SDK does, load it in a
