@@ -31,7 +31,7 @@ import { DIFFS } from "../lib/diffs";
 import { ownerHash, resourceName, type Owner } from "../lib/owner";
 
 // VethPair: two connected veth ends, each optionally in a namespace and enslaved to a bridge.
-// Both ends are created by one atomic `ip link add` carrying the LINK_GROUP mark, then aliased,
+// Both ends are created by one atomic `ip link add` carrying the owner's group mark, then aliased,
 // enslaved and brought up. The id names the first end; the stored outputs name the peer.
 
 export interface VethPairInputs {
@@ -191,7 +191,7 @@ export const vethPair: KindProvider<VethPairInputs, VethPairOutputs> = {
 /** Creates the pair; false when a name is taken (then the caller looks at what holds it). */
 async function add(i: VethPairInputs, again = false): Promise<boolean> {
   try {
-    await addVeth({ netns: i.netns, name: i.name, mac: i.mac }, { netns: i.peerNetns, name: i.peerName, mac: i.peerMac }, i.mtu);
+    await addVeth({ netns: i.netns, name: i.name, mac: i.mac }, { netns: i.peerNetns, name: i.peerName, mac: i.peerMac }, ownerHash(i.owner), i.mtu);
     return true;
   } catch (err) {
     if (failedWith(err, "NO_NETNS")) throw await missingNetns(i, err);

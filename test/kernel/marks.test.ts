@@ -1,7 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { providers } from "../../provider";
-import { addressLabel } from "../../provider/driver/marks";
+import { addressLabel, linkGroup } from "../../provider/driver/marks";
 import { ownerHash, type Owner } from "../../provider/lib/owner";
 import { checked, created, owner, rejects, sh } from "../helpers/kernel";
 
@@ -85,6 +85,17 @@ test("a namespace deleted and made again by hand under nslab's name is not ours:
   await providers.Netns.delete(id, outs);
   assert.match(sh("ip", "-n", "m5", "link", "show", "dev", "theirs"), /theirs@theirs-peer/, "the foreign namespace and its links are left");
   sh("ip", "netns", "del", "m5");
+});
+
+test("a veth made by hand with nslab's old group 28275, or another owner's group, and no alias is not taken, nor deleted (T3)", async () => {
+  for (const group of [28275, linkGroup(ownerHash(owner("someone-else")))]) {
+    sh("ip", "link", "add", "name", "m3", "group", String(group), "type", "veth", "peer", "name", "m3-peer");
+    const inputs = await checked(providers.VethPair, { name: "m3", peerName: "m3-peer", owner: owner("m3") });
+    await rejects(providers.VethPair.create(inputs), /"m3" already exists in the host namespace and was made by something other than nslab/);
+    await providers.VethPair.delete("link:-/m3", { ...inputs, ifindex: 0, peerIfindex: 0, up: false, mtu: 1500 } as never);
+    assert.match(sh("ip", "link", "show", "dev", "m3"), new RegExp(`group ${group}`), "left as it was");
+    sh("ip", "link", "del", "dev", "m3");
+  }
 });
 
 test.run();
