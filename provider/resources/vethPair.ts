@@ -252,11 +252,13 @@ async function missingNetns(i: VethPairInputs, err: unknown): Promise<Error> {
  * left out, so the outputs are what the provider host sends (see provider/index.ts).
  */
 function outputsOf(base: VethPairInputs, a: LinkInfo, b: LinkInfo): VethPairOutputs {
-  const { master: _m, peerMaster: _pm, ...rest } = base;
+  const { master: _m, peerMaster: _pm, mtu: _mtu, ...rest } = base;
   return {
     ...rest,
-    // The two ends can differ only by hand; report the one that drifted from what was asked.
-    mtu: a.mtu === b.mtu || a.mtu !== base.mtu ? a.mtu : b.mtu,
+    // The two ends differ only by hand: then no one MTU describes the pair and none is reported,
+    // the same on every refresh (reporting the end that differs from the last report flipped
+    // between the ends); a program's mtu then differs from the state, and up sets both ends.
+    ...(a.mtu === b.mtu ? { mtu: a.mtu } : {}),
     ...(a.address ? { mac: a.address } : {}),
     ...(b.address ? { peerMac: b.address } : {}),
     ...(a.master ? { master: a.master } : {}),

@@ -49,6 +49,25 @@ test("a default route whose gateway was changed by hand reads changed, and updat
   sh("ip", "link", "del", "dev", "d9");
 });
 
+test("an MTU changed by hand on one end reads the same on every refresh, and update repairs it; an unmanaged one is not repaired (T10)", async () => {
+  for (const mtu of [1500, undefined]) {
+    const inputs = await checked(providers.VethPair, { name: "d10a", peerName: "d10b", ...(mtu ? { mtu } : {}), owner: owner("d10-pair") });
+    const { id, outs } = await created(providers.VethPair, inputs);
+    assert.equal((await providers.VethPair.read(id, outs)).props, outs, "a clean pair reads as made");
+    sh("ip", "link", "set", "dev", "d10b", "mtu", "9000");
+    const first = (await providers.VethPair.read(id, outs)).props!;
+    const second = (await providers.VethPair.read(id, first)).props!;
+    assert.equal(second, first, "a second refresh reports what the first did");
+    const d = await providers.VethPair.diff(id, second, inputs);
+    assert.is(d.changes, mtu !== undefined, "up repairs a managed MTU only");
+    if (d.changes) {
+      await providers.VethPair.update(id, second, inputs);
+      assert.match(sh("ip", "link", "show", "dev", "d10b"), / mtu 1500 /);
+    }
+    await providers.VethPair.delete(id, outs);
+  }
+});
+
 test("a Route declared with only via reads unchanged after a clean create (T10)", async () => {
   sh("ip", "link", "add", "name", "d10", "type", "veth", "peer", "name", "d10-peer");
   sh("ip", "link", "set", "dev", "d10", "up");
