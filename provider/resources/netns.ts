@@ -1,5 +1,5 @@
 import type { KindProvider } from "../lib/kind";
-import { forResource, NslabError } from "../errors";
+import { forResource, NslabError, shellQuote } from "../errors";
 import { failedWith } from "../driver/exec";
 import { ip } from "../driver/ip";
 import { isUp, setLink } from "../driver/link";
@@ -152,6 +152,6 @@ function foreign(inputs: NetnsInputs, ns: Extract<NetnsInfo, { state: "live" }>)
   return new NslabError(
     "CONFLICT",
     `namespace "${inputs.name}" already exists and was made by ${who}. ` +
-      `Choose another name, remove it with: ip netns del ${inputs.name}, or set adopt: true to take it over.`,
+      `Choose another name, remove it with: ip netns del ${shellQuote(inputs.name)}, or set adopt: true to take it over.`,
   );
 }
