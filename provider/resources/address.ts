@@ -1,5 +1,5 @@
 import type { KindProvider } from "../lib/kind";
-import { forResource, NslabError, shellQuote } from "../errors";
+import { NslabError, shellQuote, withResource } from "../errors";
 import { addAddr, addrOwner, delAddr, deviceAddrs, findAddr, setAddrOwner, withSameAddress, type AddrInfo, type AddrSpec, type FoundAddr } from "../driver/addr";
 import { delRouteCommand, keyOfRoute, routeOwner, routesOverDevice, type RouteInfo } from "../driver/route";
 import { readSysctl, writeSysctl } from "../driver/sysctl";
@@ -12,7 +12,7 @@ import { commonRules, identityProblem, required, rule, validate } from "../lib/c
 import { broadcast, cidrProblem, formatIp, isLimitedBroadcast, isMulticast, isUnspecified, network, parseCidr } from "../lib/cidr";
 import { planDiff, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
-import { ownerHash, resourceName, type Owner } from "../lib/owner";
+import { ownerHash, type Owner } from "../lib/owner";
 
 // Address: an IPv4 or IPv6 address with its prefix length on a device. Identity is (netns,
 // device, address/prefix): every change replaces it, delete first. Its owner is recorded in
@@ -45,10 +45,10 @@ const KIND = "Address";
 const rules = [
   ...commonRules<AddressInputs>(),
   required<AddressInputs>("device", "the interface the address is added to"),
-  rule<AddressInputs, "device">("device", (v) => (typeof v === "string" ? ifnameProblem(v) : "use an interface name")),
+  rule<AddressInputs, "device">("device", ifnameProblem),
   required<AddressInputs>("address", `the address with its prefix length, e.g. "10.0.0.1/24" or "2001:db8::1/64"`),
   rule<AddressInputs, "address">("address", (v) => (typeof v === "string" ? cidrProblem(v) ?? addressProblem(v) : "use a string")),
-  rule<AddressInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name")),
+  rule<AddressInputs, "netns">("netns", netnsNameProblem),
   rule<AddressInputs, "deviceIdentity">("deviceIdentity", identityProblem("device")),
 ];
 
@@ -80,7 +80,7 @@ function ourLabel(i: AddressInputs): string | undefined {
 
 export const address: KindProvider<AddressInputs, AddressOutputs> = {
   async check(_olds, news) {
-    return { inputs: news, failures: validate(KIND, news, rules) };
+    return { inputs: news, failures: validate(news, rules) };
   },
 
   async diff(_id, olds, news) {
@@ -97,7 +97,7 @@ export const address: KindProvider<AddressInputs, AddressOutputs> = {
     const s = specOf(inputs);
     const hash = ownerHash(inputs.owner);
     const label = ourLabel(inputs);
-    try {
+    return withResource(KIND, inputs.owner, "create", async () => {
       const claimed = await addrOwner(s);
       // Another owner's address while it exists; a record of an address that is gone claims nothing.
       const held = claimed !== undefined && claimed !== hash ? await findAddr(s) : undefined;
@@ -123,9 +123,7 @@ export const address: KindProvider<AddressInputs, AddressOutputs> = {
         if (claimed !== hash) await setAddrOwner(s, claimed);
         throw err;
       }
-    } catch (err) {
-      throw forResource(KIND, resourceName(inputs.owner), "create", err);
-    }
+    });
   },
 
   async read(id, props) {
@@ -145,7 +143,7 @@ export const address: KindProvider<AddressInputs, AddressOutputs> = {
 
   async delete(_id, props) {
     const s = specOf(props);
-    try {
+    return withResource(KIND, props.owner, "delete", async () => {
       // An address whose record names another owner (or none) is not ours any more: left alone.
       if ((await addrOwner(s)) !== ownerHash(props.owner)) return;
       const restore = s.family === 4 ? await keepWhatIsNotOurs(props) : undefined;
@@ -155,9 +153,7 @@ export const address: KindProvider<AddressInputs, AddressOutputs> = {
         await restore?.();
       }
       await setAddrOwner(s, undefined);
-    } catch (err) {
-      throw forResource(KIND, resourceName(props.owner), "delete", err);
-    }
+    });
   },
 };
 

@@ -1,5 +1,5 @@
 import type { KindProvider } from "../lib/kind";
-import { CommandError, forResource, NslabError } from "../errors";
+import { CommandError, NslabError, withResource } from "../errors";
 import { listAddrs } from "../driver/addr";
 import { failedWith } from "../driver/exec";
 import { where } from "../driver/link";
@@ -9,7 +9,7 @@ import { commonRules, identityProblem, intInRange, isUnknown, known, rule, ruleU
 import { cidrProblem, contains, familyOf, formatCidr, hasHostBits, ipProblem, isLimitedBroadcast, isLinkLocal, isMulticast, isUnspecified, networkCidr, parseCidr, parseIp, type Family } from "../lib/cidr";
 import { planDiff, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
-import { ownerHash, resourceName, type Owner } from "../lib/owner";
+import { ownerHash, type Owner } from "../lib/owner";
 
 // Route: a unicast route marked `proto ROUTE_PROTO`, its owner recorded in /run/nslab before it is
 // added (driver/route.ts). Identity is (netns, family, destination, table, metric): a change
@@ -52,8 +52,8 @@ const rules = [
   rule<RouteInputs, "destination">("destination", destinationProblem),
   ruleUnset<RouteInputs, "via">("via", (v, i) => (v === undefined && i.device === undefined ? "give via (the gateway's address), device (the interface), or both" : undefined)),
   rule<RouteInputs, "via">("via", viaProblem),
-  rule<RouteInputs, "device">("device", (v) => (typeof v === "string" ? ifnameProblem(v) : "use an interface name")),
-  rule<RouteInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name")),
+  rule<RouteInputs, "device">("device", ifnameProblem),
+  rule<RouteInputs, "netns">("netns", netnsNameProblem),
   rule<RouteInputs, "metric">("metric", intInRange(0, MAX_U32)),
   rule<RouteInputs, "table">("table", tableProblem),
   rule<RouteInputs, "deviceIdentity">("deviceIdentity", identityProblem("device")),
@@ -126,7 +126,7 @@ const idOf = (i: RouteInputs) => {
 export const route: KindProvider<RouteInputs, RouteOutputs> = {
   async check(_olds, news) {
     const inputs = { ...news, table: news.table ?? "main" };
-    return { inputs, failures: validate(KIND, inputs, rules) };
+    return { inputs, failures: validate(inputs, rules) };
   },
 
   async diff(_id, olds, news) {
@@ -142,7 +142,7 @@ export const route: KindProvider<RouteInputs, RouteOutputs> = {
   async create(inputs) {
     const s = specOf(inputs);
     const hash = ownerHash(inputs.owner);
-    try {
+    return withResource(KIND, inputs.owner, "create", async () => {
       const claimed = await routeOwner(s);
       // Another owner's route while it exists; a record of a route that is gone claims nothing.
       const existing = claimed !== undefined && claimed !== hash ? await findRoutes(s) : [];
@@ -166,9 +166,7 @@ export const route: KindProvider<RouteInputs, RouteOutputs> = {
         if (claimed !== hash) await setRouteOwner(s, claimed);
         throw err;
       }
-    } catch (err) {
-      throw forResource(KIND, resourceName(inputs.owner), "create", err);
-    }
+    });
   },
 
   async read(id, props) {
@@ -185,26 +183,22 @@ export const route: KindProvider<RouteInputs, RouteOutputs> = {
   },
 
   async update(_id, _olds, news) {
-    try {
+    await withResource(KIND, news.owner, "update", async () => {
       await replaceRoute(specOf(news)).catch(async (err) => {
         throw await explain(news, err);
       });
-    } catch (err) {
-      throw forResource(KIND, resourceName(news.owner), "update", err);
-    }
+    });
     return { outs: news };
   },
 
   async delete(_id, props) {
     const s = specOf(props);
-    try {
+    return withResource(KIND, props.owner, "delete", async () => {
       // A route whose record names another owner (or none) is not ours any more: left alone.
       if ((await routeOwner(s)) !== ownerHash(props.owner)) return;
       await delRoute(s);
       await setRouteOwner(s, undefined);
-    } catch (err) {
-      throw forResource(KIND, resourceName(props.owner), "delete", err);
-    }
+    });
   },
 };
 
