@@ -64,7 +64,9 @@ export class Address extends pulumi.dynamic.Resource {
       adopt: args.adopt,
       owner: ownerOf(name, opts),
     };
-    super(providerFor("Address"), name, { ...inputs, label: undefined }, deletedWithRef(opts, args.netns, args.device), "nslab", "Address");
+    // `deletedWith` its Netns only, not its device: deleting the device does not remove this
+    // resource's owner record under /run/nslab (deleting the namespace removes its records).
+    super(providerFor("Address"), name, { ...inputs, label: undefined }, deletedWithRef(opts, args.netns), "nslab", "Address");
     this.incarnation = incarnationOf({ address: this.address }, inputs, DIFFS.Address.replace);
     declareAddress(this, { device: args.device, netns: netnsOf(args.netns, args.device), address: args.address, incarnation: this.incarnation });
   }
