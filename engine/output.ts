@@ -1,5 +1,6 @@
 import type { Operation, Result } from "./deploy";
-import { parseUrn, type Diagnostic, type Step } from "./steps";
+import type { Diagnostic, Step } from "./steps";
+import { parseUrn } from "./urn";
 import { isWireSecret, UNKNOWN, type Props, type Value } from "./values";
 
 // What `nslab` prints: Pulumi-like lines for people, and the one --json object of design.md's

@@ -8,7 +8,7 @@ import { Status } from "@pulumi/pulumi/proto/status_pb";
 import type { Props } from "./values";
 
 // The dynamic-provider host: the real `@pulumi/pulumi/cmd/dynamic-provider` process, as the CLI's
-// `pulumi-resource-pulumi-nodejs` shim runs it (pulumi-engine.md §3.6): in the project directory
+// `pulumi-resource-pulumi-nodejs` shim runs it : in the project directory
 // (require-from-string resolves the provider code's requires from its cwd), printing its port on
 // stdout, then driven over ResourceProvider gRPC. One process per engine run, started eagerly.
 
@@ -64,7 +64,8 @@ export class ProviderHost {
   ) {}
 
   static async start(o: ProviderHostOptions): Promise<ProviderHost> {
-    const child = spawn(process.execPath, [...o.nodeArgs, o.hostDir, o.engineAddress], { cwd: o.projectDir, env: o.env, stdio: ["ignore", "pipe", "pipe"] });
+    // stdin: a pipe from nslab, whose end (however nslab ends) ends the host (nodeArgs).
+    const child = spawn(process.execPath, [...o.nodeArgs, o.hostDir, o.engineAddress], { cwd: o.projectDir, env: o.env, stdio: ["pipe", "pipe", "pipe"] });
     let stderr = "";
     child.stderr!.on("data", (d) => (stderr += d));
     const port = await new Promise<number>((resolve, reject) => {
@@ -162,6 +163,7 @@ export class ProviderHost {
     process.off("exit", this.kill);
     this.client.close();
     this.kill();
+    this.child.stdin?.destroy();
   }
 }
 

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { run, type Operation, type Result } from "../../engine/deploy";
-import { parseUrn } from "../../engine/steps";
+import { parseUrn } from "../../engine/urn";
 import { readState, type Checkpoint } from "../../engine/state";
 import type { Spec } from "./fixtures/recorder";
 
