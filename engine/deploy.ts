@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Monitor, type MonitorHandler, type Severity } from "./monitor";
 import { packageRoot } from "./packageRoot";
+import { stderrFilter } from "./programOutput";
 import { loadProject, namespaceConfig, type Project } from "./project";
 import { ProviderHost } from "./providerHost";
 import { typeErrors } from "./typecheck";
@@ -278,14 +279,19 @@ function runProgram(argv: string[], cwd: string, env: NodeJS.ProcessEnv, onOutpu
     // stdin: the pipe whose end tells the program that nslab is gone (CHILD_OF_NSLAB).
     const child = spawn(process.execPath, argv, { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
     let stderr = "";
+    const filter = stderrFilter();
     child.stdout.on("data", (d: Buffer) => onOutput?.("stdout", d.toString()));
     child.stderr.on("data", (d: Buffer) => {
-      stderr += d;
-      onOutput?.("stderr", d.toString());
+      const text = filter.push(d.toString());
+      stderr += text;
+      if (text) onOutput?.("stderr", text);
     });
     child.on("error", reject);
     child.on("close", (code, signal) => {
       child.stdin.destroy();
+      const rest = filter.flush();
+      stderr += rest;
+      if (rest) onOutput?.("stderr", rest);
       resolve({ code: code ?? (signal ? 128 : 1), stderr });
     });
   });
