@@ -52,6 +52,15 @@ const routes = (netns: string) => execFileSync("ip", ["-n", netns, "route", "sho
 
 const pings = (netns: string, address: string) => spawnSync("ip", ["netns", "exec", netns, "ping", "-c1", "-W2", address]).status === 0;
 
+/** How many nslab resources the state file records now. */
+function nslabResources(stateFile: string): number {
+  try {
+    return readState(stateFile)?.deployment.resources.filter((r) => r.type.includes("/nslab:")).length ?? 0;
+  } catch {
+    return 0; // not written yet
+  }
+}
+
 // The lab stack: each test starts from the config the previous one left (--config is per run).
 const labState = path.join(tmp, "lab");
 let config: Record<string, string | number> = {};
@@ -180,13 +189,7 @@ test("an up killed mid-way (SIGKILL to nslab alone, at its 6th resource) leaves 
   const stateFile = path.join(stateDir, "dev.json");
   const child = spawn(process.execPath, argv("up", SCALE, stateDir, { n: 6 }), { cwd: root, stdio: "ignore" });
   const exited = new Promise((resolve) => child.on("close", resolve));
-  const recorded = () => {
-    try {
-      return readState(stateFile)?.deployment.resources.filter((r) => r.type.includes("/nslab:")).length ?? 0;
-    } catch {
-      return 0; // not written yet
-    }
-  };
+  const recorded = () => nslabResources(stateFile);
   await until(() => recorded() >= 6);
   // The program, the provider host and its command spawner (bash, in a session of its own).
   const children = descendants(child.pid!);
@@ -212,13 +215,7 @@ test("Ctrl-C (SIGINT to the process group, at the 6th resource): the commands in
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-  const recorded = () => {
-    try {
-      return readState(stateFile)?.deployment.resources.filter((r) => r.type.includes("/nslab:")).length ?? 0;
-    } catch {
-      return 0; // not written yet
-    }
-  };
+  const recorded = () => nslabResources(stateFile);
   await until(() => recorded() >= 6);
   process.kill(-child.pid!, "SIGINT");
   assert.is(await exited, 1, stderr);
