@@ -2,7 +2,7 @@ import { dependenciesOf } from "./planner";
 import type { ResourceState } from "./state";
 import { STACK_TYPE } from "./urn";
 
-// The order of the delete phase: each condemned resource goes once everything that must be gone
+// The order of the delete phase (docs/engine.md, "The delete phase"): each condemned resource goes once everything that must be gone
 // before it is gone, as many at a time as the caller allows (no waves: independent deletes
 // overlap). The Stack goes last.
 

@@ -15,7 +15,7 @@ import type { Props } from "./values";
 
 // The operations (up, preview, refresh, destroy): the project and its state, the program run by
 // the real language runtime against our monitor, the dynamic-provider host started alongside it,
-// and the state written as the run goes.
+// and the state written as the run goes (docs/engine.md, "How a run goes").
 
 export type Operation = "up" | "preview" | "refresh" | "destroy";
 
@@ -155,7 +155,7 @@ export async function run(operation: Operation, o: EngineOptions): Promise<Resul
   try {
     const prior = readState(file);
     const env: NodeJS.ProcessEnv = { ...process.env, NODE_PATH: nodePath(), PULUMI_NODEJS_PROJECT: project.name, PULUMI_NODEJS_STACK: stack };
-    // Programs run through tsx's loader, not the runtime's ts-node.
+    // Programs run through tsx's loader, not the runtime's ts-node (docs/engine.md, "Running the program").
     delete env.PULUMI_NODEJS_TYPESCRIPT;
     const sdk = pulumiDir(project, env.NODE_PATH!);
 

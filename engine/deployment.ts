@@ -14,7 +14,8 @@ import { annotateSecrets, changedKeys, UNKNOWN, unwrapSecrets, type Props } from
 // (Check, then Create; or Diff, then Same / Update / Replace in either order), the delete phase,
 // and refresh through Read, with every provider call that changes something recorded as a pending
 // operation while it is in flight. Values are kept in wire form here (secrets as {sig, value});
-// the provider always sees plaintext and outputs are re-marked secret.
+// the provider always sees plaintext and outputs are re-marked secret (docs/engine.md, "Secrets
+// and dynamic providers").
 
 export interface Events {
   step(step: Step): void;
@@ -325,7 +326,7 @@ export class Deployment {
     return done(await create(fresh), step);
   }
 
-  /** A partial failure: the object exists; keep it in state with initErrors, then fail. */
+  /** A partial failure (docs/engine.md, "Failures"): the object exists; keep it in state with initErrors, then fail. */
   private keepPartial(err: unknown, inFlight: ResourceState): never {
     if (err instanceof InitError && err.id && !this.dryRun) {
       this.news.set(inFlight.urn, { ...inFlight, id: err.id, outputs: err.properties, initErrors: [err.message] });

@@ -3,8 +3,8 @@ import type { Diagnostic, Step } from "./steps";
 import { parseUrn } from "./urn";
 import { isWireSecret, UNKNOWN, type Props, type Value } from "./values";
 
-// What `nslab` prints: Pulumi-like lines for people, and the one --json object of design.md's
-// output contract. Secrets are never printed; unknowns (preview) show as [unknown].
+// What `nslab` prints: Pulumi-like lines for people, and the one --json object of docs/design.md,
+// "The CLI's output contract". Secrets are never printed; unknowns (preview) show as [unknown].
 
 /** The sign of each operation, as Pulumi prints it. */
 export const MARK: Record<Step["op"], string> = { same: " ", create: "+", update: "~", replace: "+-", delete: "-" };
@@ -87,7 +87,7 @@ export function summary(r: Result): string {
   return lines.join("\n");
 }
 
-/** The --json object (design.md "The CLI's output contract"). */
+/** The --json object (docs/design.md, "The CLI's output contract"). */
 export function json(r: Result): object {
   const steps = (list: Step[]) => list.map((s) => ({ op: s.op, urn: s.urn, type: s.type, diffs: s.diffs, diffReasons: s.diffs }));
   return {

@@ -5,7 +5,7 @@ import type { Op, Step } from "./steps";
 import { PROVIDER_TYPE, providerUrn, STACK_TYPE } from "./urn";
 import { annotateSecrets, applyIgnoreChanges, changedKeys, displayedDiffs, PROVIDER_KEY, UNKNOWN, type Props } from "./values";
 
-// The step planner: pure decisions, no provider calls and no state of its own. From the old
+// The step planner (docs/engine.md, "Per-resource steps"): pure decisions, no provider calls and no state of its own. From the old
 // state of a resource, its registration, its checked inputs and the provider's Diff it says which
 // step to take and in what order the old and new objects go; the executor
 // (deployment.ts) makes the calls these decisions ask for. Tested by tables in
