@@ -86,7 +86,7 @@ function pulumiDir(project: Project, searchPath: string): string {
 }
 
 // The program and the provider host ignore SIGINT: a Ctrl-C reaches the whole foreground process
-// group, and nslab itself decides what stops (o.signal). They end when their stdin, a pipe from
+// group, and nslab itself decides what stops (EngineOptions.signal). They end when their stdin, a pipe from
 // nslab, reaches its end: the kernel closes it when nslab goes, however it goes (SIGKILL
 // included), so neither outlives it. (Linux's PR_SET_PDEATHSIG would do the same but is out of
 // Node's reach without native code; polling the parent's pid would leave them running until the
@@ -141,10 +141,10 @@ export function stateDirOf(project: Project, stateDir: string | undefined): stri
   return path.resolve(stateDir ?? process.env.NSLAB_STATE_DIR ?? path.join(project.dir, ".nslab"));
 }
 
-export async function run(operation: Operation, o: EngineOptions): Promise<Result> {
-  const stack = o.stack ?? "dev";
-  const project = loadProject(o.dir, stack, o.config);
-  const stateDir = stateDirOf(project, o.stateDir);
+export async function run(operation: Operation, options: EngineOptions): Promise<Result> {
+  const stack = options.stack ?? "dev";
+  const project = loadProject(options.dir, stack, options.config);
+  const stateDir = stateDirOf(project, options.stateDir);
   const file = statePath(stateDir, stack);
   const dryRun = operation === "preview";
   const unlock = lockStack(stateDir, stack);
@@ -180,10 +180,10 @@ export async function run(operation: Operation, o: EngineOptions): Promise<Resul
     const deployment: Deployment = new Deployment({
       project,
       dryRun,
-      parallel: o.parallel ?? 8,
+      parallel: options.parallel ?? 8,
       resources: (prior?.deployment.resources ?? []).map(resourceFromState),
       provider: startHost,
-      events: { step: (s) => o.onStep?.(s), finding: (s) => o.onFinding?.(s), diagnostic: (d) => o.onDiagnostic?.(d), changed: () => (dryRun ? Promise.resolve() : changed()) },
+      events: { step: (s) => options.onStep?.(s), finding: (s) => options.onFinding?.(s), diagnostic: (d) => options.onDiagnostic?.(d), changed: () => (dryRun ? Promise.resolve() : changed()) },
     });
     // Stopped at once (a second Ctrl-C exits the process): the state as it stands, operations
     // in flight recorded as pending, and the lock released.
@@ -193,9 +193,9 @@ export async function run(operation: Operation, o: EngineOptions): Promise<Resul
     };
     process.on("exit", onExit);
     const cancel = () => deployment.cancel();
-    if (o.signal?.aborted) cancel();
-    o.signal?.addEventListener("abort", cancel);
-    detach = () => o.signal?.removeEventListener("abort", cancel);
+    if (options.signal?.aborted) cancel();
+    options.signal?.addEventListener("abort", cancel);
+    detach = () => options.signal?.removeEventListener("abort", cancel);
     for (const p of prior?.deployment.pending_operations ?? []) {
       deployment.diagnostic({ severity: "warning", urn: p.resource.urn, message: `the previous run was interrupted while ${p.type} ${p.resource.urn}; check it by hand or run refresh` });
     }
@@ -224,11 +224,11 @@ export async function run(operation: Operation, o: EngineOptions): Promise<Resul
     monitor = await Monitor.start(handler);
 
     // Refresh first: up, preview and destroy then go on from what exists.
-    const refresh = operation === "refresh" || (o.refresh ?? project.refresh);
+    const refresh = operation === "refresh" || (options.refresh ?? project.refresh);
     if (refresh) await deployment.refresh();
 
     const runsProgram = (operation === "up" || operation === "preview") && !deployment.failed;
-    const typeErrorReport = runsProgram && o.typecheck !== false ? await typeErrors(project, env.NODE_PATH!, stateDir) : undefined;
+    const typeErrorReport = runsProgram && options.typecheck !== false ? await typeErrors(project, env.NODE_PATH!, stateDir) : undefined;
     if (typeErrorReport) {
       deployment.fail(`the program has type errors (--skip-typecheck runs it anyway):\n${typeErrorReport}`);
     } else if (runsProgram) {
@@ -242,10 +242,10 @@ export async function run(operation: Operation, o: EngineOptions): Promise<Resul
         path.join(sdk, "cmd/run"),
         ...["--monitor", monitor.address, "--engine", monitor.address, "--organization", "organization"],
         ...["--project", project.name, "--stack", stack, "--root-directory", project.dir, "--pwd", project.dir],
-        ...["--parallel", String(o.parallel ?? 8), ...(dryRun ? ["--dry-run"] : []), project.main],
+        ...["--parallel", String(options.parallel ?? 8), ...(dryRun ? ["--dry-run"] : []), project.main],
       ];
       const programEnv = { ...env, PULUMI_CONFIG: JSON.stringify(project.config), PULUMI_CONFIG_SECRET_KEYS: "[]" };
-      const { code, stderr } = await runProgram(argv, project.dir, programEnv, o.onOutput);
+      const { code, stderr } = await runProgram(argv, project.dir, programEnv, options.onOutput);
       await settle();
       deployment.programExited(code, stderr);
       await deletePhase();
