@@ -311,7 +311,17 @@ export class Deployment {
     // A replacement is a new resource: Check again from nothing, with the program's inputs.
     const fresh = await this.check(subject, {}, registration.inputs);
     if (this.dryRun) return done(entry("", fresh, fresh), step);
-    if (decision.deleteBeforeReplace) {
+    await this.makeWayFor(old, decision.deleteBeforeReplace);
+    return done(await create(fresh), step);
+  }
+
+  /**
+   * Before the replacement of `old` is created: delete-before-replace deletes it now, after the
+   * dependents that must be replaced with it (created again when registered); otherwise it stays
+   * until the delete phase.
+   */
+  private async makeWayFor(old: ResourceState, deleteBeforeReplace: boolean): Promise<void> {
+    if (deleteBeforeReplace) {
       const dependents = await this.dependentReplacements(old);
       for (const dependent of dependents.reverse()) {
         await this.deleteOld(dependent);
@@ -323,7 +333,6 @@ export class Deployment {
       this.replacedOlds.push({ ...old, delete: true });
       this.deleted.add(old);
     }
-    return done(await create(fresh), step);
   }
 
   /** A partial failure (docs/engine.md, "Failures"): the object exists; keep it in state with initErrors, then fail. */
