@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { commandHelp, parseCommand, usage, UsageError, type Command, type Option, type Values } from "./commandLine";
+import { commandHelp, OPTIONS, parseCommand, usage, UsageError, type Command, type Values } from "./commandLine";
 import { run, stateDirOf, type EngineOptions, type Operation } from "./deploy";
 import { labGraph, toDot, toMermaid, type LabGraph } from "./graph";
 import { previewMarkdown } from "./markdown";
@@ -11,24 +11,9 @@ import { loadProject, ProjectError } from "./project";
 import { readState, statePath } from "./state";
 import { SANDBOX_ENV, sandboxArgv, sandboxProblem } from "./sandbox";
 
-// The `nslab` command: one entry per command in COMMANDS (commandLine.ts parses and prints help).
+// The `nslab` command: one entry per command in COMMANDS (commandLine.ts parses and prints help;
+// a command kept in a file of its own is a `Command` it exports, added to COMMANDS).
 
-const OPTIONS = {
-  stack: { type: "string", value: "NAME", help: 'the stack (default "dev"); its config is Pulumi.NAME.yaml' },
-  config: { type: "string", multiple: true, value: "KEY=VAL", help: "config for this run only (repeatable), on top of Pulumi.NAME.yaml" },
-  parallel: { type: "string", value: "N", help: "at most N resource operations at a time (default 8)" },
-  "state-dir": { type: "string", value: "DIR", help: "where state lives (default DIR/.nslab, or $NSLAB_STATE_DIR)" },
-  json: { type: "boolean", help: "print one JSON object (steps, changeSummary, outputs) on stdout" },
-  diff: { type: "boolean", help: "show the changed values of each update and replace" },
-  refresh: {
-    type: "boolean",
-    help: "read every resource back first and go on from what exists (what was deleted or\nchanged by hand is then re-made); --no-refresh overrides the project's\n`options: refresh: always` (Pulumi.yaml)",
-  },
-  "skip-typecheck": {
-    type: "boolean",
-    help: "run a TypeScript program without type-checking it first (up and preview check it,\nas pulumi up does; a program unchanged since it passed is not checked again)",
-  },
-} satisfies Record<string, Option>;
 
 const { stack, config, parallel, json: jsonOption, diff, refresh } = OPTIONS;
 const stateDir = OPTIONS["state-dir"];

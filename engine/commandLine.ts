@@ -33,6 +33,26 @@ export interface Command {
 
 export class UsageError extends Error {}
 
+/** The options several commands share, by name (a command takes the ones it needs). */
+export const OPTIONS = {
+  stack: { type: "string", value: "NAME", help: 'the stack (default "dev"); its config is Pulumi.NAME.yaml' },
+  config: { type: "string", multiple: true, value: "KEY=VAL", help: "config for this run only (repeatable), on top of Pulumi.NAME.yaml" },
+  parallel: { type: "string", value: "N", help: "at most N resource operations at a time (default 8)" },
+  "state-dir": { type: "string", value: "DIR", help: "where state lives (default DIR/.nslab, or $NSLAB_STATE_DIR)" },
+  json: { type: "boolean", help: "print one JSON object (steps, changeSummary, outputs) on stdout" },
+  diff: { type: "boolean", help: "show the changed values of each update and replace" },
+  refresh: {
+    type: "boolean",
+    help: "read every resource back first and go on from what exists (what was deleted or\nchanged by hand is then re-made); --no-refresh overrides the project's\n`options: refresh: always` (Pulumi.yaml)",
+  },
+  "skip-typecheck": {
+    type: "boolean",
+    help: "run a TypeScript program without type-checking it first (up and preview check it,\nas pulumi up does; a program unchanged since it passed is not checked again)",
+  },
+} satisfies Record<string, Option>;
+
+
+
 const HELP: Option = { type: "boolean", short: "h", help: "show this help" };
 
 /**
