@@ -19,7 +19,7 @@ export const DIFFS = {
   NatRule: { replace: ["netns", "netnsIdentity", "owner", "source", "outInterface", "notOutInterface"], update: ["toSource"] },
   PortForward: { replace: ["netns", "netnsIdentity", "owner", "protocol", "hostPort", "hostAddress", "inInterface", "toAddress", "toPort"], update: [] },
   FirewallRule: {
-    replace: ["netns", "netnsIdentity", "owner", "chain", "source", "destination", "inInterface", "outInterface", "protocol", "destinationPort"],
+    replace: ["netns", "netnsIdentity", "owner", "chain", "source", "destination", "inInterface", "outInterface", "protocol", "destinationPort", "state"],
     update: ["action", "priority"],
   },
 } as const satisfies Record<Kind, { replace: readonly string[]; update: readonly string[] }>;

@@ -103,7 +103,7 @@ export class Segment extends pulumi.ComponentResource {
     if (args.nat && (plan.subnet.family !== 4 || !plan.gateway || gatewayOn !== "bridge")) {
       throw new Error(
         `Segment "${name}": nat true is not valid with ${plan.subnet.family !== 4 ? `the IPv6 subnet ${args.subnet}` : !plan.gateway ? "no gateway" : `gatewayOn "router"`}: ` +
-          `NAT needs an IPv4 subnet and a gateway on the bridge; set gateway (true or an address) and leave gatewayOn "bridge" (behind a Router, put a NatRule in the router's namespace)`,
+          `NAT needs an IPv4 subnet and a gateway on the bridge; set gateway (true or an address) and leave gatewayOn "bridge" (behind a Router, give the Router an uplink and nat: true)`,
       );
     }
     super("nslab:index:Segment", name, {}, opts);
