@@ -3,12 +3,16 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { commandHelp, OPTIONS, parseCommand, usage, UsageError, type Command, type Values } from "./commandLine";
-import { run, stateDirOf, type EngineOptions, type Operation } from "./deploy";
+import { captureCommand } from "./commands/capture";
+import { execCommand } from "./commands/exec";
+import { CommandUsageError } from "./commands/lab";
+import { shellCommand } from "./commands/shell";
+import { run, stateDirOf, type EngineOptions, type Operation, type Result } from "./deploy";
 import { labGraph, toDot, toMermaid, type LabGraph } from "./graph";
 import { previewMarkdown } from "./markdown";
 import { diagnosticLine, findingLines, header, json, stepLines, summary } from "./output";
 import { loadProject, ProjectError } from "./project";
-import { readState, statePath } from "./state";
+import { lockStack, readState, statePath } from "./state";
 import { SANDBOX_ENV, sandboxArgv, sandboxProblem } from "./sandbox";
 
 // The `nslab` command: one entry per command in COMMANDS (commandLine.ts parses and prints help;
@@ -74,11 +78,20 @@ async function operation(op: Operation, v: Values, [dir = "."]: string[]): Promi
   const options: EngineOptions = { ...engineOptions(v, dir, out, quiet), signal: abort.signal };
   // Like pulumi up, up previews first: every resource is checked before anything changes, so a
   // bad input anywhere in the program fails the run with nothing created.
-  const checked = op === "up" && !v["skip-preview"] ? await run("preview", { ...options, onStep: () => {}, onFinding: () => {} }) : undefined;
-  const stopped = checked && (checked.failed || abort.signal.aborted);
-  const result = stopped
-    ? { ...checked, operation: op, steps: [], changeSummary: { same: 0, create: 0, update: 0, replace: 0, delete: 0 }, failed: true }
-    : await run(op, { ...options, typecheck: options.typecheck && !checked });
+  // The stack stays locked from the preview to the end of the change: no other run slips between.
+  const previewFirst = op === "up" && !v["skip-preview"];
+  const stackName = options.stack ?? "dev";
+  const unlock = previewFirst ? lockStack(stateDirOf(loadProject(dir, stackName, options.config), options.stateDir), stackName) : () => {};
+  let result: Result;
+  try {
+    const checked = previewFirst ? await run("preview", { ...options, onStep: () => {}, onFinding: () => {} }) : undefined;
+    const stopped = checked && (checked.failed || abort.signal.aborted);
+    result = stopped
+      ? { ...checked, operation: op, steps: [], changeSummary: { same: 0, create: 0, update: 0, replace: 0, delete: 0 }, failed: true }
+      : await run(op, { ...options, typecheck: options.typecheck && !checked });
+  } finally {
+    unlock();
+  }
   process.off("SIGINT", interrupt);
   if (v.json) process.stdout.write(JSON.stringify(json(result), null, 2) + "\n");
   else if (markdown) process.stdout.write(previewMarkdown(result, !!v.diff));
@@ -103,8 +116,9 @@ async function graph(v: Values, [dir = "."]: string[]): Promise<number> {
     return 0;
   }
   const { config: configValues, stateDir: dirOfState } = engineOptions(v, dir, () => {}, true);
-  const file = statePath(stateDirOf(loadProject(dir, stackName, configValues), dirOfState), stackName);
-  const state = readState(file);
+  const project = loadProject(dir, stackName, configValues);
+  const file = statePath(stateDirOf(project, dirOfState), stackName);
+  const state = readState(file, { project: project.name, stack: stackName });
   if (!state) {
     console.error(`nslab: stack ${stackName} has no state (${file}): nothing is deployed; nslab graph --preview draws what up would make`);
     return 1;
@@ -205,6 +219,39 @@ const COMMANDS: Command[] = [
     run: graph,
   },
   {
+    name: "exec",
+    synopsis: "[DIR] NAME -- CMD...",
+    summary: "run CMD in the namespace of the stack's resource NAME (a Netns, a Process, a link...)",
+    options: { stack, "state-dir": stateDir },
+    positionals: Infinity,
+    ownArgs: true,
+    run: (_, argv) => execCommand(argv),
+  },
+  {
+    name: "shell",
+    synopsis: "[DIR] NAME",
+    summary: "open $SHELL in the namespace of the stack's resource NAME",
+    options: { stack, "state-dir": stateDir },
+    positionals: Infinity,
+    ownArgs: true,
+    run: (_, argv) => shellCommand(argv),
+  },
+  {
+    name: "capture",
+    synopsis: "[DIR] NAME [--end peer] [-w FILE] [FILTER...]",
+    summary: "tcpdump on the link NAME (a VethPair's first end, --end peer its second; a Bridge)",
+    description: "pcap to FILE, or to stdout when it is not a terminal (nslab capture lab link | wireshark -k -i -),\nelse the packets printed.",
+    options: {
+      stack,
+      "state-dir": stateDir,
+      end: { type: "string", value: "peer", help: "the second end of a VethPair" },
+      write: { type: "string", short: "w", value: "FILE", help: "write pcap to FILE (- for stdout)" },
+    },
+    positionals: Infinity,
+    ownArgs: true,
+    run: (_, argv) => captureCommand(argv),
+  },
+  {
     name: "help",
     synopsis: "[COMMAND]",
     summary: "show this help, or a command's",
@@ -230,6 +277,14 @@ async function main(argv: string[]): Promise<number> {
     }
     const command = COMMANDS.find((c) => c.name === name);
     if (!command) throw new UsageError(name ? `unknown command ${name}` : "no command");
+    if (command.ownArgs) {
+      const options = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
+      if (options.includes("--help") || options.includes("-h")) {
+        console.log(commandHelp("nslab", command));
+        return 0;
+      }
+      return await command.run({}, rest);
+    }
     const { values, positionals } = parseCommand(command, rest, COMMANDS);
     if (values.help) {
       console.log(commandHelp("nslab", command));
@@ -237,7 +292,7 @@ async function main(argv: string[]): Promise<number> {
     }
     return await command.run(values, positionals);
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof CommandUsageError) {
       console.error(`nslab: ${err.message}\n${USAGE}`);
       return 2;
     }

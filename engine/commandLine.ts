@@ -28,6 +28,8 @@ export interface Command {
   options: Record<string, Option>;
   /** At most this many positional arguments. */
   positionals: number;
+  /** The command parses its own arguments (given as the positionals): `options` only document them. */
+  ownArgs?: boolean;
   run(values: Values, positionals: string[]): Promise<number> | number;
 }
 
@@ -68,9 +70,10 @@ export function parseCommand(command: Command, args: string[], commands: readonl
     const owners = commands.filter((c) => name in c.options).map((c) => c.name);
     if (owners.length) throw new UsageError(`--${name} is an option of ${owners.join(", ")}, not of ${command.name}`);
   }
-  let parsed;
+  const parse = () => parseArgs({ args, options, allowPositionals: true, allowNegative: true, strict: true });
+  let parsed: ReturnType<typeof parse>;
   try {
-    parsed = parseArgs({ args, options, allowPositionals: true, allowNegative: true, strict: true });
+    parsed = parse();
   } catch (err) {
     throw new UsageError(`${command.name}: ${(err as Error).message}`);
   }

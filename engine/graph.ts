@@ -8,7 +8,8 @@ import { fromState, type Props } from "./values";
 
 // `nslab graph`: a picture of a lab drawn from its resources (the state, or the plan of a
 // preview): namespaces as boxes, bridges as switches, interfaces with their addresses and routes,
-// veth pairs as links, NAT and port forwards as labelled arrows, and per namespace its filter
+// veth pairs as links, NAT and port forwards as labelled arrows, processes in their namespace,
+// traffic control on the link it shapes, and per namespace its filter
 // policy: each Router's in a few words, then the FirewallRules of no Router in chain order
 // (sysctls other than forwarding are left out). Namespaces, bridges and veths whose kernel name
 // nslab derived (the resource name plus a hash) are labelled with the resource name. labGraph
@@ -30,8 +31,8 @@ export interface Device {
   id: string;
   /** Kernel name, or the resource name when nslab derived the kernel name from it. */
   name: string;
-  /** "device": an interface the lab does not make (named by an Address, a Route or a rule). */
-  kind: "bridge" | "veth" | "device";
+  /** "device": an interface the lab does not make (named by an Address, a Route or a rule); "process": a Process. */
+  kind: "bridge" | "veth" | "device" | "process";
   addresses: Line[];
   routes: Line[];
   change?: Change;
@@ -86,7 +87,7 @@ interface Resource {
 }
 
 const OUTSIDE = "outside";
-const KINDS = ["Netns", "Bridge", "VethPair", "Address", "Route", "Sysctl", "NatRule", "PortForward", "FirewallRule"];
+const KINDS = ["Netns", "Bridge", "VethPair", "Address", "Route", "Sysctl", "NatRule", "PortForward", "FirewallRule", "Process", "TrafficControl"];
 const ROUTER = "nslab:index:Router";
 /** The maximum lengths nslab derives kernel names for (sdk/internal/common.ts defaultName): links, namespaces. */
 const DERIVED_LENGTHS = [15, 64];
@@ -118,7 +119,10 @@ export function labGraph(resources: readonly ResourceState[], changes?: Readonly
       urn: r.urn,
       ...(r.parent ? { parent: r.parent } : {}),
       ...(op && op !== "same" ? { change: op } : {}),
-      get: (key) => (values[key] === undefined || values[key] === null ? undefined : String(shown(values[key]!))),
+      get: (key) => {
+        const v = values[key] === undefined || values[key] === null ? undefined : shown(values[key]!);
+        return Array.isArray(v) ? v.join(" ") : v === undefined ? undefined : String(v);
+      },
       raw: (key) => values[key],
     });
   }
@@ -147,6 +151,8 @@ export function labGraph(resources: readonly ResourceState[], changes?: Readonly
   const external = (label: string) => (externals.add(label), `x:${label}`);
   const edges: Edge[] = [];
   const changed = (r: Resource) => (r.change ? { change: r.change } : {});
+  /** The veth edge of each end ("<netns>/<name>"), where its traffic control is drawn. */
+  const linkOf = new Map<string, Edge>();
 
   for (const r of of("Netns")) {
     const name = r.get("name");
@@ -167,8 +173,19 @@ export function labGraph(resources: readonly ResourceState[], changes?: Readonly
       const end = Object.assign(device(e.netns, e.name, "veth"), changed(r));
       return (i === 0 ? named(end, r, e.name) : end).key;
     });
-    edges.push({ from: a!, to: b!, label: r.name, directed: false, ...changed(r) });
+    const edge: Edge = { from: a!, to: b!, label: r.name, directed: false, ...changed(r) };
+    for (const e of ends) linkOf.set(`${e.netns ?? ""}/${e.name}`, edge);
+    edges.push(edge);
   }
+  for (const r of of("TrafficControl")) {
+    const [netns, dev = "?"] = [r.get("netns"), r.get("device")];
+    const shaping = ["rate", "delay", "jitter", "loss", "duplicate", "corrupt"].flatMap((k) => (r.get(k) ? [`${k} ${r.get(k)}`] : [])).join(" ");
+    // On the veth it shapes (the end's egress), else on its interface.
+    const edge = linkOf.get(`${netns ?? ""}/${dev}`);
+    if (edge) edge.label += ` · ${marked(`${dev} → ${shaping}`, r.change)}`;
+    else device(netns, dev).routes.push({ text: `egress ${shaping}`, ...changed(r) });
+  }
+  for (const r of of("Process")) Object.assign(device(r.get("netns"), `${r.name}: ${r.get("command") ?? "?"}`, "process"), changed(r));
   for (const r of of("Address")) device(r.get("netns"), r.get("device") ?? "?").addresses.push({ text: r.get("address") ?? "?", ...changed(r) });
   for (const r of of("Route")) {
     const [netns, dev, via] = [r.get("netns"), r.get("device"), r.get("via")];
@@ -289,7 +306,7 @@ export function toMermaid(g: LabGraph): string {
     classify(ns.id, ns.change);
     for (const d of devicesOf(ns)) {
       const label = q(deviceLines(d));
-      out.push(`    ${d.id}${d.kind === "bridge" ? `{{${label}}}` : d.kind === "veth" ? `([${label}])` : `[${label}]`}`);
+      out.push(`    ${d.id}${d.kind === "bridge" ? `{{${label}}}` : d.kind === "veth" ? `([${label}])` : d.kind === "process" ? `[/${label}/]` : `[${label}]`}`);
       classify(d.id, d.change);
     }
     if (ns.policy.length) out.push(`    ${ns.id}f[/${q(policyLines(ns))}/]`);
@@ -322,7 +339,7 @@ export function toDot(g: LabGraph): string {
   for (const ns of g.namespaces) {
     out.push(`  subgraph cluster_${ns.id} {`, ...[`label=${q([title(ns)])}`, ...attrs(ns.change, ["rounded"])].map((a) => `    ${a};`));
     for (const d of devicesOf(ns)) {
-      const shape = d.kind === "bridge" ? ["shape=hexagon"] : [];
+      const shape = d.kind === "bridge" ? ["shape=hexagon"] : d.kind === "process" ? ["shape=parallelogram"] : [];
       out.push(`    ${d.id} [${[`label=${q(deviceLines(d))}`, ...shape, ...attrs(d.change, d.kind === "veth" ? ["rounded"] : [])].join(" ")}];`);
     }
     if (ns.policy.length) out.push(`    ${ns.id}f [label=${q(policyLines(ns))} shape=note];`);

@@ -221,4 +221,30 @@ test("draws nothing but the frame for a state with no lab resources", () => {
   assert.is(toDot(labGraph([])).split("\n").length, 7);
 });
 
+test("draws a Process in its namespace and a TrafficControl on the veth it shapes (or on its interface)", () => {
+  const lab = [
+    res("Netns", "a", { name: "a-1234" }),
+    res("VethPair", "link", { name: "va", netns: "a-1234", peerName: "vb" }),
+    res("Bridge", "br", { name: "br0" }),
+    res("Process", "web", { netns: "a-1234", command: ["python3", "-m", "http.server", "80"] }),
+    res("TrafficControl", "slow", { device: "va", netns: "a-1234", rate: "8mbit" }),
+    res("TrafficControl", "lossy", { device: "br0", loss: "1%" }),
+  ];
+  assert.fixture(
+    toMermaid(labGraph(lab)),
+    `flowchart LR
+  subgraph ns0["host"]
+    d0{{"br0 (bridge)<br/>egress loss 1%"}}
+    d1(["vb"])
+  end
+  subgraph ns1["netns a-1234"]
+    d2(["va"])
+    d3[/"web: python3 -m http.server 80"/]
+  end
+  d2 ---|"link · va → rate 8mbit"| d1
+`,
+  );
+  assert.match(toDot(labGraph(lab)), /d3 \[label="web: python3 -m http.server 80" shape=parallelogram\];/);
+});
+
 test.run();
