@@ -8,7 +8,8 @@ import type { ResourceState } from "../../engine/state";
 import { STACK_TYPE } from "../../engine/urn";
 import { UNKNOWN } from "../../engine/values";
 
-// The step planner's decisions, table by table, in-process: no program, no provider host.
+// The step planner's decisions (engine/planner.ts), table by table, in-process: no program, no
+// provider host, no root.
 
 const test = suite("step planner");
 const TYPE = "pulumi-nodejs:dynamic:Resource";
