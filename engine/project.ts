@@ -14,6 +14,8 @@ export interface Project {
   main: string;
   /** Full keys ("<namespace>:<key>") to string values, as PULUMI_CONFIG carries them. */
   config: Record<string, string>;
+  /** Pulumi.yaml `options: refresh: always`: up, preview and destroy refresh first. */
+  refresh: boolean;
 }
 
 export class ProjectError extends Error {}
@@ -83,7 +85,8 @@ export function loadProject(dir: string, stack: string, overrides: Record<string
     config[fullKey(name, key)] = configString(value);
   }
   for (const [key, value] of Object.entries(overrides)) config[fullKey(name, key)] = value;
-  return { dir: path.resolve(dir), name, stack, main, config };
+  const refresh = (doc.options as { refresh?: unknown } | undefined)?.refresh === "always";
+  return { dir: path.resolve(dir), name, stack, main, config, refresh };
 }
 
 /** The config of one namespace, keyed without it (the default provider's inputs, docs/engine.md, "URNs, the Stack and the default provider"). */

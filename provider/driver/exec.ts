@@ -133,7 +133,10 @@ class Spawner {
     const base = fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir();
     removeOrphans(base);
     const dir = fs.mkdtempSync(path.join(base, `nslab-ns${pidNamespace()}-${process.pid}-`));
-    const child = execa("bash", ["-c", SPAWNER, "nslab-spawner", dir], { stdin: "pipe", stdout: "pipe", stderr: "inherit", buffer: false, reject: false, env: { LC_ALL: "C" } });
+    // detached: its own session (setsid), so a Ctrl-C at the terminal, which reaches the whole
+    // foreground process group, never reaches bash or the commands in flight: nslab decides what
+    // stops. It still ends with the provider host, however that ends: its stdin closes.
+    const child = execa("bash", ["-c", SPAWNER, "nslab-spawner", dir], { stdin: "pipe", stdout: "pipe", stderr: "inherit", buffer: false, reject: false, detached: true, env: { LC_ALL: "C" } });
     child.catch(() => {});
     return new Spawner(child as unknown as Subprocess, dir);
   }
