@@ -76,6 +76,7 @@ test("state files are not written through links; a state directory others can wr
   assert.is(fs.readFileSync(victim, "utf8"), "precious\n", "the journal did not write through the link");
   fs.rmSync(journalPath(lab.stateFile));
   assert.is((await lab.run("destroy")).failed, false);
+  fs.rmSync(lab.stateFile);
   fs.symlinkSync(victim, lab.stateFile);
   assert.match(await rejection(lab.run("preview", [])), /is a symbolic link; nslab does not follow links/);
   fs.rmSync(lab.stateFile);

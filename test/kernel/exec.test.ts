@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { exec, runOnce } from "../../provider/driver/exec";
+import { pidNamespace } from "../../provider/driver/lock";
 import { rejects } from "../helpers/kernel";
 
 // Commands are started by nslab's spawner, one long-lived bash (provider/driver/exec.ts): each
@@ -44,14 +45,15 @@ test("concurrent first commands share one spawner, and an idle spawner does not 
 });
 
 test("a spawner's directory goes when its Node process is gone, even killed with SIGKILL", async () => {
-  const orphan = "/dev/shm/nslab-999999999-test"; // no such pid: Linux pids stay below 2^22
+  const ns = pidNamespace();
+  const orphan = `/dev/shm/nslab-ns${ns}-999999999-test`; // no such pid: Linux pids stay below 2^22
   fs.mkdirSync(orphan, { recursive: true });
   fs.writeFileSync(`${orphan}/1.out`, "left by a killed spawner");
-  const script = `require("./provider/driver/exec.ts").exec(["true"]).then(() => console.log(require("node:fs").readdirSync("/dev/shm").filter((n) => n.startsWith(\`nslab-\${process.pid}-\`)).length))`;
+  const script = `require("./provider/driver/exec.ts").exec(["true"]).then(() => console.log(require("node:fs").readdirSync("/dev/shm").filter((n) => n.startsWith(\`nslab-ns${ns}-\${process.pid}-\`)).length))`;
   assert.is(execFileSync(process.execPath, ["--import", "tsx", "-e", script], { encoding: "utf8", timeout: 20_000 }).trim(), "1", "its own directory while it runs");
   assert.not.ok(fs.existsSync(orphan), "the orphan was removed when a spawner started");
   // The child's bash removes its directory once Node's end closes its stdin: soon after.
-  const orphans = () => fs.readdirSync("/dev/shm").filter((n) => /^nslab-\d+-/.test(n) && !fs.existsSync(`/proc/${n.split("-")[1]}`));
+  const orphans = () => fs.readdirSync("/dev/shm").filter((n) => n.startsWith(`nslab-ns${ns}-`) && !fs.existsSync(`/proc/${n.split("-")[2]}`));
   for (let i = 0; i < 50 && orphans().length; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(orphans(), [], "and the child's went with it");
 });
