@@ -2,12 +2,12 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { run, stateDirOf, type EngineOptions, type Operation } from "./deploy";
+import { run, stateDirOf, type EngineOptions, type Operation, type Result } from "./deploy";
 import { labGraph, toDot, toMermaid, type LabGraph } from "./graph";
 import { previewMarkdown } from "./markdown";
 import { diagnosticLine, header, json, stepLines, summary } from "./output";
 import { loadProject, ProjectError } from "./project";
-import { readState, statePath } from "./state";
+import { lockStack, readState, statePath } from "./state";
 import { SANDBOX_ENV, sandboxArgv, sandboxProblem } from "./sandbox";
 import { captureCommand } from "./commands/capture";
 import { execCommand } from "./commands/exec";
@@ -152,11 +152,19 @@ async function operation(op: Operation, argv: string[]): Promise<number> {
   const options: EngineOptions = { ...engineOptions(a, out, quiet), signal: abort.signal };
   // Like pulumi up, up previews first: every resource is checked before anything changes, so a
   // bad input anywhere in the program fails the run with nothing created.
-  const checked = op === "up" && a.preview ? await run("preview", { ...options, onStep: () => {} }) : undefined;
-  const stopped = checked && (checked.failed || abort.signal.aborted);
-  const result = stopped
-    ? { ...checked, operation: op, steps: [], changeSummary: { same: 0, create: 0, update: 0, replace: 0, delete: 0 }, failed: true }
-    : await run(op, { ...options, typecheck: a.typecheck && !checked });
+  // The stack stays locked from the preview to the end of the change: no other run slips between.
+  const stack = a.stack ?? "dev";
+  const unlock = op === "up" && a.preview ? lockStack(stateDirOf(loadProject(a.dir, stack, a.config), a.stateDir), stack) : () => {};
+  let result: Result;
+  try {
+    const checked = op === "up" && a.preview ? await run("preview", { ...options, onStep: () => {} }) : undefined;
+    const stopped = checked && (checked.failed || abort.signal.aborted);
+    result = stopped
+      ? { ...checked, operation: op, steps: [], changeSummary: { same: 0, create: 0, update: 0, replace: 0, delete: 0 }, failed: true }
+      : await run(op, { ...options, typecheck: a.typecheck && !checked });
+  } finally {
+    unlock();
+  }
   process.off("SIGINT", interrupt);
   if (a.json) process.stdout.write(JSON.stringify(json(result), null, 2) + "\n");
   else if (markdown) process.stdout.write(previewMarkdown(result, a.diff));
@@ -182,8 +190,9 @@ async function graph(argv: string[]): Promise<number> {
     draw(labGraph(r.planned ?? [], Object.fromEntries(r.steps.map((s) => [s.urn, s.op]))));
     return 0;
   }
-  const file = statePath(stateDirOf(loadProject(a.dir, stack, a.config), a.stateDir), stack);
-  const state = readState(file);
+  const project = loadProject(a.dir, stack, a.config);
+  const file = statePath(stateDirOf(project, a.stateDir), stack);
+  const state = readState(file, { project: project.name, stack });
   if (!state) {
     console.error(`nslab: stack ${stack} has no state (${file}): nothing is deployed; nslab graph --preview draws what up would make`);
     return 1;

@@ -131,7 +131,7 @@ export async function run(operation: Operation, o: EngineOptions): Promise<Resul
   let host: Promise<ProviderHost> | undefined;
   let detach = () => {};
   try {
-    const prior = readState(file);
+    const prior = readState(file, { project: project.name, stack });
     const env: NodeJS.ProcessEnv = { ...process.env, NODE_PATH: nodePath(), PULUMI_NODEJS_PROJECT: project.name, PULUMI_NODEJS_STACK: stack };
     // Programs run through tsx's loader, not the runtime's ts-node (docs/engine.md, "Running the program").
     delete env.PULUMI_NODEJS_TYPESCRIPT;

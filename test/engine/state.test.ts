@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { holderRecord } from "../../provider/driver/lock";
 import { FIXTURE, Lab, type Spec } from "./lab";
 
 // The state file (docs/engine.md, "The state file": the `pulumi stack export` v3 shape, mode 0600, secrets in
@@ -58,7 +59,7 @@ test("state: export v3 shape, mode 0600, Stack first, default provider before it
 
 test("lock: a run of a locked stack fails; a lock left by a dead process is taken over", async () => {
   const lock = path.join(lab.stateDir, "dev.lock");
-  fs.writeFileSync(lock, `${process.pid}\n`);
+  fs.writeFileSync(lock, holderRecord());
   try {
     await lab.run("preview", []);
     assert.unreachable("the locked stack ran");
