@@ -309,7 +309,7 @@ export function toMermaid(g: LabGraph): string {
       out.push(`    ${d.id}${d.kind === "bridge" ? `{{${label}}}` : d.kind === "veth" ? `([${label}])` : d.kind === "process" ? `[/${label}/]` : `[${label}]`}`);
       classify(d.id, d.change);
     }
-    if (ns.policy.length) out.push(`    ${ns.id}f[/${q(policyLines(ns))}/]`);
+    if (ns.policy.length) out.push(`    ${ns.id}f>${q(policyLines(ns))}]`);
     out.push("  end");
   }
   for (const x of g.external) out.push(`  ${x.id}((${q([x.label])}))`);

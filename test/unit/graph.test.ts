@@ -202,7 +202,7 @@ test("labels namespaces, bridges and veths whose kernel name nslab derived with 
   subgraph ns1["netns home-netns"]
     d2(["lan"])
     d3(["uplink"])
-    ns1f[/"filter<br/>router home<br/>NAT out of the uplink: lan<br/>inbound: replies and published ports only<br/>drop input icmp<br/>accept forward 10.1.0.0/24 → 10.2.0.5<br/>reject forward tcp/80 in uplink (new)"/]
+    ns1f>"filter<br/>router home<br/>NAT out of the uplink: lan<br/>inbound: replies and published ports only<br/>drop input icmp<br/>accept forward 10.1.0.0/24 → 10.2.0.5<br/>reject forward tcp/80 in uplink (new)"]
   end
   subgraph ns2["netns isp"]
     d4(["eth0"])
