@@ -53,9 +53,9 @@ export function resourceToState(r: ResourceState): ResourceState {
   return { ...r, inputs: toState(r.inputs), outputs: toState(r.outputs) };
 }
 
-/** A resource with its values in wire form (secrets as {sig, value}). */
+/** A resource with its values in wire form (secrets as {sig, value}); `pulumi stack export` omits empty inputs and outputs. */
 export function resourceFromState(r: ResourceState): ResourceState {
-  return { ...r, inputs: fromState(r.inputs), outputs: fromState(r.outputs) };
+  return { ...r, inputs: fromState(r.inputs ?? {}), outputs: fromState(r.outputs ?? {}) };
 }
 
 export function statePath(stateDir: string, stack: string): string {
