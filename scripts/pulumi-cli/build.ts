@@ -28,8 +28,8 @@ import * as path from "node:path";
 export const PULUMI_VERSION = "v3.248.0";
 const LANGUAGE_HOST_VERSION = "v3.68.0";
 
-/** Where the built CLI lives: outside the repository, by version. */
-export const pulumiCliDir = path.join(os.homedir(), ".cache", "nslab", `pulumi-${PULUMI_VERSION}`, "bin");
+/** Where the built CLI lives: outside the repository (the user's cache directory), by version. */
+export const pulumiCliDir = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "nslab", `pulumi-${PULUMI_VERSION}`, "bin");
 
 const here = __dirname;
 const versionFlag = (v: string) => `-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=${v}`;

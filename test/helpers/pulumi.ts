@@ -54,9 +54,15 @@ export class PulumiStack {
     this.cli("stack", "init", stack);
   }
 
+  /** The argv of `pulumi ARGS` (PATH in `env` finds it). */
+  argv(...args: string[]): string[] {
+    return ["pulumi", ...args, "--non-interactive"];
+  }
+
   /** Runs `pulumi ARGS` in the lab directory; it must succeed. Its stdout. */
   cli(...args: string[]): string {
-    const r = spawnSync("pulumi", [...args, "--non-interactive"], { cwd: this.dir, env: this.env, encoding: "utf8", maxBuffer: 256 << 20 });
+    const [file, ...argv] = this.argv(...args);
+    const r = spawnSync(file!, argv, { cwd: this.dir, env: this.env, encoding: "utf8", maxBuffer: 256 << 20 });
     assert.is(r.status, 0, `pulumi ${args.join(" ")} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
     return r.stdout;
   }
