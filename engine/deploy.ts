@@ -12,7 +12,7 @@ import type { Props } from "./values";
 
 // The operations (up, preview, refresh, destroy): the project and its state, the program run by
 // the real language runtime against our monitor, the dynamic-provider host started alongside it,
-// and the state written as the run goes (pulumi-engine.md §7).
+// and the state written as the run goes (docs/engine.md, "How a run goes").
 
 export type Operation = "up" | "preview" | "refresh" | "destroy";
 
@@ -133,7 +133,7 @@ export async function run(operation: Operation, o: EngineOptions): Promise<Resul
   try {
     const prior = readState(file);
     const env: NodeJS.ProcessEnv = { ...process.env, NODE_PATH: nodePath(), PULUMI_NODEJS_PROJECT: project.name, PULUMI_NODEJS_STACK: stack };
-    // Programs run through tsx's loader, not the runtime's ts-node (pulumi-engine.md §5.5).
+    // Programs run through tsx's loader, not the runtime's ts-node (docs/engine.md, "Running the program").
     delete env.PULUMI_NODEJS_TYPESCRIPT;
     const sdk = pulumiDir(project, env.NODE_PATH!);
 
@@ -199,7 +199,7 @@ export async function run(operation: Operation, o: EngineOptions): Promise<Resul
     if (typeErrorReport) {
       deployment.fail(`the program has type errors (--skip-typecheck runs it anyway):\n${typeErrorReport}`);
     } else if (operation === "up" || operation === "preview") {
-      // Started now, alongside the program: its ~0.7 s start-up overlaps the program's (§6).
+      // Started now, alongside the program: its ~0.7 s start-up overlaps the program's.
       startHost().catch(() => undefined);
       const argv = [
         IGNORE_SIGINT,

@@ -8,7 +8,7 @@ import * as res from "@pulumi/pulumi/proto/resource_pb";
 import type { Props } from "./values";
 
 // The ResourceMonitor and Engine gRPC services the program's language runtime talks to
-// (pulumi-engine.md §3), on one loopback server. Only what a program of components and dynamic
+// (docs/engine.md, "The protocol"), on one loopback server. Only what a program of components and dynamic
 // resources uses is served; the rest answers UNIMPLEMENTED and is reported as an unsupported
 // feature by name.
 
@@ -57,16 +57,16 @@ export interface MonitorHandler {
   register(r: Registration): Promise<RegisterResult>;
   registerOutputs(urn: string, outputs: Props): void;
   log(severity: Severity, message: string, urn: string): void;
-  /** Answered after the delete phase (SignalAndWaitForShutdown, §3.5). */
+  /** Answered after the delete phase (SignalAndWaitForShutdown). */
   shutdown(): Promise<void>;
   /** A feature the program used that nslab does not support. */
   unsupported(feature: string): void;
 }
 
-/** Thrown by a handler to answer the way the real engine answers a failed step (§5.10). */
+/** Thrown by a handler to answer the way the real engine answers a failed step (docs/engine.md, "Failures"). */
 export class StepFailed extends Error {}
 
-// The features the SDK asks about (§3.2) that nslab serves; transforms, hooks and
+// The features the SDK asks about (docs/engine.md, "The protocol") that nslab serves; transforms, hooks and
 // parameterization need a callback server and stay off, so the SDK reports them clearly.
 const FEATURES = new Set(["secrets", "resourceReferences", "outputValues", "aliasSpecs", "deletedWith", "replacementTrigger"]);
 

@@ -2,8 +2,8 @@ import type { Operation, Result } from "./deploy";
 import { parseUrn, type Diagnostic, type Step } from "./steps";
 import { isWireSecret, UNKNOWN, type Props, type Value } from "./values";
 
-// What `nslab` prints: Pulumi-like lines for people, and the one --json object of design.md's
-// output contract. Secrets are never printed; unknowns (preview) show as [unknown].
+// What `nslab` prints: Pulumi-like lines for people, and the one --json object of docs/design.md,
+// "The CLI's output contract". Secrets are never printed; unknowns (preview) show as [unknown].
 
 /** The sign of each operation, as Pulumi prints it. */
 export const MARK: Record<Step["op"], string> = { same: " ", create: "+", update: "~", replace: "+-", delete: "-" };
@@ -67,7 +67,7 @@ export function summary(r: Result): string {
   return lines.join("\n");
 }
 
-/** The --json object (design.md "The CLI's output contract"). */
+/** The --json object (docs/design.md, "The CLI's output contract"). */
 export function json(r: Result): object {
   return {
     operation: r.operation,

@@ -73,7 +73,7 @@ export function loadProject(dir: string, stack: string, overrides: Record<string
   return { dir: path.resolve(dir), name, stack, main, config };
 }
 
-/** The config of one namespace, keyed without it (the default provider's inputs, §3.6). */
+/** The config of one namespace, keyed without it (the default provider's inputs, docs/engine.md, "URNs, the Stack and the default provider"). */
 export function namespaceConfig(project: Project, namespace: string): Record<string, string> {
   const prefix = `${namespace}:`;
   return Object.fromEntries(Object.entries(project.config).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));

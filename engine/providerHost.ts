@@ -8,7 +8,7 @@ import { Status } from "@pulumi/pulumi/proto/status_pb";
 import type { Props } from "./values";
 
 // The dynamic-provider host: the real `@pulumi/pulumi/cmd/dynamic-provider` process, as the CLI's
-// `pulumi-resource-pulumi-nodejs` shim runs it (pulumi-engine.md §3.6): in the project directory
+// `pulumi-resource-pulumi-nodejs` shim runs it (docs/engine.md, "URNs, the Stack and the default provider"): in the project directory
 // (require-from-string resolves the provider code's requires from its cwd), printing its port on
 // stdout, then driven over ResourceProvider gRPC. One process per engine run, started eagerly.
 
@@ -101,7 +101,7 @@ export class ProviderHost {
   }
 
   private call<T>(method: string, request: unknown): Promise<T> {
-    const fn = (this.client as unknown as Record<string, Function>)[method]!;
+    const fn = (this.client as unknown as Record<string, (this: unknown, ...args: unknown[]) => unknown>)[method]!;
     return new Promise((resolve, reject) => {
       fn.call(this.client, request, (err: grpc.ServiceError | null, resp: T) => (err ? reject(this.describe(err)) : resolve(resp)));
     });

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 
-// The throwaway network sandbox (design.md decision 1): a new network namespace and a new mount
+// The throwaway network sandbox (docs/design.md, "Tests run in a throwaway sandbox"): a new network namespace and a new mount
 // namespace with a private tmpfs on /run (so /run/netns, /run/nslab and the xtables lock are the
 // sandbox's own) and sysfs remounted for the new namespace, loopback up. Whatever runs inside
 // can create namespaces, links, routes and iptables rules without touching the machine's own.

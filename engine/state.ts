@@ -4,8 +4,8 @@ import * as path from "node:path";
 import { packageVersion } from "./packageRoot";
 import { fromState, toState, type Props } from "./values";
 
-// The state file: the shape `pulumi stack export` writes (deployment version 3, pulumi-engine.md
-// §9), so a stack made by nslab can be handed to the real CLI. Values are in state form (secrets
+// The state file: the shape `pulumi stack export` writes (deployment version 3, docs/engine.md,
+// "The state file"), so a stack made by nslab can be handed to the real CLI. Values are in state form (secrets
 // as {sig, plaintext}). Written atomically with mode 0600 (it holds secrets in plain text); one
 // lock file per stack serialises runs.
 

@@ -6,10 +6,10 @@ import { InitError, type ProviderHost, type Subject } from "./providerHost";
 import type { PendingOperation, ResourceState } from "./state";
 import { annotateSecrets, applyIgnoreChanges, changedKeys, displayedDiffs, PROVIDER_KEY, UNKNOWN, unwrapSecrets, type Props } from "./values";
 
-// The engine's steps (pulumi-engine.md §4): what happens to each registered resource (Check,
+// The engine's steps (docs/engine.md, "Per-resource steps"): what happens to each registered resource (Check,
 // then Create, or Diff and Same / Update / Replace in either order), the delete phase in reverse
 // dependency order, refresh through Read. Values are kept in wire form here (secrets as
-// {sig, value}); the provider always sees plaintext (§4.1) and outputs are re-marked secret.
+// {sig, value}); the provider always sees plaintext (docs/engine.md, "Secrets and dynamic providers") and outputs are re-marked secret.
 
 export type Op = "same" | "create" | "update" | "replace" | "delete";
 
@@ -50,7 +50,7 @@ export const STACK_TYPE = "pulumi:pulumi:Stack";
 const PROVIDER_TYPE = "pulumi:providers:pulumi-nodejs";
 const DYNAMIC_TYPE = /^pulumi-nodejs:dynamic(\/[^:]*)?:[^:]+$/;
 
-/** `urn:pulumi:<stack>::<project>::<qualified type>::<name>` (§3.6). */
+/** `urn:pulumi:<stack>::<project>::<qualified type>::<name>`. */
 export function parseUrn(urn: string): { qualifiedType: string; name: string } {
   const [, , qualifiedType = "", ...name] = urn.split("::");
   return { qualifiedType, name: name.join("::") };
@@ -248,7 +248,7 @@ export class Deployment {
     return { urn, id: "", outputs: {} };
   }
 
-  /** protect, retainOnDelete and deletedWith, inherited from the parent engine-side (§4.2). */
+  /** protect, retainOnDelete and deletedWith, inherited from the parent engine-side. */
   private options(g: Registration, parent: ResourceState | undefined): Partial<ResourceState> {
     const protect = g.protect ?? parent?.protect;
     const retainOnDelete = g.retainOnDelete ?? parent?.retainOnDelete;
@@ -328,7 +328,7 @@ export class Deployment {
     let changes = diff.changes;
     let replaces = diff.replaces;
     if (changes === "unknown") {
-      // The legacy diff: old inputs against new inputs; replaceOnChanges applies only here (§4.2).
+      // The legacy diff: old inputs against new inputs; replaceOnChanges applies only here.
       const keys = changedKeys(old.inputs, checked);
       changes = keys.length ? "some" : "none";
       replaces = keys.filter((k) => g.replaceOnChanges.some((p) => p === "*" || p === k || p.startsWith(`${k}.`) || p.startsWith(`${k}[`)));
@@ -370,7 +370,7 @@ export class Deployment {
     return done(await create(fresh), step);
   }
 
-  /** A partial failure (§5.10): the object exists; keep it in state with initErrors, then fail. */
+  /** A partial failure (docs/engine.md, "Failures"): the object exists; keep it in state with initErrors, then fail. */
   private initError(err: unknown, wip: ResourceState): never {
     if (err instanceof InitError && err.id && !this.o.dryRun) {
       this.news.set(wip.urn, { ...wip, id: err.id, outputs: err.properties, initErrors: [err.message] });
@@ -402,7 +402,7 @@ export class Deployment {
     return result;
   }
 
-  /** DeleteStep (§4.3): protect fails; retainOnDelete, components and providers make no provider call. */
+  /** DeleteStep: protect fails; retainOnDelete, components and providers make no provider call. */
   private async deleteOld(r: ResourceState, deletedWithGoing = false): Promise<void> {
     if (r.protect) throw new Error(`resource ${r.urn} cannot be deleted because it is protected`);
     const call = r.custom && r.type !== PROVIDER_TYPE && !r.retainOnDelete && !deletedWithGoing && !this.o.dryRun;
@@ -415,7 +415,7 @@ export class Deployment {
   }
 
   /**
-   * The delete phase (§4.3): every old resource not registered this run and every pending delete,
+   * The delete phase (docs/engine.md, "The delete phase"): every old resource not registered this run and every pending delete,
    * each once all that depend on it are gone, as many at a time as `parallel` allows (no waves:
    * independent deletes overlap). The Stack goes last. Nothing new starts once a delete failed;
    * skipped when anything failed before. `all` condemns the whole snapshot (destroy).
@@ -442,7 +442,7 @@ export class Deployment {
       if (p) return p;
       visiting.add(r);
       const after = (dependents.get(r.urn) ?? []).map(remove);
-      // The Stack goes last, after the default provider too (§4.6).
+      // The Stack goes last, after the default provider too.
       if (r.type === STACK_TYPE) after.push(...condemned.filter((x) => x.type !== STACK_TYPE).map(remove));
       visiting.delete(r);
       gone.set(r, (p = Promise.all(after).then(() => this.deleteOne(r, going, reported))));
@@ -463,7 +463,7 @@ export class Deployment {
     });
   }
 
-  /** Refresh (§4.5): Read every custom resource with its old code; an empty id drops it. */
+  /** Refresh: Read every custom resource with its old code; an empty id drops it. */
   async refresh(): Promise<void> {
     const host = await this.o.provider();
     await Promise.all(
@@ -499,7 +499,7 @@ export class Deployment {
 
   /**
    * The snapshot now: registered resources in registration order, then the old ones this run did
-   * not touch, then pending deletes; stack outputs applied last (§3.6).
+   * not touch, then pending deletes; stack outputs applied last.
    */
   snapshot(): { resources: ResourceState[]; pending: PendingOperation[] } {
     // The stack first and the default provider before its resources, whatever order things ran in.

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 
 // Pulumi property values as they travel on the wire (gRPC Structs) and as they are stored in
-// state (pulumi-engine.md §3.7, §9): the unknown sentinel, secrets, and the comparisons the
+// state (docs/engine.md, "Values on the wire and in state"): the unknown sentinel, secrets, and the comparisons the
 // engine makes on them.
 
 export type Value = null | boolean | number | string | Value[] | { [key: string]: Value };
@@ -34,7 +34,7 @@ function hasSecret(v: unknown): boolean {
   return isObject(v) && Object.values(v).some(hasSecret);
 }
 
-/** `v` with every secret replaced by its plaintext: dynamic providers do not accept secrets (§4.1). */
+/** `v` with every secret replaced by its plaintext: dynamic providers do not accept secrets (docs/engine.md, "Secrets and dynamic providers"). */
 export function unwrapSecrets<T extends Value>(v: T): T {
   if (isWireSecret(v)) return unwrapSecrets(v.value) as T;
   if (Array.isArray(v)) return v.map(unwrapSecrets) as T;
@@ -61,7 +61,7 @@ export function annotateSecrets(outputs: Props, inputs: Props, additional: reado
   return result;
 }
 
-/** Wire form → state form: secrets are stored as `{sig, plaintext: JSON}` (§9). */
+/** Wire form → state form: secrets are stored as `{sig, plaintext: JSON}`. */
 export function toState<T extends Value>(v: T): T {
   if (isWireSecret(v)) return { [SIG]: SECRET_SIG, plaintext: JSON.stringify(toState(v.value)) } as Value as T;
   if (Array.isArray(v)) return v.map(toState) as T;

@@ -1,5 +1,4 @@
-import type { Kind } from "../sdk/internal/shim";
-import type { KindProvider } from "./lib/kind";
+import type { Kind, KindProvider } from "./lib/kind";
 import { address } from "./resources/address";
 import { bridge } from "./resources/bridge";
 import { firewallRule } from "./resources/firewallRule";

@@ -1,7 +1,8 @@
 // Links node_modules/nslab to this repository so that the provider shim's
 // require("nslab/provider") resolves for the repo's own examples and tests
 // (require-from-string resolves from the program directory and ignores package
-// self-reference; design.md decision 2).
+// self-reference; docs/design.md,
+// "The serialized provider is a thin shim").
 const fs = require("node:fs");
 const path = require("node:path");
 

@@ -2,13 +2,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Node, Project, Scope, SyntaxKind, type ClassDeclaration, type InterfaceDeclaration, type JSDocableNode, type SourceFile, type Type } from "ts-morph";
 import type { DiffSpec } from "../provider/lib/diff";
+import { DIFFS } from "../provider/lib/diffs";
 import { referencePage } from "./reference";
 
 // `npm run schema`: schema.json, a Pulumi package schema (the shape of pulumi/pulumi's
 // pkg/codegen/schema/pulumi.json), read with ts-morph from the SDK's own sources: every exported
 // dynamic resource and component of sdk/resources and sdk/components, its `<Name>Args` (the
 // constructor's `args`) and its public properties. The TSDoc there is the only description of
-// every property; replaceOnChanges comes from the provider kind's own diff lists (`DIFF`).
+// every property; replaceOnChanges comes from the kind's diff lists (DIFFS, provider/lib/diffs.ts).
 // Then docs/reference.md from schema.json. test/unit/schema.test.ts fails when either is stale.
 
 const root = path.resolve(__dirname, "..");
@@ -58,7 +59,7 @@ export interface Sources {
   project: Project;
   files: SourceFile[];
   /** The replace/update lists of the provider kind behind a dynamic resource of `file`. */
-  diffOf(file: SourceFile): DiffSpec;
+  diffOf(file: SourceFile): DiffLists;
 }
 
 export interface PackageInfo {
@@ -77,6 +78,7 @@ export class SchemaError extends Error {
 }
 
 type Kind = "custom" | "component";
+type DiffLists = DiffSpec<Record<string, unknown>>;
 
 /** A class's resource kind, by its ancestors in @pulumi/pulumi. */
 function kindOf(cls: ClassDeclaration): Kind | undefined {
@@ -100,7 +102,7 @@ function members(t: Type): { types: Type[]; optional: boolean; eventual: boolean
   let optional = false;
   let eventual = false;
   const visit = (m: Type): void => {
-    if (m.isUnion()) return m.getUnionTypes().forEach(visit);
+    if (m.isUnion()) return void m.getUnionTypes().forEach(visit);
     if (m.isUndefined() || m.isNull()) return void (optional = true);
     const inner = wrapped(m);
     if (inner) return void ((eventual = true), visit(inner));
@@ -251,7 +253,7 @@ class Generator {
     return { ...type, ...plain, description, ...(value !== undefined ? { default: value } : {}) };
   }
 
-  resource(cls: ClassDeclaration, kind: Kind, diffOf: () => DiffSpec): [string, ResourceSpec] | undefined {
+  resource(cls: ClassDeclaration, kind: Kind, diffOf: () => DiffLists): [string, ResourceSpec] | undefined {
     const name = cls.getName()!;
     const token = this.tokenOf(cls, kind);
     const args = cls.getConstructors()[0]?.getParameters()[1];
@@ -319,7 +321,7 @@ export function generateSchema(sources: Sources, pkg: PackageInfo): PackageSchem
 
 export const schemaText = (schema: PackageSchema) => `${JSON.stringify(schema, null, 2)}\n`;
 
-/** The SDK's resources and components, and their provider kinds' diff lists (provider/resources/<same file name>). */
+/** The SDK's resources and components, and their kinds' diff lists (DIFFS, by the file's name). */
 export function sdkSources(): Sources {
   const project = new Project({ tsConfigFilePath: path.join(root, "tsconfig.json"), skipAddingFilesFromTsConfig: true });
   const files = project.addSourceFilesAtPaths([path.join(root, "sdk/resources/*.ts"), path.join(root, "sdk/components/*.ts")]);
@@ -328,9 +330,9 @@ export function sdkSources(): Sources {
     project,
     files,
     diffOf(file) {
-      const kindFile = path.join(root, "provider/resources", file.getBaseName());
-      const diff = fs.existsSync(kindFile) ? (require(kindFile) as { DIFF?: DiffSpec }).DIFF : undefined;
-      if (!diff) throw new SchemaError([`${path.relative(root, kindFile)}: export the kind's diff lists as \`export const DIFF: DiffSpec\``]);
+      const kind = upperFirst(file.getBaseNameWithoutExtension());
+      const diff = (DIFFS as Record<string, DiffLists | undefined>)[kind];
+      if (!diff) throw new SchemaError([`provider/lib/diffs.ts: DIFFS has no diff lists for ${kind}; add them there`]);
       return diff;
     },
   };

@@ -1,6 +1,6 @@
+import "./helpers/sandboxed";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
-import { SANDBOX_ENV } from "../engine/sandbox";
 import { kernelSnapshot } from "./helpers/snapshot";
 
 // Runs one uvu test file inside its sandbox (started by test/run.ts) and fails the file when the
@@ -13,10 +13,6 @@ declare global {
 }
 
 async function main(): Promise<void> {
-  if (process.env[SANDBOX_ENV] !== "1") {
-    console.error("test/harness.ts runs inside the sandbox; run the tests with: npm test");
-    process.exit(2);
-  }
   const file = path.resolve(process.argv[2] ?? "");
   globalThis.UVU_DEFER = 1;
   globalThis.UVU_QUEUE = [[path.relative(process.cwd(), file)]];

@@ -8,18 +8,23 @@ import { pulumiMissing, REQUIRE_PULUMI_ENV } from "./helpers/pulumi";
 // `npm test`: every test file runs in its own throwaway sandbox (a private network + mount
 // namespace, engine/sandbox.ts), so no test can change this machine's own network, and a file
 // that leaks cannot break the next. Usage: npm test [-- <substring of a test file path> ...]
+//
+// `npm run test:unit` (`--unit`): only test/unit, whose tests are pure (no kernel object, no
+// process that needs root), each file in its own process but without a sandbox: no build, no
+// root, seconds.
 
 const root = path.resolve(__dirname, "..");
-const problem = sandboxProblem();
+const unit = process.argv[2] === "--unit";
+const problem = unit ? undefined : sandboxProblem();
 if (problem) {
   console.error(`npm test: cannot make the test sandbox: ${problem}`);
   process.exit(1);
 }
 
-const filters = process.argv.slice(2);
-let files = (fs.readdirSync(path.join(root, "test"), { recursive: true }) as string[])
+const filters = process.argv.slice(unit ? 3 : 2);
+let files = (fs.readdirSync(path.join(root, unit ? "test/unit" : "test"), { recursive: true }) as string[])
   .filter((f) => f.endsWith(".test.ts"))
-  .map((f) => path.join("test", f))
+  .map((f) => path.join(unit ? "test/unit" : "test", f))
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
   .sort();
 
@@ -40,9 +45,10 @@ interface Outcome {
 
 function runFile(file: string): Promise<Outcome> {
   const started = Date.now();
-  const argv = sandboxArgv([process.execPath, "--import", "tsx", "test/harness.ts", file]);
+  const argv = unit ? [process.execPath, "--import", "tsx", file] : sandboxArgv([process.execPath, "--import", "tsx", "test/harness.ts", file]);
+  const env = unit ? process.env : { ...process.env, [SANDBOX_ENV]: "1" };
   return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: root, env: { ...process.env, [SANDBOX_ENV]: "1" } });
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: root, env });
     let output = "";
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));

@@ -1,5 +1,5 @@
 import { providers } from "../../provider";
-import type { Kind } from "../../sdk/internal/shim";
+import type { Kind } from "../../provider/lib/kind";
 import { BRIDGE, members, PEER, PROJECT, STACK, SUBNET, TO_PORT, type Member } from "./lab";
 import { inParallel, type Method } from "./method";
 

@@ -1,7 +1,7 @@
 import { cidrProblem, contains, formatCidr, hasHostBits, ipProblem, isLimitedBroadcast, isMulticast, isUnspecified, networkCidr, parseCidr, parseIp } from "../lib/cidr";
 import { ruleComment } from "./marks";
 
-// nslab's iptables layout, as pure functions (kernel-facts.md §2.8-2.9, §6.3). nslab never writes
+// nslab's iptables layout, as pure functions (docs/kernel-facts.md, "iptables", "iptables-restore --noflush"; docs/design.md, "iptables rules live in nslab's own chains"). nslab never writes
 // into a built-in chain except one jump per chain it uses: its rules live in its own chains,
 // NSLAB-<BUILTIN> in the table of that built-in chain, shared by every nslab resource and stack
 // in the namespace. A change rewrites a whole chain from what `iptables -S` printed plus the
@@ -277,7 +277,7 @@ export function compareRules(a: string, b: string): number {
 /**
  * The new content of nslab's chain: the other owners' rules (except those of `drop`, taken over),
  * then `mine`, sorted; the implicit established-accept first in filter chains; empty when no
- * owned rule is left. Rules in our chain without an nslab comment are not kept (kernel-facts D8:
+ * owned rule is left. Rules in our chain without an nslab comment are not kept (docs/kernel-facts.md, D8:
  * a full rewrite removes what others added to our chains).
  */
 export function chainContent(hook: Hook, current: readonly string[] | undefined, hash: string, mine: readonly string[], drop: ReadonlySet<string> = new Set()): string[] {
@@ -307,13 +307,13 @@ export function chainLines(read: ChainRead, after: readonly string[]): string[] 
   const jump = jumpRule(read.builtin);
   const lines: string[] = [];
   if (after.length === 0) {
-    // §2.9 item 6: the jump goes first, then the chain can be flushed and deleted, atomically.
+    // docs/kernel-facts.md, "iptables-restore --noflush" item 6: the jump goes first, then the chain can be flushed and deleted, atomically.
     for (let i = 0; i < read.jumps; i++) lines.push(`-D ${read.builtin} ${jump}`);
     if (read.rules !== undefined) lines.push(`:${chain} - [0:0]`, `-X ${chain}`);
     return lines;
   }
   if (read.rules === undefined || read.rules.join("\n") !== after.join("\n")) {
-    // `:CHAIN - [0:0]` creates the chain or replaces its whole content (§2.9 items 1 and 11).
+    // `:CHAIN - [0:0]` creates the chain or replaces its whole content (the same, items 1 and 11).
     const edits = read.rules && chainEdits(chain, read.rules, after);
     lines.push(...(edits ?? [`:${chain} - [0:0]`, ...after.map((b) => `-A ${chain} ${b}`)]));
   }
@@ -350,7 +350,7 @@ export function restoreText(byTable: ReadonlyMap<Table, readonly string[]>): str
 
 /**
  * Whether the owner's rules are all in place: in each hook exactly the expected bodies, the chain
- * present and jumped to (kernel-facts D7: a flushed chain, a removed jump or a flushed table).
+ * present and jumped to (docs/kernel-facts.md, D7: a flushed chain, a removed jump or a flushed table).
  */
 export function rulesIntact(reads: readonly ChainRead[], hash: string, expected: readonly Rule[]): boolean {
   return reads.every((read) => {

@@ -1,8 +1,8 @@
 import type { ErrorCode } from "../errors";
 
 // How a failed iproute2 / iptables command is classified: by tool, exit code and stderr, because
-// the two iptables backends use different exit codes for the same condition (kernel-facts.md
-// §2.8). Every row is tested against the stderr recorded in kernel-facts.md.
+// the two iptables backends use different exit codes for the same condition (docs/kernel-facts.md,
+// "iptables"). Every row is tested against the stderr recorded in docs/kernel-facts.md.
 
 export type Tool = "ip" | "iptables" | "sysctl" | "other";
 

@@ -6,7 +6,7 @@ import { classify, DUMP_INTERRUPTED, toolOf } from "./classify";
 
 // The only file that spawns processes. execa is ESM-only: it is loaded with a real dynamic
 // import() at call time (tsconfig `module: nodenext` keeps it un-lowered), never statically,
-// so neither tsx nor Pulumi's closure serializer ever sees it (design.md decision 2).
+// so neither tsx nor Pulumi's closure serializer ever sees it (docs/design.md, "The serialized provider is a thin shim").
 //
 // Commands are started by one small long-lived bash (the "spawner", itself started with execa)
 // rather than by Node: starting a process copies the page tables of the process that starts it,

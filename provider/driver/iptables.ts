@@ -9,10 +9,10 @@ import { missingNetnsError } from "./netns";
 
 // iptables through execa: reads with `iptables-save -t TABLE`, every write as one
 // `iptables-restore --noflush` batch computed by chains.ts, under a host-wide lock per namespace
-// so that two processes (two stacks) never interleave a read and a write (kernel-facts C3, C7).
+// so that two processes (two stacks) never interleave a read and a write (docs/kernel-facts.md, C3, C7).
 // iptables has no `-n`: inside a namespace it runs under `ip netns exec NS`.
 
-/** `-w 5`: the legacy backend waits up to 5 s for the xtables lock (§2.10); exec retries on LOCKED after that. */
+/** `-w 5`: the legacy backend waits up to 5 s for the xtables lock (docs/kernel-facts.md, "The xtables lock"); exec retries on LOCKED after that. */
 const WAIT = ["-w", "5"];
 
 function inNetns(netns: Netns, argv: readonly string[]): string[] {
@@ -205,7 +205,7 @@ export interface ConntrackMatch {
 
 /**
  * Deletes the connection-tracking entries of flows DNATed to a target, so that a replaced port
- * forward does not keep delivering an established (UDP) flow to its old target (kernel-facts D10).
+ * forward does not keep delivering an established (UDP) flow to its old target (docs/kernel-facts.md, D10).
  * No matching entry, a missing namespace and a missing `conntrack` tool are not errors.
  * Concurrent flushes of a namespace share one listing that starts after they were asked for
  * (`conntrack -L`, ~20 ms like a delete), and only a forward with flows runs its delete.

@@ -2,7 +2,7 @@ import { NslabError, PartialCreateError, shellQuote } from "../errors";
 import { failedWith } from "./exec";
 import { ip, ipArgv, ipJson, type Netns } from "./ip";
 import { LINK_GROUP, linkAlias, ownerOfAlias } from "./marks";
-import { HOST_CRITICAL_LINKS } from "./names";
+import { HOST_CRITICAL_LINKS } from "../lib/names";
 
 // Links (`ip link`): reads through `ip -j -d link show`, writes always with the `name`/`dev`
 // keywords so that a name like "up" or "type" can never be read as a keyword (B5).
@@ -105,7 +105,7 @@ export function where(netns: Netns): string {
 
 // Creating links and recognising nslab's own (shared by VethPair and Bridge). A link is marked
 // by `group LINK_GROUP`, set atomically by `ip link add`, and by the alias `nslab:<owner hash>`,
-// which `ip link add` silently drops, so it is set right after (kernel-facts.md, corrections).
+// which `ip link add` silently drops, so it is set right after (docs/kernel-facts.md, "Links").
 
 /** Whose a link is: "ours" (this owner's), "nslab" (another owner's), or "foreign". */
 export type LinkOwnership = "ours" | "nslab" | "foreign";
@@ -125,7 +125,7 @@ export function delLinkCommand(netns: Netns, name: string): string {
   return ipArgv(netns, ["link", "del", "dev", name]).map(shellQuote).join(" ");
 }
 
-/** A link of another kind holds the name (I4): it is never deleted or reused. */
+/** A link of another kind holds the name (docs/kernel-facts.md, I4): it is never deleted or reused. */
 export function wrongKindError(netns: Netns, name: string, want: string, link: LinkInfo): NslabError {
   const kind = kindOf(link);
   return new NslabError(
@@ -135,7 +135,7 @@ export function wrongKindError(netns: Netns, name: string, want: string, link: L
   );
 }
 
-/** A link nslab did not make for this owner holds the name (I5); adopt: true takes it over. */
+/** A link nslab did not make for this owner holds the name (docs/kernel-facts.md, I5); adopt: true takes it over. */
 export function foreignLinkError(netns: Netns, name: string, ownership: LinkOwnership): NslabError {
   const who = ownership === "nslab" ? "another nslab resource or stack" : "something other than nslab";
   return new NslabError(

@@ -4,7 +4,7 @@ import { RUN_DIR } from "./runstate";
 
 // A host-wide lock for read-modify-write sections that several provider processes (two stacks,
 // two hosts of one engine) may run at once: the jump rules in built-in iptables chains (an
-// unprotected `-C || -A` leaves duplicates, kernel-facts C3), nslab's shared chains, and the
+// unprotected `-C || -A` leaves duplicates, docs/kernel-facts.md, C3), nslab's shared chains, and the
 // Sysctl holder registry. mkdir is atomic; the holder's pid is recorded so that a lock left by a
 // killed process is taken over instead of waited on forever.
 

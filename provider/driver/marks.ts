@@ -1,4 +1,4 @@
-// Ownership marks: how nslab recognises the kernel objects it made (design.md decision 4).
+// Ownership marks: how nslab recognises the kernel objects it made (docs/design.md, "Ownership marks").
 // A mark carries the owner hash, a short hash of (project, stack, resource path), so one
 // stack never adopts or deletes another stack's object.
 

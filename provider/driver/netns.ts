@@ -14,7 +14,7 @@ export function netnsPath(name: string): string {
 
 export type NetnsInfo =
   | { state: "live"; identity: string; lo: LinkInfo }
-  /** The file exists but is no namespace (a crash inside `ip netns add`; kernel-facts I6). */
+  /** The file exists but is no namespace (a crash inside `ip netns add`; docs/kernel-facts.md, I6). */
   | { state: "stale" };
 
 /** The namespace `name`, or undefined when there is none. */

@@ -4,7 +4,7 @@ import { ip, ipArgv, ipJson, type Netns } from "./ip";
 import { ROUTE_PROTO } from "./marks";
 
 // Routes (`ip route`). A route is identified by (namespace, family, destination, table, metric)
-// (kernel-facts §2.6: metric and table are part of the key). Every command names the family
+// (docs/kernel-facts.md, "Routes": metric and table are part of the key). Every command names the family
 // (`-4`/`-6`: with a table and no family, `ip route show` lists IPv4 only), the table and the
 // metric explicitly: the kernel's IPv4 delete treats metric 0 as "any metric". Reads use `-N`
 // so that protocol and table come back as numbers whatever /etc/iproute2 names them.

@@ -4,7 +4,7 @@ import { exec, failedWith } from "./exec";
 import type { Netns } from "./ip";
 import { where } from "./link";
 import { withHostLock } from "./lock";
-import { shortHash } from "./names";
+import { shortHash } from "../lib/names";
 import { missingNetnsError, netnsIdentity, netnsPath } from "./netns";
 import { readRecord, removeRecord, RUN_DIR, writeRecord } from "./runstate";
 

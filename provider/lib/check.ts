@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { resourceName, type Owner } from "./owner";
 
-// Validation as tables of rules (design.md decision 6): check() returns every failure at once,
+// Validation as tables of rules (docs/design.md, "Validate before touching the kernel"): check() returns every failure at once,
 // never throws for bad input, spawns nothing, and skips values unknown during preview.
 
 /** The engine's placeholder for a value not known until apply (preview only). */

@@ -3,7 +3,7 @@
 // IPv4 without leading zeros, RFC 5952 IPv6 (lower case, no leading zeros, the first longest
 // run of two or more zero groups as "::", IPv4-mapped and -compatible tails dotted). nslab
 // rejects non-canonical input instead of normalising it, because `ip` normalises silently and
-// sometimes surprisingly (kernel-facts B9: "010.000.000.011" is stored as 8.0.0.9).
+// sometimes surprisingly (docs/kernel-facts.md, "Addresses": "010.000.000.011" is stored as 8.0.0.9).
 
 export type Family = 4 | 6;
 

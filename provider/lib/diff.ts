@@ -3,16 +3,17 @@ import { isUnknown } from "./check";
 
 // A declarative diff: which inputs replace the kernel object and which change it in place.
 // Every replace is delete-before-replace: the kernel name stays the same, so creating first
-// would collide with the old object (design.md decision 3, pulumi-engine.md §5.6).
+// would collide with the old object (docs/design.md, "Kernel names are identity").
 
-export interface DiffSpec {
+/** Which inputs of `I` replace the object and which change it in place (the kind's row of DIFFS). */
+export interface DiffSpec<I> {
   /** Identity: a change (or an unknown value) replaces. Unset is a value here (e.g. the host netns). */
-  replace: readonly string[];
+  replace: readonly (keyof I & string)[];
   /** Changed in place; an unset input is not managed and never differs. */
-  update: readonly string[];
+  update: readonly (keyof I & string)[];
 }
 
-export function planDiff(olds: Record<string, unknown>, news: Record<string, unknown>, spec: DiffSpec): pulumi.dynamic.DiffResult {
+export function planDiff<I>(olds: I, news: I, spec: DiffSpec<I>): pulumi.dynamic.DiffResult {
   const replaces = spec.replace.filter((k) => isUnknown(news[k]) || !same(olds[k], news[k]));
   const updates = spec.update.filter((k) => news[k] !== undefined && (isUnknown(news[k]) || !same(olds[k], news[k])));
   return {
@@ -24,7 +25,7 @@ export function planDiff(olds: Record<string, unknown>, news: Record<string, unk
 }
 
 /** The update keys whose value changed, for update(). */
-export function changedKeys(olds: Record<string, unknown>, news: Record<string, unknown>, keys: readonly string[]): string[] {
+export function changedKeys<I>(olds: I, news: I, keys: readonly (keyof I & string)[]): (keyof I & string)[] {
   return keys.filter((k) => news[k] !== undefined && !same(olds[k], news[k]));
 }
 

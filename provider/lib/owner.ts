@@ -1,7 +1,7 @@
-import { shortHash } from "../driver/names";
+import { shortHash } from "./names";
 
 /**
- * Whose object this is: the SDK passes every resource this input (design.md decision 4), so the
+ * Whose object this is: the SDK passes every resource this input (docs/design.md, "Ownership marks"), so the
  * provider can mark what it creates and recognise it again.
  */
 export interface Owner {

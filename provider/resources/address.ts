@@ -5,10 +5,11 @@ import { failedWith } from "../driver/exec";
 import { ipArgv } from "../driver/ip";
 import { where } from "../driver/link";
 import { addressLabel } from "../driver/marks";
-import { ifnameProblem, netnsNameProblem } from "../driver/names";
+import { ifnameProblem, netnsNameProblem } from "../lib/names";
 import { commonRules, identityProblem, required, rule, validate } from "../lib/check";
 import { broadcast, cidrProblem, formatIp, isLimitedBroadcast, isMulticast, isUnspecified, network, parseCidr } from "../lib/cidr";
 import { planDiff, type DiffSpec } from "../lib/diff";
+import { DIFFS } from "../lib/diffs";
 import { ownerHash, resourceName, type Owner } from "../lib/owner";
 
 // Address: an IPv4 or IPv6 address with its prefix length on a device. Identity is (netns,
@@ -61,8 +62,7 @@ function addressProblem(text: string): string | undefined {
   return undefined;
 }
 
-/** What replaces and what changes in place: the diff below, and `replaceOnChanges` in schema.json. */
-export const DIFF: DiffSpec = { replace: ["netns", "netnsIdentity", "device", "deviceIdentity", "address"], update: [] };
+const DIFF: DiffSpec<AddressInputs> = DIFFS.Address;
 
 const idOf = (i: AddressInputs) => `addr:${i.netns ?? "-"}/${i.device}/${i.address}`;
 
@@ -81,7 +81,7 @@ export const address: KindProvider<AddressInputs, AddressOutputs> = {
   },
 
   async diff(_id, olds, news) {
-    const d = planDiff(olds as never, news as never, DIFF);
+    const d = planDiff(olds, news, DIFF);
     // A new owner means a new label, which the kernel cannot change in place (an adopted
     // address keeps the label it had).
     if (!d.changes && olds.label === ourLabel(olds) && ourLabel(news) !== ourLabel(olds)) {

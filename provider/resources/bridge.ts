@@ -19,10 +19,11 @@ import {
   undoCreate,
   type LinkInfo,
 } from "../driver/link";
-import { ifnameProblem, netnsNameProblem } from "../driver/names";
+import { ifnameProblem, netnsNameProblem } from "../lib/names";
 import { missingNetnsError } from "../driver/netns";
 import { commonRules, intInRange, required, rule, validate } from "../lib/check";
 import { changedKeys, planDiff, type DiffSpec } from "../lib/diff";
+import { DIFFS } from "../lib/diffs";
 import { ownerHash, resourceName, type Owner } from "../lib/owner";
 
 // Bridge: a Linux bridge with a MAC pinned at creation (derived from the owner, so the same
@@ -57,8 +58,7 @@ const rules = [
   rule<BridgeInputs, "up">("up", (v) => (typeof v === "boolean" ? undefined : "use true or false")),
 ];
 
-/** What replaces and what changes in place: the diff below, and `replaceOnChanges` in schema.json. */
-export const DIFF: DiffSpec = { replace: ["name", "netns", "netnsIdentity"], update: ["mtu", "stp", "up", "owner"] };
+const DIFF: DiffSpec<BridgeInputs> = DIFFS.Bridge;
 
 const idOf = (netns: Netns, name: string) => `link:${netns ?? "-"}/${name}`;
 
@@ -69,7 +69,7 @@ export const bridge: KindProvider<BridgeInputs, BridgeOutputs> = {
   },
 
   async diff(_id, olds, news) {
-    return planDiff(olds as never, news as never, DIFF);
+    return planDiff(olds, news, DIFF);
   },
 
   async create(inputs) {
@@ -109,8 +109,8 @@ export const bridge: KindProvider<BridgeInputs, BridgeOutputs> = {
   },
 
   async update(_id, olds, news) {
-    const changed = changedKeys(olds as never, news as never, DIFF.update);
-    const has = (k: string) => changed.includes(k);
+    const changed = changedKeys(olds, news, DIFF.update);
+    const has = (k: (typeof changed)[number]) => changed.includes(k);
     try {
       if (changed.length) {
         await markLink(
@@ -163,7 +163,7 @@ async function mayTake(i: BridgeInputs, link: LinkInfo, hash: string): Promise<v
   if (ownership !== "ours" && !i.adopt) throw foreignLinkError(i.netns, i.name, ownership);
 }
 
-/** The inputs (or stored outputs) with what the kernel reports: MTU, STP and admin state (D4, D9). */
+/** The inputs (or stored outputs) with what the kernel reports: MTU, STP and admin state (docs/kernel-facts.md, D4, D9). */
 function outputsOf(base: BridgeInputs, link: LinkInfo): BridgeOutputs {
   return {
     ...base,

@@ -1,8 +1,9 @@
 import type { KindProvider } from "../lib/kind";
 import { firewallRules, firewallTag, ipv4NetworkProblem, portOrRangeProblem, type Builtin, type FirewallChain, type FirewallSpec } from "../driver/chains";
-import { ifnameProblem, netnsNameProblem } from "../driver/names";
+import { ifnameProblem, netnsNameProblem } from "../lib/names";
 import { commonRules, intInRange, known, required, rule, validate } from "../lib/check";
 import { planDiff, type DiffSpec } from "../lib/diff";
+import { DIFFS } from "../lib/diffs";
 import { resourceName, type Owner } from "../lib/owner";
 import { ruleOperations } from "../lib/ruleKind";
 
@@ -38,13 +39,10 @@ export interface FirewallRuleOutputs extends FirewallRuleInputs {
 
 const KIND = "FirewallRule";
 /**
- * A rule's match is its identity (design.md decision 3); what it does and where it sits are not.
+ * A rule's match is its identity (docs/design.md, "Kernel names are identity"); what it does and where it sits are not.
  * The diff below, and `replaceOnChanges` in schema.json.
  */
-export const DIFF: DiffSpec = {
-  replace: ["netns", "netnsIdentity", "owner", "chain", "source", "destination", "inInterface", "outInterface", "protocol", "destinationPort"],
-  update: ["action", "priority"],
-};
+const DIFF: DiffSpec<FirewallRuleInputs> = DIFFS.FirewallRule;
 const CHAINS: readonly FirewallChain[] = ["forward", "input", "output"];
 
 const ifname = (v: unknown) => (typeof v === "string" ? ifnameProblem(v) : `use an interface name such as "eth0"`);
@@ -89,7 +87,7 @@ export const firewallRule: KindProvider<FirewallRuleInputs, FirewallRuleOutputs>
 
   async diff(_id, olds, news) {
     // An unset match is a value (it matches everything), so removing one replaces the rule too.
-    return planDiff(olds as never, news as never, DIFF);
+    return planDiff(olds, news, DIFF);
   },
 
   ...operations,

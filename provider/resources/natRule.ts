@@ -1,8 +1,9 @@
 import type { KindProvider } from "../lib/kind";
 import { hostAddressProblem, ipv4NetworkProblem, natRules, type Hook } from "../driver/chains";
-import { ifnameProblem, netnsNameProblem } from "../driver/names";
+import { ifnameProblem, netnsNameProblem } from "../lib/names";
 import { commonRules, known, required, rule, validate } from "../lib/check";
 import { planDiff, type DiffSpec } from "../lib/diff";
+import { DIFFS } from "../lib/diffs";
 import type { Owner } from "../lib/owner";
 import { ruleOperations } from "../lib/ruleKind";
 
@@ -36,10 +37,10 @@ const HOOKS: readonly Hook[] = [
   { table: "filter", builtin: "FORWARD" },
 ];
 /**
- * Matches and namespace are the rule's identity (design.md decision 3); the target changes in place.
+ * Matches and namespace are the rule's identity (docs/design.md, "Kernel names are identity"); the target changes in place.
  * The diff below, and `replaceOnChanges` in schema.json.
  */
-export const DIFF: DiffSpec = { replace: ["netns", "netnsIdentity", "owner", "source", "outInterface", "notOutInterface"], update: ["toSource"] };
+const DIFF: DiffSpec<NatRuleInputs> = DIFFS.NatRule;
 
 const ifname = (v: unknown) => (typeof v === "string" ? ifnameProblem(v) : "use an interface name such as \"eth0\"");
 
@@ -63,9 +64,9 @@ export const natRule: KindProvider<NatRuleInputs, NatRuleOutputs> = {
   },
 
   async diff(_id, olds, news) {
-    const d = planDiff(olds as never, news as never, { replace: DIFF.replace, update: [] });
+    const d = planDiff(olds, news, { replace: DIFF.replace, update: [] });
     // Unset toSource means MASQUERADE, so unsetting it is a change too (not "no longer managed").
-    return { ...d, changes: d.changes || planDiff(olds as never, news as never, { replace: DIFF.update, update: [] }).changes };
+    return { ...d, changes: d.changes || planDiff(olds, news, { replace: DIFF.update, update: [] }).changes };
   },
 
   ...operations,

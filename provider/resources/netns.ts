@@ -4,11 +4,12 @@ import { failedWith } from "../driver/exec";
 import { ip } from "../driver/ip";
 import { isUp, setLink } from "../driver/link";
 import { linkAlias, ownerOfAlias } from "../driver/marks";
-import { netnsNameProblem } from "../driver/names";
+import { netnsNameProblem } from "../lib/names";
 import { addNetns, delNetns, findNetns, netnsIdentity, netnsPath, type NetnsInfo } from "../driver/netns";
 import { readRecord, removeRecord, writeRecord } from "../driver/runstate";
 import { commonRules, required, rule, validate } from "../lib/check";
 import { changedKeys, planDiff, type DiffSpec } from "../lib/diff";
+import { DIFFS } from "../lib/diffs";
 import { ownerHash, resourceName, type Owner } from "../lib/owner";
 
 // Netns: a named network namespace. Marked by the alias of its `lo`. That alias can only be set
@@ -38,8 +39,7 @@ const rules = [
   rule<NetnsInputs, "loopback">("loopback", (v) => (typeof v === "boolean" ? undefined : "use true (lo up) or false")),
 ];
 
-/** What replaces and what changes in place: the diff below, and `replaceOnChanges` in schema.json. */
-export const DIFF: DiffSpec = { replace: ["name"], update: ["loopback", "owner"] };
+const DIFF: DiffSpec<NetnsInputs> = DIFFS.Netns;
 
 const idOf = (name: string) => `netns:${name}`;
 const nameOf = (id: string) => id.replace(/^netns:/, "");
@@ -51,7 +51,7 @@ export const netns: KindProvider<NetnsInputs, NetnsOutputs> = {
   },
 
   async diff(_id, olds, news) {
-    return planDiff(olds as never, news as never, DIFF);
+    return planDiff(olds, news, DIFF);
   },
 
   async create(inputs) {
@@ -94,7 +94,7 @@ export const netns: KindProvider<NetnsInputs, NetnsOutputs> = {
   },
 
   async update(_id, olds, news) {
-    const changed = changedKeys(olds as never, news as never, DIFF.update);
+    const changed = changedKeys(olds, news, DIFF.update);
     try {
       if (changed.length) await setLink(news.name, "lo", { alias: linkAlias(ownerHash(news.owner)), up: news.loopback });
     } catch (err) {

@@ -1,9 +1,10 @@
 import type { KindProvider } from "../lib/kind";
 import { hostAddressProblem, portForwardRules, portProblem, type Hook } from "../driver/chains";
 import { flushConntrack } from "../driver/iptables";
-import { ifnameProblem, netnsNameProblem } from "../driver/names";
+import { ifnameProblem, netnsNameProblem } from "../lib/names";
 import { commonRules, required, rule, validate } from "../lib/check";
 import { planDiff, type DiffSpec } from "../lib/diff";
+import { DIFFS } from "../lib/diffs";
 import type { Owner } from "../lib/owner";
 import { ruleOperations } from "../lib/ruleKind";
 
@@ -13,7 +14,7 @@ import { ruleOperations } from "../lib/ruleKind";
 // accept of the DNATed traffic in nslab's filter FORWARD chain, so it works behind a FORWARD
 // policy DROP. Marked by the comment nslab:<owner hash>:pf on every rule. Every input is
 // identity: a new target replaces the forward, and delete also drops the connection-tracking
-// entries of flows DNATed to the old target (kernel-facts D10).
+// entries of flows DNATed to the old target (docs/kernel-facts.md, D10).
 
 export interface PortForwardInputs {
   hostPort: number;
@@ -41,8 +42,7 @@ const HOOKS: readonly Hook[] = [
   { table: "nat", builtin: "OUTPUT" },
   { table: "filter", builtin: "FORWARD" },
 ];
-/** What replaces and what changes in place: the diff below, and `replaceOnChanges` in schema.json. */
-export const DIFF: DiffSpec = { replace: ["netns", "netnsIdentity", "owner", "protocol", "hostPort", "hostAddress", "inInterface", "toAddress", "toPort"], update: [] };
+const DIFF: DiffSpec<PortForwardInputs> = DIFFS.PortForward;
 
 const rules = [
   ...commonRules<PortForwardInputs>(),
@@ -62,7 +62,7 @@ const operations = ruleOperations<PortForwardInputs>({
   hooks: () => HOOKS,
   tag: () => TAG,
   rules: portForwardRules,
-  // A replaced target must not keep receiving the flows conntrack already mapped to it (D10).
+  // A replaced target must not keep receiving the flows conntrack already mapped to it (docs/kernel-facts.md, D10).
   afterDelete: (p) => flushConntrack(p.netns, { protocol: p.protocol, origPortDst: p.hostPort, replySrc: p.toAddress, replyPortSrc: p.toPort }),
 });
 
@@ -74,7 +74,7 @@ export const portForward: KindProvider<PortForwardInputs, PortForwardOutputs> = 
   },
 
   async diff(_id, olds, news) {
-    return planDiff(olds as never, news as never, DIFF);
+    return planDiff(olds, news, DIFF);
   },
 
   ...operations,

@@ -3,11 +3,12 @@ import { CommandError, forResource, NslabError } from "../errors";
 import { listAddrs } from "../driver/addr";
 import { failedWith } from "../driver/exec";
 import { where } from "../driver/link";
-import { ifnameProblem, netnsNameProblem } from "../driver/names";
+import { ifnameProblem, netnsNameProblem } from "../lib/names";
 import { addRoute, defaultMetric, delRoute, delRouteCommand, findRoutes, isOurRoute, MAIN_TABLE, replaceRoute, type RouteInfo, type RouteSpec } from "../driver/route";
 import { commonRules, identityProblem, intInRange, isUnknown, known, rule, ruleUnset, validate } from "../lib/check";
 import { cidrProblem, contains, familyOf, formatCidr, hasHostBits, ipProblem, isLimitedBroadcast, isLinkLocal, isMulticast, isUnspecified, networkCidr, parseCidr, parseIp, type Family } from "../lib/cidr";
 import { planDiff, type DiffSpec } from "../lib/diff";
+import { DIFFS } from "../lib/diffs";
 import { resourceName, type Owner } from "../lib/owner";
 
 // Route: a unicast route marked `proto ROUTE_PROTO`. Identity is (netns, family, destination,
@@ -114,7 +115,7 @@ function specOf(i: RouteInputs): RouteSpec {
  * What replaces and what changes in place: the diff below (which also handles `via`: in place, but a
  * gateway of another family replaces the route), and `replaceOnChanges` in schema.json.
  */
-export const DIFF: DiffSpec = { replace: ["netns", "netnsIdentity", "destination", "table", "metric"], update: ["device", "deviceIdentity"] };
+const DIFF: DiffSpec<RouteInputs> = DIFFS.Route;
 
 const idOf = (i: RouteInputs) => {
   const dest = i.destination === "default" && familyOfRoute(i) === 6 ? "::/0" : i.destination;
@@ -128,7 +129,7 @@ export const route: KindProvider<RouteInputs, RouteOutputs> = {
   },
 
   async diff(_id, olds, news) {
-    const d = planDiff(olds as never, news as never, DIFF);
+    const d = planDiff(olds, news, DIFF);
     // The gateway is always managed: no `via` means a route without one.
     const viaChanged = isUnknown(news.via) || (news.via ?? null) !== (olds.via ?? null);
     // A default route's family follows its gateway: another family is another route.
@@ -165,7 +166,7 @@ export const route: KindProvider<RouteInputs, RouteOutputs> = {
     return { id, props: { ...rest, ...(ours.gateway ? { via: ours.gateway } : {}), ...(ours.dev ? { device: ours.dev } : {}) } };
   },
 
-  async update(_id, olds, news) {
+  async update(_id, _olds, news) {
     try {
       await replaceRoute(specOf(news)).catch(async (err) => {
         throw await explain(news, err);
@@ -198,7 +199,7 @@ function foreign(i: RouteInputs, s: RouteSpec, found: RouteInfo | undefined): Ns
 
 /**
  * Turns the kernel's answer to a route that cannot be installed into what is missing and how to
- * order the resources so that it is not (design.md decision 6); other errors pass unchanged.
+ * order the resources so that it is not (docs/design.md, "Validate before touching the kernel"); other errors pass unchanged.
  */
 async function explain(i: RouteInputs, err: unknown): Promise<unknown> {
   if (!(err instanceof CommandError)) return err;

@@ -1,9 +1,10 @@
 import type { KindProvider } from "../lib/kind";
 import { forResource } from "../errors";
-import { ifnameProblem, netnsNameProblem } from "../driver/names";
+import { ifnameProblem, netnsNameProblem } from "../lib/names";
 import { heldSysctl, holdSysctl, normalizeValue, releaseSysctl, type Holder } from "../driver/sysctl";
 import { commonRules, isUnknown, required, rule, validate } from "../lib/check";
 import { changedKeys, planDiff, type DiffSpec } from "../lib/diff";
+import { DIFFS } from "../lib/diffs";
 import { ownerHash, resourceName, type Owner } from "../lib/owner";
 
 // Sysctl: one kernel parameter held at a value while the resource exists. The kernel has no mark
@@ -98,13 +99,12 @@ function holder(owner: Owner): Holder {
 }
 
 /** Inputs with `value` as the kernel prints it, so 1 and "1" (or "a  b" and "a\tb") never differ. */
-function comparable(inputs: Partial<SysctlInputs>): Record<string, unknown> {
+function comparable(inputs: Partial<SysctlInputs>): Partial<SysctlInputs> {
   const { value } = inputs;
   return { ...inputs, value: value === undefined || isUnknown(value) ? value : normalizeValue(value) };
 }
 
-/** What replaces and what changes in place: the diff below, and `replaceOnChanges` in schema.json. */
-export const DIFF: DiffSpec = { replace: ["key", "netns", "netnsIdentity"], update: ["value", "owner"] };
+const DIFF: DiffSpec<Partial<SysctlInputs>> = DIFFS.Sysctl;
 
 export const sysctl: KindProvider<SysctlInputs, SysctlOutputs> = {
   async check(_olds, news) {

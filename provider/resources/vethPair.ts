@@ -23,10 +23,11 @@ import {
   type LinkInfo,
   type LinkSettings,
 } from "../driver/link";
-import { ifnameProblem, netnsNameProblem } from "../driver/names";
+import { ifnameProblem, netnsNameProblem } from "../lib/names";
 import { findNetns, missingNetnsError } from "../driver/netns";
 import { commonRules, identityProblem, intInRange, isUnknown, required, rule, validate } from "../lib/check";
 import { changedKeys, planDiff, type DiffSpec } from "../lib/diff";
+import { DIFFS } from "../lib/diffs";
 import { ownerHash, resourceName, type Owner } from "../lib/owner";
 
 // VethPair: two connected veth ends, each optionally in a namespace and enslaved to a bridge.
@@ -89,11 +90,7 @@ const rules = [
   rule<VethPairInputs, "up">("up", bool),
 ];
 
-/** What replaces and what changes in place: the diff below, and `replaceOnChanges` in schema.json. */
-export const DIFF: DiffSpec = {
-  replace: ["name", "netns", "netnsIdentity", "peerName", "peerNetns", "peerNetnsIdentity"],
-  update: ["master", "masterIdentity", "peerMaster", "peerMasterIdentity", "mtu", "mac", "peerMac", "up", "owner"],
-};
+const DIFF: DiffSpec<VethPairInputs> = DIFFS.VethPair;
 
 const idOf = (netns: Netns, name: string) => `link:${netns ?? "-"}/${name}`;
 
@@ -112,7 +109,7 @@ export const vethPair: KindProvider<VethPairInputs, VethPairOutputs> = {
   },
 
   async diff(_id, olds, news) {
-    return planDiff(olds as never, news as never, DIFF);
+    return planDiff(olds, news, DIFF);
   },
 
   async create(inputs) {
@@ -151,17 +148,17 @@ export const vethPair: KindProvider<VethPairInputs, VethPairOutputs> = {
   async read(id, props) {
     if (!props) return {};
     const [a, b] = await Promise.all([findLink(props.netns, props.name), findLink(props.peerNetns, props.peerName)]);
-    // A deleted end takes the other with it (D1); an end moved elsewhere is gone from its place
+    // A deleted end takes the other with it (docs/kernel-facts.md, D1); an end moved elsewhere is gone from its place
     // (D6); a pair that is no longer ours is not this resource's any more.
     if (!a || !b || !isVethPair(a, b, props.netns === props.peerNetns) || ownershipOf(a, ownerHash(props.owner)) !== "ours") return {};
     return { id, props: outputsOf(props, a, b) };
   },
 
   async update(_id, olds, news) {
-    const changed = changedKeys(olds as never, news as never, DIFF.update);
+    const changed = changedKeys(olds, news, DIFF.update);
     const hash = ownerHash(news.owner);
     try {
-      const has = (...keys: string[]) => keys.some((k) => changed.includes(k));
+      const has = (...keys: typeof changed) => keys.some((k) => changed.includes(k));
       const both: LinkSettings = { mtu: has("mtu") ? news.mtu : undefined, up: has("up") ? news.up : undefined };
       const master = has("master", "masterIdentity") ? news.master : undefined;
       const peerMaster = has("peerMaster", "peerMasterIdentity") ? news.peerMaster : undefined;
@@ -251,7 +248,7 @@ async function missingNetns(i: VethPairInputs, err: unknown): Promise<Error> {
 
 /**
  * The outputs: the inputs (or stored outputs) with what the kernel reports for every setting,
- * managed or not, so read shows drift (D3 master, D4 down, D9 MTU). Keys whose value is unset are
+ * managed or not, so read shows drift (docs/kernel-facts.md: D3 master, D4 down, D9 MTU). Keys whose value is unset are
  * left out, so the outputs are what the provider host sends (see provider/index.ts).
  */
 function outputsOf(base: VethPairInputs, a: LinkInfo, b: LinkInfo): VethPairOutputs {

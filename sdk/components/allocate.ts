@@ -1,4 +1,4 @@
-import { shortHash } from "../../provider/driver/names";
+import { shortHash } from "../../provider/lib/names";
 import { bitsOf, broadcast, cidrProblem, contains, formatCidr, formatIp, hasHostBits, ipProblem, network, networkCidr, parseCidr, parseIp, type Cidr } from "../../provider/lib/cidr";
 
 // Address allocation for a Segment's attachments. Pure: no Pulumi, no I/O. Runs when the program

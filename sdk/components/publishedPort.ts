@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PortForward } from "../resources/portForward";
 import { Sysctl } from "../resources/sysctl";
-import { segmentInternals, type Attachment } from "./segment";
+import { segmentInternals } from "../internal/segments";
+import type { Attachment } from "./segment";
 
 /**
  * A port of an attached namespace published in the namespace that routes for its segment (the

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ifnameProblem } from "../../provider/driver/names";
+import { ifnameProblem } from "../../provider/lib/names";
 import { defaultName, ownerOf } from "../internal/common";
 import { netnsName, type NetnsRef } from "../internal/refs";
 import { Address } from "../resources/address";
@@ -7,7 +7,8 @@ import { FirewallRule } from "../resources/firewallRule";
 import { Netns } from "../resources/netns";
 import { Sysctl } from "../resources/sysctl";
 import { VethPair } from "../resources/vethPair";
-import { Segment, segmentInternals } from "./segment";
+import { segmentInternals } from "../internal/segments";
+import { Segment } from "./segment";
 
 /**
  * A namespace (or the host) that routes between several segments: per segment a veth pair whose

@@ -1,12 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { netnsName, type NetnsRef } from "../internal/refs";
+import { segmentInternals, setSegmentInternals } from "../internal/segments";
 import { Address } from "../resources/address";
 import { Bridge } from "../resources/bridge";
 import { NatRule } from "../resources/natRule";
 import { Route } from "../resources/route";
 import { Sysctl } from "../resources/sysctl";
 import { VethPair } from "../resources/vethPair";
-import { allocate, planSubnet, type SubnetPlan } from "./allocate";
+import { allocate, planSubnet } from "./allocate";
 import { PublishedPort, type PublishedPortArgs } from "./publishedPort";
 
 /**
@@ -74,22 +75,6 @@ export interface SegmentArgs {
   readonly stp?: pulumi.Input<boolean>;
 }
 
-/** What a Segment's attachments and the components joining it need, and no user does. */
-interface SegmentInternals {
-  readonly name: string;
-  readonly netns: NetnsRef | undefined;
-  readonly plan: SubnetPlan;
-  /** Address -> name of the attachments made so far, in declaration order. */
-  readonly taken: Map<string, string>;
-}
-
-const internals = new WeakMap<Segment, SegmentInternals>();
-
-/** @internal The name, namespace and address plan of a segment (for Router and PublishedPort). */
-export function segmentInternals(segment: Segment): SegmentInternals {
-  return internals.get(segment)!;
-}
-
 export class Segment extends pulumi.ComponentResource {
   /** The bridge (child `<name>-bridge`). */
   readonly bridge: Bridge;
@@ -122,7 +107,7 @@ export class Segment extends pulumi.ComponentResource {
       );
     }
     super("nslab:index:Segment", name, {}, opts);
-    internals.set(this, { name, netns: args.netns, plan, taken: new Map() });
+    setSegmentInternals(this, { name, netns: args.netns, plan, taken: new Map() });
     this.subnet = args.subnet;
     this.prefixLength = plan.subnet.prefix;
     this.gateway = plan.gateway;

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { derivedName } from "../../provider/driver/names";
+import { derivedName } from "../../provider/lib/names";
 import type { Owner } from "../../provider/lib/owner";
 import "./runtime";
 
@@ -14,7 +14,7 @@ export interface CommonArgs {
   readonly adopt?: pulumi.Input<boolean>;
 }
 
-/** The owner input: project, stack and the resource's path of names (design.md decision 4). */
+/** The owner input: project, stack and the resource's path of names (docs/design.md, "Ownership marks"). */
 export function ownerOf(name: string, opts: pulumi.ResourceOptions | undefined): Owner {
   const path = [name];
   for (let p = opts?.parent as { __name?: string; __pulumiType?: string; __parentResource?: unknown } | undefined; p; p = p.__parentResource as typeof p) {

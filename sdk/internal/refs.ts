@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { shortHash } from "../../provider/driver/names";
+import { shortHash } from "../../provider/lib/names";
 
-// References carry identity (design.md decision 3): an argument that names another nslab object
+// References carry identity (docs/design.md, "Kernel names are identity"): an argument that names another nslab object
 // (`netns`, `master`, `device`) accepts the resource itself as well as a name. Passed a resource,
 // the dependent also receives the referent's `incarnation` under `<key>Identity`, a token that
 // changes exactly when the referent is re-created, so the dependent is updated or replaced with

@@ -1,13 +1,11 @@
 import type * as pulumi from "@pulumi/pulumi";
-import type { KindProvider } from "../../provider/lib/kind";
+import type { Kind, KindProvider } from "../../provider/lib/kind";
 
-// The provider Pulumi serializes into every resource's `__provider` (design.md decision 2): a
+// The provider Pulumi serializes into every resource's `__provider` (docs/design.md, "The serialized provider is a thin shim"): a
 // tiny object whose methods load the real implementation by package name when the
 // dynamic-provider host calls them. State stays small, a fixed delete reaches resources created
 // by older versions, and nothing ESM-only is ever captured. One frozen instance per kind, so
 // the SDK's per-provider serialization cache serializes each kind once.
-
-export type Kind = "Netns" | "VethPair" | "Bridge" | "Address" | "Route" | "Sysctl" | "NatRule" | "PortForward" | "FirewallRule";
 
 const shims = new Map<Kind, pulumi.dynamic.ResourceProvider>();
 

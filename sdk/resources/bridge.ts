@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DIFF } from "../../provider/resources/bridge";
+import { DIFFS } from "../../provider/lib/diffs";
 import { defaultName, ownerOf, type CommonArgs } from "../internal/common";
 import { deletedWithRef, incarnationOf, netnsName, refInputs, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
@@ -86,6 +86,6 @@ export class Bridge extends pulumi.dynamic.Resource {
     };
     super(providerFor("Bridge"), name, { ...inputs, ifindex: undefined, mac: undefined }, deletedWithRef(opts, args.netns), "nslab", "Bridge");
     this.linkNetns = netnsName(args.netns);
-    this.incarnation = incarnationOf(this.name, inputs, DIFF.replace);
+    this.incarnation = incarnationOf(this.name, inputs, DIFFS.Bridge.replace);
   }
 }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DIFF } from "../../provider/resources/netns";
+import { DIFFS } from "../../provider/lib/diffs";
 import { defaultName, ownerOf, type CommonArgs } from "../internal/common";
 import { incarnationOf } from "../internal/refs";
 import { providerFor } from "../internal/shim";
@@ -47,6 +47,6 @@ export class Netns extends pulumi.dynamic.Resource {
     const owner = ownerOf(name, opts);
     const inputs = { ...args, name: args.name ?? defaultName(owner, 64), owner };
     super(providerFor("Netns"), name, { ...inputs, path: undefined, identity: undefined }, opts, "nslab", "Netns");
-    this.incarnation = incarnationOf(this.name, inputs, DIFF.replace);
+    this.incarnation = incarnationOf(this.name, inputs, DIFFS.Netns.replace);
   }
 }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DIFF } from "../../provider/resources/vethPair";
+import { DIFFS } from "../../provider/lib/diffs";
 import { defaultName, ownerOf, type CommonArgs } from "../internal/common";
 import { deletedWithRef, incarnationOf, netnsName, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
@@ -162,7 +162,7 @@ export class VethPair extends pulumi.dynamic.Resource {
       "VethPair",
     );
     this.linkNetns = netnsName(args.netns);
-    this.incarnation = incarnationOf(this.name, inputs, DIFF.replace);
+    this.incarnation = incarnationOf(this.name, inputs, DIFFS.VethPair.replace);
     this.peer = { name: this.peerName, ifindex: this.peerIfindex, incarnation: this.incarnation, linkNetns: netnsName(args.peerNetns), resource: this };
   }
 }

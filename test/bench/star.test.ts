@@ -1,3 +1,4 @@
+import "../helpers/sandboxed";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";

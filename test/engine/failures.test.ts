@@ -7,7 +7,7 @@ import * as assert from "uvu/assert";
 import { run } from "../../engine/deploy";
 import { FIXTURE, Lab, ops } from "./lab";
 
-// Failures (pulumi-engine.md §5.10): a program that throws (exit 32, already logged), a feature
+// Failures (docs/engine.md, "Failures"): a program that throws (exit 32, already logged), a feature
 // nslab does not serve, a partial create recorded with initErrors, Ctrl-C, and type errors.
 
 const test = suite("engine failures");

@@ -1,3 +1,4 @@
+import "../helpers/sandboxed";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -10,7 +11,7 @@ export type { Spec };
 
 // A stack of the recorder fixture (fixtures/recorder: dynamic resources described by the `spec`
 // config, whose provider appends every call to a file) with its own state directory, for
-// pinning the engine's semantics (pulumi-engine.md §4) one behaviour at a time.
+// pinning the engine's semantics (docs/engine.md) one behaviour at a time.
 
 export const FIXTURE = path.join(__dirname, "fixtures/recorder");
 

@@ -3,8 +3,8 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Lab, ops, type Spec } from "./lab";
 
-// The delete phase (pulumi-engine.md §4.3), refresh (§4.5), destroy (§4.6), protect and
-// retainOnDelete (§4.7), components and parents (§3.6), and failures (§5.10).
+// The delete phase, refresh, destroy, protect and retainOnDelete, components and parents, and
+// failures (docs/engine.md: "The delete phase", "Refresh", "Destroy", "Per-resource steps", "Failures").
 
 const test = suite("engine lifecycle");
 const lab = new Lab();

@@ -6,9 +6,9 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { FIXTURE, Lab, type Spec } from "./lab";
 
-// The state file (pulumi-engine.md §9: the `pulumi stack export` v3 shape, mode 0600, secrets in
+// The state file (docs/engine.md, "The state file": the `pulumi stack export` v3 shape, mode 0600, secrets in
 // state form), the stack lock, and the `nslab` command's output contract and exit codes
-// (design.md "The CLI's output contract").
+// (docs/design.md, "The CLI's output contract").
 
 const test = suite("engine state and command");
 const lab = new Lab();

@@ -2,7 +2,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Lab, ops, type Spec } from "./lab";
 
-// Per-resource steps (pulumi-engine.md §4.2, §4.4): Check then Create; Check, Diff, then Same,
+// Per-resource steps (docs/engine.md, "Per-resource steps"): Check then Create; Check, Diff, then Same,
 // Update or Replace (create-before-delete, or delete-before-replace as the diff or the option
 // says, with dependents); preview calls only Check and Diff.
 

@@ -1,3 +1,4 @@
+import "./sandboxed";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -16,7 +17,7 @@ export const CLI = path.join(ROOT, "dist/engine/cli.js");
 
 export { pings };
 
-/** The `--json` object of one run (design.md, "The CLI's output contract"). */
+/** The `--json` object of one run (docs/design.md, "The CLI's output contract"). */
 export interface Json {
   steps: { op: string; urn: string; type: string; diffs: string[] }[];
   changeSummary: Record<string, number>;

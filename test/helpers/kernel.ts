@@ -1,3 +1,4 @@
+import "./sandboxed";
 import { execFileSync, spawn } from "node:child_process";
 import * as assert from "uvu/assert";
 import type { Owner } from "../../provider/lib/owner";

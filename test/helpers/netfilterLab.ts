@@ -1,3 +1,4 @@
+import "./sandboxed";
 import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { sh } from "./kernel";

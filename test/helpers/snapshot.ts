@@ -1,7 +1,8 @@
+import "./sandboxed";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 
-// A text snapshot of everything a test could leave behind in its sandbox (kernel-facts.md §4):
+// A text snapshot of everything a test could leave behind in its sandbox (docs/kernel-facts.md, "What the kernel does on its own"):
 // namespaces, links, addresses, routes of every table, nslab's host records, iptables rules and
 // user chains (counters stripped; empty built-in chains and tables ignored), and the sysctls
 // nslab may change.

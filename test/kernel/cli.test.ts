@@ -1,3 +1,4 @@
+import "../helpers/sandboxed";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { suite } from "uvu";

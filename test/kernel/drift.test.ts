@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { providers } from "../../provider";
 import { owner, sh } from "../helpers/kernel";
 
-// D2: a lab namespace deleted by hand. Netns reads gone, and so does everything that lived in it
+// docs/kernel-facts.md, D2: a lab namespace deleted by hand. Netns reads gone, and so does everything that lived in it
 // or had an end in it — the VethPair (whose host end the kernel removes asynchronously), the
 // Address and Route inside, and a Sysctl held in it — so refresh drops them all, and delete of
 // each still succeeds.

@@ -4,7 +4,7 @@ import { providers } from "../../provider";
 import type { KindProvider } from "../../provider/lib/kind";
 import { owner, sh } from "../helpers/kernel";
 
-// Nothing foreign touched (I7): canary objects nslab did not make — a namespace, links, an
+// Nothing foreign touched (docs/kernel-facts.md, I7): canary objects nslab did not make — a namespace, links, an
 // address, a route, iptables rules in PREROUTING, POSTROUTING and FORWARD, a sysctl — are the
 // same byte for byte after a lab of every kind is created beside them and deleted again.
 

@@ -4,10 +4,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import type { Kind } from "../../sdk/internal/shim";
+import type { Kind } from "../../provider/lib/kind";
 import { owner, sh } from "../helpers/kernel";
 
-// The serialized provider (design.md decision 2): serialize it as the SDK does, load it in a
+// The serialized provider (docs/design.md, "The serialized provider is a thin shim"): serialize it as the SDK does, load it in a
 // separate plain `node` process as the dynamic-provider host does, and drive create/read/delete
 // through it against the kernel — from an example directory inside the repo, and from a
 // directory outside it with NODE_PATH set (what the nslab engine does for programs elsewhere).

@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { commonRules, intInRange, isUnknown, known, required, rule, ruleUnset, UNKNOWN, validate, type Rule } from "../../provider/lib/check";
 import type { Owner } from "../../provider/lib/owner";
 
-// validate() and the rule helpers (design.md decision 6): every failure at once, one reason per
+// validate() and the rule helpers (docs/design.md, "Validate before touching the kernel"): every failure at once, one reason per
 // property, unknown values skipped, and a message that names the resource, the property, the bad
 // value and what is allowed. Exercised on a made-up kind so that no real kind's rules are needed.
 
@@ -60,6 +60,7 @@ test("reports every failing property at once, in rule order", () => {
 
 test("gives one reason per property: the first failing rule wins, later rules of that property are skipped", () => {
   // `name` fails "use a string"; the length rule would throw on a number if it ran.
+  // biome-ignore lint/correctness/noPrecisionLoss: a number no JSON integer holds, on purpose
   const failures = check({ owner: OWNER, name: 12345678901234567890 as unknown as string });
   assert.equal(failures, [{ property: "name", reason: 'Demo "web": name 12345678901234567000 is not valid: use a string' }]);
 });

@@ -150,7 +150,7 @@ for (const ok of ["10.0.0.1/24", "10.0.0.1/32", "0.0.0.0/0", "2001:db8::1/64", "
   problems(`accepts ${JSON.stringify(ok)}`, () => assert.is(cidrProblem(ok), undefined));
 }
 
-// B9 and B10 (kernel-facts §4.5): [input, a fragment the message must contain]
+// B9 and B10 (docs/kernel-facts.md, "Checklist"): [input, a fragment the message must contain]
 const bad: [string, string][] = [
   ["10.1/24", `write "10.1.0.0/24"`],
   ["10/8", `write "10.0.0.0/8"`],

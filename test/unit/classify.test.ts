@@ -3,106 +3,107 @@ import * as assert from "uvu/assert";
 import { classify, DUMP_INTERRUPTED, toolOf } from "../../provider/driver/classify";
 import type { ErrorCode } from "../../provider/errors";
 
-// Every failure string recorded in kernel-facts.md §2.1-§2.10 and §4 (tool, exit code, stderr)
-// against the code the driver branches on. Strings printed with exit 0 are never classified
-// (exec returns them as success): §2.1's "Error: Peer netns reference is invalid." from
-// `ip netns list`, §2.8's comment truncation and the mixed-backend warning; §4 C6's
-// "Dump was interrupted" is a retry, tested at the end.
+// Every failure string recorded in docs/kernel-facts.md (tool, exit code, stderr) against the
+// code the driver branches on; each row's source names the section (the heading of the comment
+// above it) and the checklist codes. Strings printed with exit 0 are never classified (exec
+// returns them as success): "Error: Peer netns reference is invalid." from `ip netns list`,
+// iptables' comment truncation and the mixed-backend warning; C6's "Dump was interrupted" is a
+// retry, tested at the end.
 
 type Row = [argv0: string, exit: number, stderr: string, code: ErrorCode, source: string];
 
 const IP_NS = ["ip", "netns", "exec", "lab"];
 
 const rows: Row[] = [
-  // §2.1 namespace names
-  ["ip", 1, 'Cannot create namespace file "/run/netns/red": File exists', "ALREADY_EXISTS", "§2.1 netns add existing; I1; stale netns add"],
-  ["ip", 1, 'Cannot remove namespace file "/run/netns/nosuch": No such file or directory', "NOT_FOUND", "§2.1 netns del missing; I2"],
-  ["ip", 255, 'Invalid netns name "a/b"', "INVALID", "§2.1 bad netns name; B7"],
-  ["ip", 255, 'Cannot open network namespace "nosuch": No such file or directory', "NO_NETNS", "§2.1 ip -n / netns exec missing"],
-  ["ip", 255, 'setting the network namespace "stale" failed: Invalid argument', "NO_NETNS", "§2.1 stale netns exec; I6"],
-  // §2.2 interface names
-  ["ip", 2, "Error: Attribute failed policy validation.", "INVALID", "§2.2 16-byte name; B1; §2.3 altname 128; B22"],
-  ["ip", 255, 'Error: argument "a/b" is wrong: "dev" not a valid ifname', "INVALID", "§2.2 '/', space, tab, ''; B2"],
-  ["ip", 2, "RTNETLINK answers: Invalid argument", "INVALID", "§2.2 ':', '.', all, default, x%s; B3; §2.4 MTU at creation; B14"],
-  ["ip", 255, 'Error: argument "type" is wrong: Invalid "vf" value', "INVALID", "§2.2 bare vf/mtu/...; B5"],
-  ["ip", 255, 'Error: argument "type" is wrong: Device does not exist', "NOT_FOUND", "§2.2 bare master"],
-  ["ip", 255, 'Error: either "dev" is duplicate, or "bridge" is a garbage.', "INVALID", "§2.2 bare dev"],
-  ["ip", 255, 'both "name" and "dev" cannot be used when creating devices.', "INVALID", "§2.2 bare name"],
-  ["ip", 255, "Usage: ip link add [link DEV | parentdev NAME] [ name ] NAME\n                   [ txqueuelen PACKETS ]", "INVALID", "§2.2 bare help"],
-  ["ip", 1, '"type" is invalid lladdr.', "INVALID", "§2.2 bare address"],
-  ["ip", 1, 'Cannot find device "type"', "NOT_FOUND", "§2.2 bare link"],
-  ["ip", 1, 'Garbage instead of arguments "bridge ...". Try "ip link help".', "INVALID", "§2.2 bare type"],
-  ["ip", 1, 'Not enough information: "type" argument is required', "INVALID", "§2.2 bare alias"],
-  // §2.3 links
-  ["ip", 2, "RTNETLINK answers: File exists", "ALREADY_EXISTS", "§2.3 existing name, peer name, altname; §2.6 duplicate route; I1; P7; C2"],
-  ["ip", 1, 'Cannot find device "nosuch"', "NOT_FOUND", "§2.3 del/set missing; §2.5 device missing; I2"],
-  ["ip", 255, 'Error: argument "nosuch" is wrong: Device does not exist', "NOT_FOUND", "§2.3 master nosuch"],
-  ["ip", 2, "RTNETLINK answers: Operation not supported", "UNSUPPORTED", "§2.3 master is a veth"],
-  ["ip", 255, 'Error: argument "nosuch" is wrong: Invalid "netns" value', "NO_NETNS", "§2.3 set netns nosuch"],
-  ["ip", 2, "Error: An interface with the same name exists in the target netns.", "ALREADY_EXISTS", "§2.3 move into a netns with that name"],
-  ["ip", 255, `Error: argument "${"a".repeat(256)}" is wrong: alias too long`, "INVALID", "§2.3 alias 256 bytes; B22"],
-  // §2.4 MTU
-  ["ip", 2, "Error: mtu less than device minimum.", "INVALID", "§2.4 mtu 67; B14"],
-  ["ip", 2, "Error: mtu greater than device maximum.", "INVALID", "§2.4 mtu 65536; B14"],
-  ["ip", 255, 'Error: argument "abc" is wrong: Invalid "mtu" value', "INVALID", "§2.4 mtu abc; B14"],
-  // §2.5 addresses
-  ["ip", 2, "Error: ipv4: Address already assigned.", "ALREADY_EXISTS", "§2.5 duplicate IPv4; I1; C2"],
-  ["ip", 2, "Error: ipv6: address already assigned.", "ALREADY_EXISTS", "§2.5 duplicate IPv6"],
-  ["ip", 2, "Error: ipv4: Address not found.", "NOT_FOUND", "§2.5 delete missing; I2"],
-  ["ip", 1, 'Error: any valid prefix is expected rather than "10.0.0.1/33".', "INVALID", "§2.5 bad CIDR; B10"],
-  // §2.6 routes
-  ["ip", 2, "RTNETLINK answers: No such process", "NOT_FOUND", "§2.6 delete missing route; I2"],
-  ["ip", 2, "Error: Invalid prefix for given prefix length.", "INVALID", "§2.6 host bits; B12"],
-  ["ip", 2, "Error: Nexthop has invalid gateway.", "INVALID", "§2.6 gateway not on-link; B13"],
-  ["ip", 255, 'Error: argument "4294967296" is wrong: "table" value is invalid', "INVALID", "§2.6 table too big; B21"],
-  ["ip", 2, "Error: ipv4: FIB table does not exist.\nFlush terminated", "NOT_FOUND", "§2.6 flush missing table"],
-  // §2.7 ip -batch
-  ["ip", 1, "RTNETLINK answers: File exists\nCommand failed -:3", "ALREADY_EXISTS", "§2.7 batch stops at a failing line; P5"],
-  ["ip", 1, "Command failed -:3", "COMMAND_FAILED", "§2.7 batch failure without a reason; P5"],
-  // §2.8 iptables (nft, then legacy where it differs)
-  ["iptables", 1, "iptables: Chain already exists.", "ALREADY_EXISTS", "§2.8 -N existing; I1; §5.5 parallel -N"],
-  ["iptables", 1, "iptables: No chain/target/match by that name.", "NOT_FOUND", "§2.8 -X/-F missing chain, legacy -C/-D miss; I2"],
-  ["iptables", 1, "iptables: Bad rule (does a matching rule exist in that chain?).", "NOT_FOUND", "§2.8 -C/-D miss; I2"],
-  ["iptables", 1, "iptables: Index of deletion too big.", "NOT_FOUND", "§2.8 -D CHAIN 99"],
-  ["iptables", 4, "iptables v1.8.9 (nf_tables):  CHAIN_DEL failed (Device or resource busy): chain LAB-PF", "BUSY", "§2.8 nft -X referenced/non-empty; P6"],
-  ["iptables", 1, "iptables: Too many links.", "BUSY", "§2.8 legacy -X referenced; P6"],
-  ["iptables", 1, "iptables: Directory not empty.", "BUSY", "§2.8 legacy -X non-empty; P6"],
-  ["iptables", 2, "iptables v1.8.9 (nf_tables): Chain 'LAB-NOSUCH' does not exist\nTry `iptables -h' or 'iptables --help' for more information.", "NOT_FOUND", "§2.8 nft -j missing chain"],
-  ["iptables", 2, "iptables v1.8.9 (legacy): Couldn't load target `LAB-NOSUCH':No such file or directory\n\nTry `iptables -h' or 'iptables --help' for more information.", "NOT_FOUND", "§2.8 legacy -j missing chain"],
-  ["iptables", 2, `iptables v1.8.9 (nf_tables): chain name \`${"C".repeat(29)}' too long (must be under 29 chars)`, "INVALID", "§2.8 29-char chain; B19"],
-  ["iptables", 2, "iptables v1.8.9 (nf_tables): Invalid chain name `has space'", "INVALID", "§2.8 chain name with space; B19"],
-  ["iptables", 2, "iptables v1.8.9 (nf_tables): chain name not allowed to start with `-'", "INVALID", "§2.8 chain name -bad; B19"],
-  ["iptables", 2, "iptables v1.8.9 (nf_tables): chain name may not clash with target name", "INVALID", "§2.8 chain name ACCEPT; B19"],
-  ["iptables-restore", 2, "iptables-restore v1.8.9 (nf_tables): Bad argument 'x -j RETURN'\nError occurred at line: 8", "INVALID", "§2.8 comment with a newline, restored; B18"],
-  ["iptables", 2, "iptables v1.8.9 (nf_tables): invalid port/service `70000' specified", "INVALID", "§2.8 --dport 70000; B16"],
-  ["iptables", 2, "iptables v1.8.9 (nf_tables): Port `70000' not valid", "INVALID", "§2.8 --to-destination :70000"],
-  ["iptables", 2, "iptables v1.8.9 (nf_tables): Port `' not valid", "INVALID", "§2.8 --to-destination with an empty port"],
-  ["iptables", 2, 'iptables v1.8.9 (nf_tables): Bad IP address "300.0.0.2"', "INVALID", "§2.8 --to-destination 300.0.0.2"],
-  ["iptables", 2, "iptables v1.8.9 (nf_tables): Invalid address format", "INVALID", "§2.8 IPv6 DNAT target; B17"],
-  ["iptables", 2, 'iptables v1.8.9 (nf_tables): unknown option "--dport"', "INVALID", "§2.8 --dport without -p; B16"],
-  ["iptables", 2, 'iptables v1.8.9 (nf_tables): DNAT: option "--to-destination" must be specified', "INVALID", "§2.8 DNAT without target"],
-  ["iptables", 2, "iptables v1.8.9 (nf_tables): invalid mask `33' specified", "INVALID", "§2.8 -s 10.0.0.1/33"],
-  ["iptables", 2, "iptables v1.8.9 (nf_tables): host/network `example.invalid' not found", "INVALID", "§2.8 -s hostname; B17"],
-  ["iptables", 2, "iptables v1.8.9 (nf_tables): host/network `lab.example' not found", "INVALID", "§2.8 -s hostname without 'invalid' in it; B17"],
-  ["iptables", 2, "iptables v1.8.9 (nf_tables): interface name `abcdefghijklmnop' must be shorter than IFNAMSIZ (15)", "INVALID", "§2.8 -i 16 chars"],
-  ["iptables", 2, "iptables v1.8.9 (nf_tables): Can't use -i with POSTROUTING", "INVALID", "§2.8 -i in POSTROUTING; B20"],
-  ["iptables", 4, "iptables v1.8.9 (nf_tables):  RULE_APPEND failed (Invalid argument): rule in chain INPUT", "INVALID", "§2.8 nft MASQUERADE in filter; B20"],
-  ["iptables", 1, "iptables: Invalid argument. Run `dmesg' for more information.", "INVALID", "§2.8 legacy MASQUERADE in filter; B20"],
-  ["iptables", 3, "iptables v1.8.9 (nf_tables): table 'nosuchtable' does not exist", "NOT_FOUND", "§2.8 nft unknown table"],
-  ["iptables", 3, "iptables v1.8.9 (legacy): can't initialize iptables table `nosuchtable': Table does not exist (do you need to insmod?)", "NOT_FOUND", "§2.8 legacy unknown table"],
-  // §2.9 iptables-restore --noflush
-  ["iptables-restore", 2, "iptables-restore v1.8.9 (nf_tables): Chain 'NOSUCHTARGET' does not exist\nError occurred at line: 6", "NOT_FOUND", "§2.9.3 nft bad line; P4"],
-  ["iptables-restore", 2, "iptables-restore v1.8.9 (legacy): Couldn't load target `NOSUCHTARGET':No such file or directory\nError occurred at line: 5", "NOT_FOUND", "§2.9.3 legacy bad line; P4"],
-  ["iptables-restore", 1, "iptables-nft-restore: line 2 failed: Bad rule (does a matching rule exist in that chain?).", "NOT_FOUND", "§2.9.4 nft -D missing rule"],
-  ["iptables-restore", 1, "iptables-restore: line 2 failed", "COMMAND_FAILED", "§2.9.4/5 legacy, no reason given"],
-  ["iptables-restore", 4, "iptables-nft-restore: line 3: CHAIN_DEL failed (Device or resource busy): chain MYCH", "BUSY", "§2.9.5 nft -X referenced"],
-  ["iptables-restore", 1, "iptables-restore: COMMIT expected at line 4", "INVALID", "§2.9.7 batch without COMMIT"],
-  ["iptables-restore", 1, "iptables-restore: line 2 failed: Chain already exists.", "ALREADY_EXISTS", "§2.9.10 -N existing in a batch"],
-  ["iptables-restore", 2, "Error occurred at line: 6", "COMMAND_FAILED", "§4 P4 the line alone"],
-  // §2.10 xtables lock
-  ["iptables", 4, "Can't lock /run/xtables.lock: Resource temporarily unavailable\nAnother app is currently holding the xtables lock. Stopped waiting after 1s.", "LOCKED", "§2.10 legacy -w 1; C5"],
-  ["iptables-restore", 4, "Another app is currently holding the xtables lock. Stopped waiting after 5s.", "LOCKED", "§2.10 legacy restore; C5"],
-  ["iptables", 4, "Another app is currently holding the xtables lock. Perhaps you want to use the -w option?", "LOCKED", "§2.10 older iptables; C5"],
+  // Namespace names
+  ["ip", 1, 'Cannot create namespace file "/run/netns/red": File exists', "ALREADY_EXISTS", "netns: add existing; I1; stale netns add"],
+  ["ip", 1, 'Cannot remove namespace file "/run/netns/nosuch": No such file or directory', "NOT_FOUND", "netns: del missing; I2"],
+  ["ip", 255, 'Invalid netns name "a/b"', "INVALID", "netns bad netns name; B7"],
+  ["ip", 255, 'Cannot open network namespace "nosuch": No such file or directory', "NO_NETNS", "netns ip -n / netns exec missing"],
+  ["ip", 255, 'setting the network namespace "stale" failed: Invalid argument', "NO_NETNS", "netns stale netns exec; I6"],
+  // Interface names
+  ["ip", 2, "Error: Attribute failed policy validation.", "INVALID", "ifname 16-byte name; B1; link altname 128; B22"],
+  ["ip", 255, 'Error: argument "a/b" is wrong: "dev" not a valid ifname', "INVALID", "ifname '/', space, tab, ''; B2"],
+  ["ip", 2, "RTNETLINK answers: Invalid argument", "INVALID", "ifname ':', '.', all, default, x%s; B3; MTU MTU at creation; B14"],
+  ["ip", 255, 'Error: argument "type" is wrong: Invalid "vf" value', "INVALID", "ifname bare vf/mtu/...; B5"],
+  ["ip", 255, 'Error: argument "type" is wrong: Device does not exist', "NOT_FOUND", "ifname bare master"],
+  ["ip", 255, 'Error: either "dev" is duplicate, or "bridge" is a garbage.', "INVALID", "ifname bare dev"],
+  ["ip", 255, 'both "name" and "dev" cannot be used when creating devices.', "INVALID", "ifname bare name"],
+  ["ip", 255, "Usage: ip link add [link DEV | parentdev NAME] [ name ] NAME\n                   [ txqueuelen PACKETS ]", "INVALID", "ifname bare help"],
+  ["ip", 1, '"type" is invalid lladdr.', "INVALID", "ifname bare address"],
+  ["ip", 1, 'Cannot find device "type"', "NOT_FOUND", "ifname bare link"],
+  ["ip", 1, 'Garbage instead of arguments "bridge ...". Try "ip link help".', "INVALID", "ifname bare type"],
+  ["ip", 1, 'Not enough information: "type" argument is required', "INVALID", "ifname bare alias"],
+  // Links
+  ["ip", 2, "RTNETLINK answers: File exists", "ALREADY_EXISTS", "link existing name, peer name, altname; route duplicate route; I1; P7; C2"],
+  ["ip", 1, 'Cannot find device "nosuch"', "NOT_FOUND", "link del/set missing; address device missing; I2"],
+  ["ip", 255, 'Error: argument "nosuch" is wrong: Device does not exist', "NOT_FOUND", "link master nosuch"],
+  ["ip", 2, "RTNETLINK answers: Operation not supported", "UNSUPPORTED", "link master is a veth"],
+  ["ip", 255, 'Error: argument "nosuch" is wrong: Invalid "netns" value', "NO_NETNS", "link set netns nosuch"],
+  ["ip", 2, "Error: An interface with the same name exists in the target netns.", "ALREADY_EXISTS", "link move into a netns with that name"],
+  ["ip", 255, `Error: argument "${"a".repeat(256)}" is wrong: alias too long`, "INVALID", "link alias 256 bytes; B22"],
+  // MTU
+  ["ip", 2, "Error: mtu less than device minimum.", "INVALID", "MTU mtu 67; B14"],
+  ["ip", 2, "Error: mtu greater than device maximum.", "INVALID", "MTU mtu 65536; B14"],
+  ["ip", 255, 'Error: argument "abc" is wrong: Invalid "mtu" value', "INVALID", "MTU mtu abc; B14"],
+  // Addresses
+  ["ip", 2, "Error: ipv4: Address already assigned.", "ALREADY_EXISTS", "address duplicate IPv4; I1; C2"],
+  ["ip", 2, "Error: ipv6: address already assigned.", "ALREADY_EXISTS", "address duplicate IPv6"],
+  ["ip", 2, "Error: ipv4: Address not found.", "NOT_FOUND", "address delete missing; I2"],
+  ["ip", 1, 'Error: any valid prefix is expected rather than "10.0.0.1/33".', "INVALID", "address bad CIDR; B10"],
+  // Routes
+  ["ip", 2, "RTNETLINK answers: No such process", "NOT_FOUND", "route delete missing route; I2"],
+  ["ip", 2, "Error: Invalid prefix for given prefix length.", "INVALID", "route host bits; B12"],
+  ["ip", 2, "Error: Nexthop has invalid gateway.", "INVALID", "route gateway not on-link; B13"],
+  ["ip", 255, 'Error: argument "4294967296" is wrong: "table" value is invalid', "INVALID", "route table too big; B21"],
+  ["ip", 2, "Error: ipv4: FIB table does not exist.\nFlush terminated", "NOT_FOUND", "route flush missing table"],
+  // ip -batch
+  ["ip", 1, "RTNETLINK answers: File exists\nCommand failed -:3", "ALREADY_EXISTS", "ip -batch batch stops at a failing line; P5"],
+  ["ip", 1, "Command failed -:3", "COMMAND_FAILED", "ip -batch batch failure without a reason; P5"],
+  // iptables
+  ["iptables", 1, "iptables: Chain already exists.", "ALREADY_EXISTS", "iptables -N existing; I1; C2 parallel -N"],
+  ["iptables", 1, "iptables: No chain/target/match by that name.", "NOT_FOUND", "iptables -X/-F missing chain, legacy -C/-D miss; I2"],
+  ["iptables", 1, "iptables: Bad rule (does a matching rule exist in that chain?).", "NOT_FOUND", "iptables -C/-D miss; I2"],
+  ["iptables", 1, "iptables: Index of deletion too big.", "NOT_FOUND", "iptables -D CHAIN 99"],
+  ["iptables", 4, "iptables v1.8.9 (nf_tables):  CHAIN_DEL failed (Device or resource busy): chain LAB-PF", "BUSY", "iptables nft -X referenced/non-empty; P6"],
+  ["iptables", 1, "iptables: Too many links.", "BUSY", "iptables legacy -X referenced; P6"],
+  ["iptables", 1, "iptables: Directory not empty.", "BUSY", "iptables legacy -X non-empty; P6"],
+  ["iptables", 2, "iptables v1.8.9 (nf_tables): Chain 'LAB-NOSUCH' does not exist\nTry `iptables -h' or 'iptables --help' for more information.", "NOT_FOUND", "iptables nft -j missing chain"],
+  ["iptables", 2, "iptables v1.8.9 (legacy): Couldn't load target `LAB-NOSUCH':No such file or directory\n\nTry `iptables -h' or 'iptables --help' for more information.", "NOT_FOUND", "iptables legacy -j missing chain"],
+  ["iptables", 2, `iptables v1.8.9 (nf_tables): chain name \`${"C".repeat(29)}' too long (must be under 29 chars)`, "INVALID", "iptables 29-char chain; B19"],
+  ["iptables", 2, "iptables v1.8.9 (nf_tables): Invalid chain name `has space'", "INVALID", "iptables chain name with space; B19"],
+  ["iptables", 2, "iptables v1.8.9 (nf_tables): chain name not allowed to start with `-'", "INVALID", "iptables chain name -bad; B19"],
+  ["iptables", 2, "iptables v1.8.9 (nf_tables): chain name may not clash with target name", "INVALID", "iptables chain name ACCEPT; B19"],
+  ["iptables-restore", 2, "iptables-restore v1.8.9 (nf_tables): Bad argument 'x -j RETURN'\nError occurred at line: 8", "INVALID", "iptables comment with a newline, restored; B18"],
+  ["iptables", 2, "iptables v1.8.9 (nf_tables): invalid port/service `70000' specified", "INVALID", "iptables --dport 70000; B16"],
+  ["iptables", 2, "iptables v1.8.9 (nf_tables): Port `70000' not valid", "INVALID", "iptables --to-destination :70000"],
+  ["iptables", 2, "iptables v1.8.9 (nf_tables): Port `' not valid", "INVALID", "iptables --to-destination with an empty port"],
+  ["iptables", 2, 'iptables v1.8.9 (nf_tables): Bad IP address "300.0.0.2"', "INVALID", "iptables --to-destination 300.0.0.2"],
+  ["iptables", 2, "iptables v1.8.9 (nf_tables): Invalid address format", "INVALID", "iptables IPv6 DNAT target; B17"],
+  ["iptables", 2, 'iptables v1.8.9 (nf_tables): unknown option "--dport"', "INVALID", "iptables --dport without -p; B16"],
+  ["iptables", 2, 'iptables v1.8.9 (nf_tables): DNAT: option "--to-destination" must be specified', "INVALID", "iptables DNAT without target"],
+  ["iptables", 2, "iptables v1.8.9 (nf_tables): invalid mask `33' specified", "INVALID", "iptables -s 10.0.0.1/33"],
+  ["iptables", 2, "iptables v1.8.9 (nf_tables): host/network `example.invalid' not found", "INVALID", "iptables -s hostname; B17"],
+  ["iptables", 2, "iptables v1.8.9 (nf_tables): host/network `lab.example' not found", "INVALID", "iptables -s hostname without 'invalid' in it; B17"],
+  ["iptables", 2, "iptables v1.8.9 (nf_tables): interface name `abcdefghijklmnop' must be shorter than IFNAMSIZ (15)", "INVALID", "iptables -i 16 chars"],
+  ["iptables", 2, "iptables v1.8.9 (nf_tables): Can't use -i with POSTROUTING", "INVALID", "iptables -i in POSTROUTING; B20"],
+  ["iptables", 4, "iptables v1.8.9 (nf_tables):  RULE_APPEND failed (Invalid argument): rule in chain INPUT", "INVALID", "iptables nft MASQUERADE in filter; B20"],
+  ["iptables", 1, "iptables: Invalid argument. Run `dmesg' for more information.", "INVALID", "iptables legacy MASQUERADE in filter; B20"],
+  ["iptables", 3, "iptables v1.8.9 (nf_tables): table 'nosuchtable' does not exist", "NOT_FOUND", "iptables nft unknown table"],
+  ["iptables", 3, "iptables v1.8.9 (legacy): can't initialize iptables table `nosuchtable': Table does not exist (do you need to insmod?)", "NOT_FOUND", "iptables legacy unknown table"],
+  // iptables-restore --noflush
+  ["iptables-restore", 2, "iptables-restore v1.8.9 (nf_tables): Chain 'NOSUCHTARGET' does not exist\nError occurred at line: 6", "NOT_FOUND", "restore 3: nft bad line; P4"],
+  ["iptables-restore", 2, "iptables-restore v1.8.9 (legacy): Couldn't load target `NOSUCHTARGET':No such file or directory\nError occurred at line: 5", "NOT_FOUND", "restore 3: legacy bad line; P4"],
+  ["iptables-restore", 1, "iptables-nft-restore: line 2 failed: Bad rule (does a matching rule exist in that chain?).", "NOT_FOUND", "restore 4: nft -D missing rule"],
+  ["iptables-restore", 1, "iptables-restore: line 2 failed", "COMMAND_FAILED", "restore 4/5: legacy, no reason given"],
+  ["iptables-restore", 4, "iptables-nft-restore: line 3: CHAIN_DEL failed (Device or resource busy): chain MYCH", "BUSY", "restore 5: nft -X referenced"],
+  ["iptables-restore", 1, "iptables-restore: COMMIT expected at line 4", "INVALID", "restore 7: batch without COMMIT"],
+  ["iptables-restore", 1, "iptables-restore: line 2 failed: Chain already exists.", "ALREADY_EXISTS", "restore 10: -N existing in a batch"],
+  ["iptables-restore", 2, "Error occurred at line: 6", "COMMAND_FAILED", "P4 the line alone"],
+  // The xtables lock
+  ["iptables", 4, "Can't lock /run/xtables.lock: Resource temporarily unavailable\nAnother app is currently holding the xtables lock. Stopped waiting after 1s.", "LOCKED", "xtables lock legacy -w 1; C5"],
+  ["iptables-restore", 4, "Another app is currently holding the xtables lock. Stopped waiting after 5s.", "LOCKED", "xtables lock legacy restore; C5"],
+  ["iptables", 4, "Another app is currently holding the xtables lock. Perhaps you want to use the -w option?", "LOCKED", "xtables lock older iptables; C5"],
   // Measured for Sysctl in a named namespace (driver/sysctl.ts)
   ["sysctl", 1, "sysctl: cannot stat /proc/sys/net/ipv4/nosuch: No such file or directory", "NOT_FOUND", "sysctl missing key"],
   ["sysctl", 1, 'sysctl: setting key "net.ipv4.ip_forward": Invalid argument', "INVALID", "sysctl refused value"],

@@ -218,7 +218,7 @@ chains("a chain that keeps its rules' order is edited in place: deletes by posit
   assert.equal(chainLines({ ...POST, rules: [a, body], jumps: 1 }, [body, a]), [":NSLAB-POSTROUTING - [0:0]", `-A NSLAB-POSTROUTING ${body}`, "-A NSLAB-POSTROUTING -j A"]);
 });
 
-chains("an emptied chain is removed with its jump, jump first, in one batch (§2.9 item 6)", () => {
+chains("an emptied chain is removed with its jump, jump first, in one batch (docs/kernel-facts.md, 'iptables-restore --noflush', item 6)", () => {
   const body = `-s 10.0.0.0/24 -m comment --comment "${C}" -j MASQUERADE`;
   const nat = chainLines({ ...POST, rules: [body], jumps: 1 }, []);
   const filter = chainLines({ ...FWD, rules: [ESTABLISHED_RULE, body], jumps: 1 }, []);

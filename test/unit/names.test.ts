@@ -1,9 +1,9 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { addressLabel, linkAlias, ownerOfAlias, ruleComment } from "../../provider/driver/marks";
-import { derivedName, HOST_CRITICAL_LINKS, ifnameProblem, netnsNameProblem, shortHash } from "../../provider/driver/names";
+import { derivedName, HOST_CRITICAL_LINKS, ifnameProblem, netnsNameProblem, shortHash } from "../../provider/lib/names";
 
-// Name rules (kernel-facts.md §2.1, §2.2, checklist B1-B8) and the names and marks nslab
+// Name rules (docs/kernel-facts.md, "Namespace names", "Interface names", B1-B8) and the names and marks nslab
 // generates (B18, B22): pure functions, checked against the recorded kernel behaviour and, for
 // the generators, over many inputs.
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 
-// Kernel and iptables name rules (kernel-facts.md §2.1, §2.2, §2.8) and the names nslab
+// Kernel and iptables name rules (docs/kernel-facts.md, "Namespace names", "Interface names", "iptables") and the names nslab
 // generates. Generated names are deterministic: the same inputs give the same name.
 
 /** Interface names: 1-15 ASCII bytes, a safe subset of what dev_valid_name() accepts. */

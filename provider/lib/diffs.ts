@@ -1,0 +1,25 @@
+import type { Kind } from "./kind";
+
+// What replaces an object of each kind (its identity, docs/design.md "Kernel names are identity")
+// and what changes in place. Read by the kind's own diff (typed there as DiffSpec<its inputs>, so
+// a misspelt key does not compile), by the SDK (a resource's incarnation hashes its replace keys,
+// sdk/internal/refs.ts) and by the schema generator (replaceOnChanges). No runtime imports: the
+// SDK loads this without any provider code.
+
+export const DIFFS = {
+  Netns: { replace: ["name"], update: ["loopback", "owner"] },
+  VethPair: {
+    replace: ["name", "netns", "netnsIdentity", "peerName", "peerNetns", "peerNetnsIdentity"],
+    update: ["master", "masterIdentity", "peerMaster", "peerMasterIdentity", "mtu", "mac", "peerMac", "up", "owner"],
+  },
+  Bridge: { replace: ["name", "netns", "netnsIdentity"], update: ["mtu", "stp", "up", "owner"] },
+  Address: { replace: ["netns", "netnsIdentity", "device", "deviceIdentity", "address"], update: [] },
+  Route: { replace: ["netns", "netnsIdentity", "destination", "table", "metric"], update: ["device", "deviceIdentity"] },
+  Sysctl: { replace: ["key", "netns", "netnsIdentity"], update: ["value", "owner"] },
+  NatRule: { replace: ["netns", "netnsIdentity", "owner", "source", "outInterface", "notOutInterface"], update: ["toSource"] },
+  PortForward: { replace: ["netns", "netnsIdentity", "owner", "protocol", "hostPort", "hostAddress", "inInterface", "toAddress", "toPort"], update: [] },
+  FirewallRule: {
+    replace: ["netns", "netnsIdentity", "owner", "chain", "source", "destination", "inInterface", "outInterface", "protocol", "destinationPort"],
+    update: ["action", "priority"],
+  },
+} as const satisfies Record<Kind, { replace: readonly string[]; update: readonly string[] }>;
