@@ -7,10 +7,10 @@ import { kernelSnapshot } from "../helpers/snapshot";
 
 // Imported first by test/pulumi/examples/*: the example tests of test/examples/ then run through
 // the real Pulumi CLI on a copy whose node_modules is the checkout's (as an example inside a
-// checkout resolves it). Every preview is also nslab's own on the same state (exported after
-// each run), and the two must plan the same steps; the first `pulumi up` makes the kernel and the
-// outputs `nslab up` makes in a sandbox of its own; after the change is up, an address deleted by
-// hand is found by `pulumi refresh` and repaired by `pulumi up`.
+// checkout resolves it). Every preview (and one before the first up) is also nslab's own on the
+// same state (exported after each run), and the two must plan the same steps; the first
+// `pulumi up` makes the kernel and the outputs `nslab up` makes in a sandbox of its own; after the
+// change is up, an address deleted by hand is found by `pulumi refresh` and repaired by `pulumi up`.
 
 const stacks = new Map<Example, PulumiStack>();
 
@@ -68,12 +68,14 @@ const comparable = (snapshot: string) =>
 useRunner({
   run(ex, op, config) {
     const stack = stackOf(ex);
-    if (op === "preview") {
-      const theirs = stack.run(op, config);
-      expectSamePlan(nslab(op, ex.dir, ex.stateDir, config), theirs);
+    const previewBoth = () => {
+      const theirs = stack.run("preview", config);
+      expectSamePlan(nslab("preview", ex.dir, ex.stateDir, config), theirs);
       return theirs;
-    }
+    };
+    if (op === "preview") return previewBoth();
     const first = op === "up" && !fs.existsSync(path.join(ex.stateDir, `${stack.stack}.json`));
+    if (first) previewBoth();
     const j = stack.run(op, config);
     stack.exportTo(ex.stateDir);
     if (first) {
