@@ -10,7 +10,7 @@ import { kernelSnapshot } from "../helpers/snapshot";
 // The README's "Running it with `pulumi up`" steps, run as written (bash -e, from the clone) by a
 // user whose home is a fresh directory: the lab is made outside the repository, installs nslab
 // from its tarball and @pulumi/pulumi, and `pulumi up` / `pulumi destroy` work. Only the
-// environment differs from a user's: offline switches, npm's own cache, and `npm pack` without
+// environment differs from a user's: offline switches, PULUMI_HOME, npm's own cache, `npm pack` without
 // the prepare script (dist/ is built by `npm test`; rebuilding it would race the other files).
 
 const test = suite("pulumi/readme");
@@ -29,6 +29,7 @@ test("the README's steps make a lab outside the repository that pulumi up create
     ...process.env,
     NSLAB: ROOT,
     HOME: home,
+    PULUMI_HOME: path.join(home, ".pulumi"), // else the CLI's own files go to the passwd entry's home
     XDG_CACHE_HOME: process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"),
     npm_config_cache: path.join(os.homedir(), ".npm"),
     npm_config_prefer_offline: "true",
