@@ -23,6 +23,10 @@ const CASES: { label: string; kind: KindName; args: (i: number) => Record<string
   { label: "NatRule", kind: "NatRule", args: (i) => ({ source: `10.90.${i}.0/24` }) },
   { label: "PortForward", kind: "PortForward", args: (i) => ({ hostPort: 8000 + i, toAddress: "10.70.255.2" }) },
   { label: "FirewallRule", kind: "FirewallRule", args: (i) => ({ action: "drop", protocol: "tcp", destinationPort: 9000 + i }) },
+  { label: "TrafficControl (rate)", kind: "TrafficControl", args: () => ({ device: "base0", rate: "8mbit" }) },
+  // Without `ready`, create waits 0.3 s to see that the command does not exit at once.
+  { label: "Process (sleep)", kind: "Process", args: () => ({ netns: "base", command: ["sleep", "600"] }) },
+  { label: "Process (http.server, ready)", kind: "Process", args: (i) => ({ netns: "base", command: ["python3", "-m", "http.server", String(8000 + i)], ready: { tcpPort: 8000 + i } }) },
 ];
 
 function setup(): void {

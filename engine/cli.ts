@@ -9,12 +9,20 @@ import { diagnosticLine, header, json, stepLines, summary } from "./output";
 import { loadProject, ProjectError } from "./project";
 import { readState, statePath } from "./state";
 import { SANDBOX_ENV, sandboxArgv, sandboxProblem } from "./sandbox";
+import { captureCommand } from "./commands/capture";
+import { execCommand } from "./commands/exec";
+import { CommandUsageError } from "./commands/lab";
+import { shellCommand } from "./commands/shell";
+
+const COMMANDS: Record<string, (argv: string[]) => number> = { exec: execCommand, shell: shellCommand, capture: captureCommand };
 
 // The `nslab` command.
 
 const USAGE = `usage: nslab sandbox [DIR]
        nslab up|preview|refresh|destroy [DIR] [options]
        nslab graph [DIR] [--preview] [--format mermaid|dot] [options]
+       nslab exec [DIR] NAME -- CMD...  |  nslab shell [DIR] NAME
+       nslab capture [DIR] NAME [--end peer] [-w FILE] [FILTER...]
 
   up [DIR]        create or update the lab of the Pulumi program in DIR (default ".")
   preview [DIR]   show what up would do, changing nothing
@@ -24,6 +32,11 @@ const USAGE = `usage: nslab sandbox [DIR]
                   interfaces and addresses, NAT and port forwards); changes nothing. With
                   --preview it runs the program and draws the planned state, marking what the
                   change adds (+), changes (~, +-) and removes (-)
+  exec, shell     run CMD (shell: $SHELL) in the namespace of the stack's resource NAME (a
+                  Netns, a Process, a link...), found by its name in the program
+  capture         tcpdump on the link NAME (a VethPair's first end, --end peer its second; a
+                  Bridge): pcap to FILE, or to stdout when it is not a terminal
+                  (nslab capture lab link | wireshark -k -i -), else the packets printed
   sandbox [DIR]   run the lab program in DIR inside a throwaway network sandbox: up, the lab
                   as the kernel sees it, pings between its addresses, the graph, destroy.
                   Nothing on this machine's own network changes.
@@ -199,10 +212,11 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command && OPERATIONS.has(command)) return await operation(command as Operation, rest);
     if (command === "graph") return await graph(rest);
+    if (command && COMMANDS[command]) return COMMANDS[command](rest);
     if (command === "sandbox" && rest.length <= 1) return sandbox(rest[0] ?? ".");
     throw new UsageError(command ? `unknown command ${command}` : "no command");
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof CommandUsageError) {
       console.error(`nslab: ${err.message}\n${USAGE}`);
       return 2;
     }

@@ -1,4 +1,6 @@
+import { derivedName } from "../provider/lib/names";
 import { contains, parseCidr, parseIp, type Ip } from "../provider/lib/cidr";
+import type { Owner } from "../provider/lib/owner";
 import { MARK, shown } from "./output";
 import type { ResourceState } from "./state";
 import type { Op } from "./steps";
@@ -6,9 +8,13 @@ import { fromState, type Props } from "./values";
 
 // `nslab graph`: a picture of a lab drawn from its resources (the state, or the plan of a
 // preview): namespaces as boxes, bridges as switches, interfaces with their addresses and routes,
-// veth pairs as links, NAT and port forwards as labelled arrows (filter rules, and sysctls other
-// than forwarding, are left out). labGraph builds a small model; toMermaid and toDot print it.
-// Everything is sorted, so the same lab always prints the same text.
+// veth pairs as links, NAT and port forwards as labelled arrows, processes in their namespace,
+// traffic control on the link it shapes, and per namespace its filter
+// policy: each Router's in a few words, then the FirewallRules of no Router in chain order
+// (sysctls other than forwarding are left out). Namespaces, bridges and veths whose kernel name
+// nslab derived (the resource name plus a hash) are labelled with the resource name. labGraph
+// builds a small model; toMermaid and toDot print it. Everything is sorted, so the same lab
+// always prints the same text.
 
 const KIND = "pulumi-nodejs:dynamic/nslab:";
 
@@ -23,9 +29,10 @@ export interface Line {
 
 export interface Device {
   id: string;
+  /** Kernel name, or the resource name when nslab derived the kernel name from it. */
   name: string;
-  /** "device": an interface the lab does not make (named by an Address, a Route or a rule). */
-  kind: "bridge" | "veth" | "device";
+  /** "device": an interface the lab does not make (named by an Address, a Route or a rule); "process": a Process. */
+  kind: "bridge" | "veth" | "device" | "process";
   addresses: Line[];
   routes: Line[];
   change?: Change;
@@ -35,8 +42,12 @@ export interface Namespace {
   id: string;
   /** Kernel name; "" for the host's namespace. */
   name: string;
+  /** What the graph calls it: the resource name when nslab derived the kernel name from it. */
+  label: string;
   /** A Sysctl sets net.ipv4.ip_forward=1 here. */
   forwarding: boolean;
+  /** The filter policy: per Router "router <name>" and its policy, then the other FirewallRules in chain order. */
+  policy: Line[];
   devices: Device[];
   change?: Change;
 }
@@ -62,38 +73,63 @@ export interface LabGraph {
   edges: Edge[];
 }
 
-/** An interface while the graph is built: keyed by "<netns>/<name>". */
+/** An interface while the graph is built: keyed by "<netns>/<kernel name>". */
 type Node = Omit<Device, "id"> & { key: string; netns: string };
 
 interface Resource {
   name: string;
+  urn: string;
+  parent?: string;
   change?: Change;
   get(key: string): string | undefined;
+  /** A value as state holds it (a list, an object). */
+  raw(key: string): unknown;
 }
 
 const OUTSIDE = "outside";
-const KINDS = ["Netns", "Bridge", "VethPair", "Address", "Route", "Sysctl", "NatRule", "PortForward"];
+const KINDS = ["Netns", "Bridge", "VethPair", "Address", "Route", "Sysctl", "NatRule", "PortForward", "FirewallRule", "Process", "TrafficControl"];
+const ROUTER = "nslab:index:Router";
+/** The maximum lengths nslab derives kernel names for (sdk/internal/common.ts defaultName): links, namespaces. */
+const DERIVED_LENGTHS = [15, 64];
 
 /**
- * The graph of a lab's resources (state or wire form; components and pending deletes are left
- * out). `changes` (a preview's step op by URN) marks what the plan adds, changes and removes.
+ * The name to draw for a kernel name: the resource's name when the kernel name is the one nslab
+ * derived from it (resource name plus a hash of project, stack and parents), else the kernel name.
+ */
+export function shownName(kernel: string, resourceName: string, owner: unknown): string {
+  const o = owner as Owner | undefined;
+  if (!o || !Array.isArray(o.path) || o.path.length === 0) return kernel;
+  const salt = [o.project, o.stack, ...o.path.slice(0, -1)];
+  return DERIVED_LENGTHS.some((max) => derivedName(o.path[o.path.length - 1]!, salt, max) === kernel) ? resourceName : kernel;
+}
+
+/**
+ * The graph of a lab's resources (state or wire form; components other than Routers, whose
+ * policy is drawn, and pending deletes are left out). `changes` (a preview's step op by URN) marks what the plan adds, changes and removes.
  */
 export function labGraph(resources: readonly ResourceState[], changes?: Readonly<Record<string, Op>>): LabGraph {
-  const byKind = new Map<string, Resource[]>(KINDS.map((k) => [k, []]));
+  const byKind = new Map<string, Resource[]>([...KINDS, ROUTER].map((k) => [k, []]));
   for (const r of resources) {
-    if (!r.custom || r.delete || !r.type.startsWith(KIND)) continue;
+    const kind = r.custom && r.type.startsWith(KIND) ? r.type.slice(KIND.length) : r.type;
+    if (r.delete || !byKind.has(kind)) continue;
     const values: Props = { ...fromState(r.inputs), ...fromState(r.outputs) };
     const op = changes?.[r.urn];
-    byKind.get(r.type.slice(KIND.length))?.push({
+    byKind.get(kind)!.push({
       name: r.urn.split("::").pop()!,
+      urn: r.urn,
+      ...(r.parent ? { parent: r.parent } : {}),
       ...(op && op !== "same" ? { change: op } : {}),
-      get: (key) => (values[key] === undefined || values[key] === null ? undefined : String(shown(values[key]!))),
+      get: (key) => {
+        const v = values[key] === undefined || values[key] === null ? undefined : shown(values[key]!);
+        return Array.isArray(v) ? v.join(" ") : v === undefined ? undefined : String(v);
+      },
+      raw: (key) => values[key],
     });
   }
   const of = (kind: string) => byKind.get(kind)!.sort((a, b) => order(a.name, b.name));
 
   const namespaces = new Map<string, Omit<Namespace, "id" | "devices">>();
-  const namespace = (name = "") => namespaces.get(name) ?? namespaces.set(name, { name, forwarding: false }).get(name)!;
+  const namespace = (name = "") => namespaces.get(name) ?? namespaces.set(name, { name, label: name, forwarding: false, policy: [] }).get(name)!;
   const devices = new Map<string, Node>();
   /** The interface `name` in `netns` (undefined: the host's), made on first mention. */
   const device = (netns: string | undefined, name: string, kind: Device["kind"] = "device"): Node => {
@@ -101,6 +137,8 @@ export function labGraph(resources: readonly ResourceState[], changes?: Readonly
     const key = `${netns ?? ""}/${name}`;
     return devices.get(key) ?? devices.set(key, { key, name, kind, netns: netns ?? "", addresses: [], routes: [] }).get(key)!;
   };
+  /** Names a device by its resource when nslab derived its kernel name from it. */
+  const named = (d: Node, r: Resource, kernel: string) => Object.assign(d, { name: shownName(kernel, r.name, r.raw("owner")) });
   /** The first interface in `netns` ("": the host's; undefined: any) with an address that passes `test`. */
   const holder = (test: (address: string) => boolean, netns?: string) =>
     [...devices.values()].find((d) => (netns === undefined || d.netns === netns) && d.addresses.some((a) => test(a.text)))?.key;
@@ -113,19 +151,41 @@ export function labGraph(resources: readonly ResourceState[], changes?: Readonly
   const external = (label: string) => (externals.add(label), `x:${label}`);
   const edges: Edge[] = [];
   const changed = (r: Resource) => (r.change ? { change: r.change } : {});
+  /** The veth edge of each end ("<netns>/<name>"), where its traffic control is drawn. */
+  const linkOf = new Map<string, Edge>();
 
-  for (const r of of("Netns")) Object.assign(namespace(r.get("name")), changed(r));
-  for (const r of of("Bridge")) Object.assign(device(r.get("netns"), r.get("name") ?? r.name, "bridge"), changed(r));
+  for (const r of of("Netns")) {
+    const name = r.get("name");
+    Object.assign(namespace(name), { label: name === undefined ? r.name : shownName(name, r.name, r.raw("owner")) }, changed(r));
+  }
+  for (const r of of("Bridge")) {
+    const name = r.get("name") ?? r.name;
+    Object.assign(named(device(r.get("netns"), name, "bridge"), r, name), changed(r));
+  }
   for (const r of of("VethPair")) {
     const ends = [
       { name: r.get("name") ?? r.name, netns: r.get("netns"), master: r.get("master") },
       { name: r.get("peerName") ?? "?", netns: r.get("peerNetns"), master: r.get("peerMaster") },
     ];
-    // An end in a bridge is drawn as the bridge, with the end's name on the link.
-    const [a, b] = ends.map((e) => (e.master ? device(e.netns, e.master, "bridge") : Object.assign(device(e.netns, e.name, "veth"), changed(r))).key);
-    const ports = ends.filter((e) => e.master).map((e) => e.name);
-    edges.push({ from: a!, to: b!, label: ports.length ? ports.join(" · ") : "veth", directed: false, ...changed(r) });
+    // An end in a bridge is drawn as the bridge; the link carries the pair's resource name.
+    const [a, b] = ends.map((e, i) => {
+      if (e.master) return device(e.netns, e.master, "bridge").key;
+      const end = Object.assign(device(e.netns, e.name, "veth"), changed(r));
+      return (i === 0 ? named(end, r, e.name) : end).key;
+    });
+    const edge: Edge = { from: a!, to: b!, label: r.name, directed: false, ...changed(r) };
+    for (const e of ends) linkOf.set(`${e.netns ?? ""}/${e.name}`, edge);
+    edges.push(edge);
   }
+  for (const r of of("TrafficControl")) {
+    const [netns, dev = "?"] = [r.get("netns"), r.get("device")];
+    const shaping = ["rate", "delay", "jitter", "loss", "duplicate", "corrupt"].flatMap((k) => (r.get(k) ? [`${k} ${r.get(k)}`] : [])).join(" ");
+    // On the veth it shapes (the end's egress), else on its interface.
+    const edge = linkOf.get(`${netns ?? ""}/${dev}`);
+    if (edge) edge.label += ` · ${marked(`${dev} → ${shaping}`, r.change)}`;
+    else device(netns, dev).routes.push({ text: `egress ${shaping}`, ...changed(r) });
+  }
+  for (const r of of("Process")) Object.assign(device(r.get("netns"), `${r.name}: ${r.get("command") ?? "?"}`, "process"), changed(r));
   for (const r of of("Address")) device(r.get("netns"), r.get("device") ?? "?").addresses.push({ text: r.get("address") ?? "?", ...changed(r) });
   for (const r of of("Route")) {
     const [netns, dev, via] = [r.get("netns"), r.get("device"), r.get("via")];
@@ -155,12 +215,27 @@ export function labGraph(resources: readonly ResourceState[], changes?: Readonly
     edges.push({ from, to, label, directed: true, ...changed(r) });
   }
 
+  // The filter: each Router's policy in a few words, then the FirewallRules no Router made, in chain order.
+  const routers = new Set<string>();
+  for (const r of of(ROUTER)) {
+    routers.add(r.urn);
+    const policy = r.raw("policy");
+    if (!Array.isArray(policy) || policy.length === 0) continue;
+    namespace(r.get("netns")).policy.push(...[`router ${r.name}`, ...policy.map(String)].map((text) => ({ text, ...changed(r) })));
+  }
+  const CHAINS = ["input", "forward", "output"];
+  const rank = (r: Resource) => `${CHAINS.indexOf(r.get("chain") ?? "forward")}${(r.get("priority") ?? "100").padStart(5, "0")}${r.name}`;
+  for (const r of of("FirewallRule").sort((x, y) => order(rank(x), rank(y)))) {
+    if (r.parent && routers.has(r.parent)) continue;
+    namespace(r.get("netns")).policy.push({ text: ruleText(r), ...changed(r) });
+  }
+
   // Ids in print order: the host first, then namespaces by name; in each, bridges first, then by name.
   const ids = new Map<string, string>();
-  const rank = (n: { name: string; kind?: string }) => `${n.kind === "bridge" || n.name === "" ? 0 : 1}${n.name}`;
+  const place = (n: { name: string; kind?: string }) => `${n.kind === "bridge" || n.name === "" ? 0 : 1}${n.name}`;
   const graph: LabGraph = { namespaces: [], external: [], edges: [] };
-  for (const [i, ns] of [...namespaces.values()].sort((x, y) => order(rank(x), rank(y))).entries()) {
-    const inside = [...devices.values()].filter((d) => d.netns === ns.name).sort((x, y) => order(rank(x), rank(y)));
+  for (const [i, ns] of [...namespaces.values()].sort((x, y) => order(place(x), place(y))).entries()) {
+    const inside = [...devices.values()].filter((d) => d.netns === ns.name).sort((x, y) => order(place(x), place(y)));
     const list = inside.map((d): Device => {
       const id = `d${ids.size}`;
       ids.set(d.key, id);
@@ -178,6 +253,20 @@ export function labGraph(resources: readonly ResourceState[], changes?: Readonly
   return graph;
 }
 
+/** A FirewallRule in a few words: "drop forward 10.1.0.0/24 → 10.2.0.0/24 tcp/22 in eth0 (new)". */
+function ruleText(r: Resource): string {
+  const [source, destination, protocol, port, inIf, outIf] = ["source", "destination", "protocol", "destinationPort", "inInterface", "outInterface"].map((k) => r.get(k));
+  const state = r.raw("state");
+  return [
+    `${r.get("action") ?? "?"} ${r.get("chain") ?? "forward"}`,
+    ...(source || destination ? [`${source ?? "any"} → ${destination ?? "any"}`] : []),
+    ...(protocol && protocol !== "all" ? [`${protocol}${port ? `/${port}` : ""}`] : []),
+    ...(inIf ? [`in ${inIf}`] : []),
+    ...(outIf ? [`out ${outIf}`] : []),
+    ...(Array.isArray(state) && state.length ? [`(${state.join(",")})`] : []),
+  ].join(" ");
+}
+
 /** Code-unit order: the same on every machine, unlike localeCompare. */
 const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -189,7 +278,12 @@ const FILL = { added: "#dafbe1", changed: "#fff8c5", removed: "#ffebe9" };
 const marked = (text: string, change: Change | undefined) => (change ? `${MARK[change]} ${text}` : text);
 
 function title(ns: Namespace): string {
-  return marked(`${ns.name ? `netns ${ns.name}` : "host"}${ns.forwarding ? " (forwarding)" : ""}`, ns.change);
+  return marked(`${ns.name ? `netns ${ns.label}` : "host"}${ns.forwarding ? " (forwarding)" : ""}`, ns.change);
+}
+
+/** The filter node's lines: "filter", then the policy. */
+function policyLines(ns: Namespace): string[] {
+  return ["filter", ...ns.policy.map((l) => marked(l.text, l.change))];
 }
 
 function deviceLines(d: Device): string[] {
@@ -212,9 +306,10 @@ export function toMermaid(g: LabGraph): string {
     classify(ns.id, ns.change);
     for (const d of devicesOf(ns)) {
       const label = q(deviceLines(d));
-      out.push(`    ${d.id}${d.kind === "bridge" ? `{{${label}}}` : d.kind === "veth" ? `([${label}])` : `[${label}]`}`);
+      out.push(`    ${d.id}${d.kind === "bridge" ? `{{${label}}}` : d.kind === "veth" ? `([${label}])` : d.kind === "process" ? `[/${label}/]` : `[${label}]`}`);
       classify(d.id, d.change);
     }
+    if (ns.policy.length) out.push(`    ${ns.id}f[/${q(policyLines(ns))}/]`);
     out.push("  end");
   }
   for (const x of g.external) out.push(`  ${x.id}((${q([x.label])}))`);
@@ -244,9 +339,10 @@ export function toDot(g: LabGraph): string {
   for (const ns of g.namespaces) {
     out.push(`  subgraph cluster_${ns.id} {`, ...[`label=${q([title(ns)])}`, ...attrs(ns.change, ["rounded"])].map((a) => `    ${a};`));
     for (const d of devicesOf(ns)) {
-      const shape = d.kind === "bridge" ? ["shape=hexagon"] : [];
+      const shape = d.kind === "bridge" ? ["shape=hexagon"] : d.kind === "process" ? ["shape=parallelogram"] : [];
       out.push(`    ${d.id} [${[`label=${q(deviceLines(d))}`, ...shape, ...attrs(d.change, d.kind === "veth" ? ["rounded"] : [])].join(" ")}];`);
     }
+    if (ns.policy.length) out.push(`    ${ns.id}f [label=${q(policyLines(ns))} shape=note];`);
     out.push("  }");
   }
   for (const x of g.external) out.push(`  ${x.id} [label=${q([x.label])} shape=ellipse];`);

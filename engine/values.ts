@@ -7,8 +7,8 @@ import { isDeepStrictEqual } from "node:util";
 export type Value = null | boolean | number | string | Value[] | { [key: string]: Value };
 export type Props = Record<string, Value>;
 
-/** The wire form of an unknown value (preview only, never stored). */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/** The wire form of an unknown value (preview only, never stored): the one providers see in check and diff. */
+export { UNKNOWN } from "../provider/lib/check";
 const SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 

@@ -1,3 +1,5 @@
+import { resourceName, type Owner } from "./lib/owner";
+
 // Errors of the driver and the providers. Recognised by a Symbol.for brand rather than
 // instanceof, so that two copies of the package (a program's and the provider host's)
 // still recognise each other's errors.
@@ -84,11 +86,24 @@ export class PartialCreateError extends NslabError {
   }
 }
 
-/** Prefixes an error's message with the resource it belongs to, keeping its code and fields. */
+/**
+ * The error of a resource's operation: a new error whose message starts with the kind, the
+ * resource's name and the action, with the original as its `cause`. It keeps the original's code
+ * (NslabError.is and failedWith still answer), and a partial create stays one, with its id and
+ * properties (what the dynamic-provider host turns into initErrors).
+ */
 export function forResource(kind: string, name: string, action: string, err: unknown): Error {
-  if (err instanceof Error) {
-    err.message = `${kind} "${name}": ${action}: ${err.message}`;
-    return err;
+  const message = `${kind} "${name}": ${action}: ${err instanceof Error ? err.message : String(err)}`;
+  if (err instanceof PartialCreateError) return new PartialCreateError(message, err.id, err.properties, err.reasons, { cause: err });
+  if (NslabError.is(err)) return new NslabError(err.code, message, { cause: err });
+  return new Error(message, { cause: err });
+}
+
+/** Runs one operation of a resource; whatever it throws is rethrown as forResource's error. */
+export async function withResource<T>(kind: string, owner: Owner | undefined, action: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw forResource(kind, resourceName(owner), action, err);
   }
-  return new Error(`${kind} "${name}": ${action}: ${String(err)}`);
 }

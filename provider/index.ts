@@ -5,8 +5,10 @@ import { firewallRule } from "./resources/firewallRule";
 import { natRule } from "./resources/natRule";
 import { netns } from "./resources/netns";
 import { portForward } from "./resources/portForward";
+import { processKind } from "./resources/process";
 import { route } from "./resources/route";
 import { sysctl } from "./resources/sysctl";
+import { trafficControl } from "./resources/trafficControl";
 import { vethPair } from "./resources/vethPair";
 
 // The registry the SDK's shim loads by package name (`require("nslab/provider")`).
@@ -43,6 +45,8 @@ const kinds: Record<Kind, KindProvider> = {
   NatRule: natRule,
   PortForward: portForward,
   FirewallRule: firewallRule,
+  Process: processKind,
+  TrafficControl: trafficControl,
 };
 
 export const providers = Object.fromEntries(Object.entries(kinds).map(([k, p]) => [k, sendable(p)])) as Record<Kind, KindProvider>;

@@ -8,6 +8,8 @@ export { Sysctl, type SysctlArgs } from "./resources/sysctl";
 export { NatRule, type NatRuleArgs } from "./resources/natRule";
 export { PortForward, type PortForwardArgs } from "./resources/portForward";
 export { FirewallRule, type FirewallRuleArgs } from "./resources/firewallRule";
+export { Process, type ProcessArgs, type ProcessReady } from "./resources/process";
+export { TrafficControl, type TrafficControlArgs, type LinkShaping } from "./resources/trafficControl";
 export { Segment, Attachment, type SegmentArgs, type AttachmentArgs } from "./components/segment";
 export { Router, type RouterArgs, type AllowRule } from "./components/router";
 export { PublishedPort, type PublishedPortArgs } from "./components/publishedPort";

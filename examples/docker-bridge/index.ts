@@ -1,8 +1,9 @@
+import * as path from "node:path";
 import * as nslab from "nslab";
 
 // Docker's default bridge network, without Docker: "containers" (namespaces) on a bridge whose
 // address is their gateway, forwarding and MASQUERADE to the outside world, and one published
-// port (`docker run -p 8080:80`). The outside world is a "lan" namespace joined to the host by a
+// port (`docker run -p 8080:80`) of web, which runs a real web server. The outside world is a "lan" namespace joined to the host by a
 // veth; it has no route to the containers' subnet, so it only ever sees the host's address.
 //
 //   [lan-…] eth0 198.51.100.2/24 <-> uplink-… 198.51.100.1/24        host: ip_forward=1,
@@ -33,6 +34,8 @@ import * as nslab from "nslab";
 //   iptables -t nat -A PREROUTING -p tcp -m addrtype --dst-type LOCAL --dport 8080 -j DNAT --to-destination 10.78.0.x:80
 //   iptables -t nat -A OUTPUT     -p tcp -m addrtype --dst-type LOCAL --dport 8080 -j DNAT --to-destination 10.78.0.x:80
 //   iptables -A FORWARD -d 10.78.0.x -p tcp --dport 80 -m conntrack --ctstate DNAT -j ACCEPT
+//   # the container's server:
+//   cd www; setsid ip netns exec web python3 -m http.server 80 >web.log 2>&1 &
 
 // The outside world.
 const lan = new nslab.Netns("lan");
@@ -50,6 +53,8 @@ const appContainer = docker0.attach("app", { netns: app });
 
 // docker run -p 8080:80: port 80 of web on every address of the host.
 webContainer.publish({ port: 80, hostPort: 8080 });
+// What runs in web: a web server serving www/, until destroy.
+const server = new nslab.Process("web-server", { netns: web, command: ["python3", "-m", "http.server", "80"], cwd: path.join(__dirname, "www"), ready: { tcpPort: 80 } });
 
 export const lanNetns = lan.name;
 export const hostAddress = "198.51.100.1";
@@ -58,5 +63,6 @@ export const bridge = docker0.bridge.name;
 export const gateway = docker0.gateway;
 export const webNetns = web.name;
 export const webAddress = webContainer.address;
+export const webLog = server.logPath;
 export const appNetns = app.name;
 export const appAddress = appContainer.address;

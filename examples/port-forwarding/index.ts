@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import * as nslab from "nslab";
 
 // Port forwarding: port 8080 of two host addresses goes to port 80 of two different namespaces,
@@ -12,7 +13,8 @@ import * as nslab from "nslab";
 //                                          web-b-link-…  10.77.2.1/24 <---- veth ----> eth0 10.77.2.2/24 [web-b-…]
 //
 //   203.0.113.1:8080 -> 10.77.1.2:80 (web-a)        203.0.113.2:8080 -> 10.77.2.2:80 (web-b)
-//   web-a and web-b: default route via the host's end of their veth (10.77.<n>.1)
+//   web-a and web-b: default route via the host's end of their veth (10.77.<n>.1), and a web
+//   server on port 80 serving www/<name>/ ("hello from web-a")
 //
 // The host's ends get the resource name plus a short hash of the stack as their kernel name (so
 // two stacks never collide); 203.0.113.0/24 is a documentation range, in use on no real network.
@@ -33,6 +35,7 @@ import * as nslab from "nslab";
 //   iptables -t nat -A OUTPUT     -d 203.0.113.1 -p tcp --dport 8080 -j DNAT --to-destination 10.77.1.2:80
 //   iptables -A FORWARD -d 10.77.1.2 -p tcp --dport 80 -m conntrack --ctstate DNAT -j ACCEPT
 //   iptables -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+//   cd www/web-a; setsid ip netns exec web-a python3 -m http.server 80 >web-a.log 2>&1 &
 
 const outside = new nslab.Netns("outside");
 const uplink = new nslab.VethPair("uplink", { peerName: "eth0", peerNetns: outside });
@@ -45,7 +48,7 @@ const outsideIp = new nslab.Address("outside-ip", { device: uplink.peer, address
 // The host routes between the uplink and the web namespaces.
 new nslab.Sysctl("forwarding", { key: "net.ipv4.ip_forward", value: 1 });
 
-/** A namespace on its own veth from the host, /24 `10.77.<n>.0`, its port 80 published on `hostAddress:8080`. */
+/** A namespace on its own veth from the host, /24 `10.77.<n>.0`, serving HTTP on port 80, published on `hostAddress:8080`. */
 function web(name: string, n: number, hostAddress: string) {
   const netns = new nslab.Netns(name);
   const link = new nslab.VethPair(`${name}-link`, { peerName: "eth0", peerNetns: netns });
@@ -54,7 +57,14 @@ function web(name: string, n: number, hostAddress: string) {
   // The gateway is on-link only once the namespace's own address is there.
   new nslab.Route(`${name}-default`, { destination: "default", via: `10.77.${n}.1`, device: link.peer }, { dependsOn: [ip] });
   new nslab.PortForward(`${name}-http`, { hostAddress, hostPort: 8080, toAddress: `10.77.${n}.2`, toPort: 80 });
-  return { netns: netns.name, address: `10.77.${n}.2`, published: `${hostAddress}:8080` };
+  // The server runs until destroy; its requests are logged in `log`.
+  const server = new nslab.Process(`${name}-server`, {
+    netns,
+    command: ["python3", "-m", "http.server", "80"],
+    cwd: path.join(__dirname, "www", name),
+    ready: { tcpPort: 80 },
+  });
+  return { netns: netns.name, address: `10.77.${n}.2`, published: `${hostAddress}:8080`, log: server.logPath };
 }
 
 export const outsideNetns = outside.name;

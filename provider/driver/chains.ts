@@ -184,6 +184,10 @@ export function portForwardRules(spec: PortForwardSpec, text: string): Rule[] {
 
 export type FirewallChain = "forward" | "input" | "output";
 
+/** Connection states a FirewallRule matches, in the order `iptables -S` prints them. */
+export const CONNECTION_STATES = ["invalid", "new", "related", "established"] as const;
+export type ConnectionState = (typeof CONNECTION_STATES)[number];
+
 export interface FirewallSpec {
   action: "accept" | "drop" | "reject";
   chain: FirewallChain;
@@ -193,6 +197,8 @@ export interface FirewallSpec {
   outInterface?: string;
   protocol?: "tcp" | "udp" | "icmp" | "all";
   destinationPort?: number | string;
+  /** Connection states matched (any order; printed in iptables' order). */
+  state?: readonly ConnectionState[];
 }
 
 const TARGET: Record<FirewallSpec["action"], string[]> = {
@@ -211,6 +217,7 @@ export function firewallRules(spec: FirewallSpec, text: string): Rule[] {
     ...(spec.outInterface !== undefined ? ["-o", spec.outInterface] : []),
     ...(proto ? ["-p", proto] : []),
     ...(proto && spec.destinationPort !== undefined ? ["-m", proto, "--dport", portText(spec.destinationPort)] : []),
+    ...(spec.state?.length ? ["-m", "conntrack", "--ctstate", CONNECTION_STATES.filter((x) => spec.state!.includes(x)).join(",").toUpperCase()] : []),
     ...comment(text),
     ...TARGET[spec.action],
   ];
@@ -241,9 +248,21 @@ export function ownedBy(rules: readonly string[] | undefined, hash: string): str
   return (rules ?? []).filter((b) => parseComment(commentOf(b))?.hash === hash);
 }
 
+/**
+ * The accepts of PortForwards (what was DNATed to a published port) are matched as FirewallRules
+ * of this priority placed after the FirewallRules of equal priority: a rule at the default
+ * priority (100) or lower decides before them (it can close a published port); a "drop the rest"
+ * rule of a higher priority (e.g. 1000) leaves published ports reachable.
+ */
+export const PORT_FORWARD_PRIORITY = 100;
+/** The tag of a PortForward's comment. */
+export const PORT_FORWARD_TAG = "pf";
+
 interface SortKey {
   group: number;
   priority: number;
+  /** Among equal priorities: FirewallRules (0) before PortForward accepts (1). */
+  rank: number;
   name: Buffer;
   hash: string;
   tag: string;
@@ -252,14 +271,17 @@ interface SortKey {
 function sortKey(body: string): SortKey {
   const owned = parseComment(commentOf(body))!;
   const fw = /^fw:(\d+):(.*)$/.exec(owned.tag);
-  return fw
-    ? { group: 0, priority: Number(fw[1]), name: decodeName(fw[2]!), hash: owned.hash, tag: owned.tag }
-    : { group: 1, priority: 0, name: Buffer.alloc(0), hash: owned.hash, tag: owned.tag };
+  if (fw) return { group: 0, priority: Number(fw[1]), rank: 0, name: decodeName(fw[2]!), hash: owned.hash, tag: owned.tag };
+  const none = Buffer.alloc(0);
+  return owned.tag === PORT_FORWARD_TAG
+    ? { group: 0, priority: PORT_FORWARD_PRIORITY, rank: 1, name: none, hash: owned.hash, tag: owned.tag }
+    : { group: 1, priority: 0, rank: 0, name: none, hash: owned.hash, tag: owned.tag };
 }
 
 /**
- * The order of a chain: FirewallRules by priority, then name, then owner; after them the accepts
- * of NatRules and PortForwards (a FirewallRule is the explicit policy, so it decides first).
+ * The order of a chain: FirewallRules by priority, then name, then owner, with the accepts of
+ * PortForwards at priority PORT_FORWARD_PRIORITY after the rules of that priority; after them
+ * the accepts of NatRules (a FirewallRule is the explicit policy, so it decides before them).
  */
 export function compareRules(a: string, b: string): number {
   const x = sortKey(a);
@@ -267,6 +289,7 @@ export function compareRules(a: string, b: string): number {
   return (
     x.group - y.group ||
     x.priority - y.priority ||
+    x.rank - y.rank ||
     Buffer.compare(x.name, y.name) ||
     (x.hash < y.hash ? -1 : x.hash > y.hash ? 1 : 0) ||
     (x.tag < y.tag ? -1 : x.tag > y.tag ? 1 : 0) ||

@@ -4,7 +4,7 @@ import type { ErrorCode } from "../errors";
 // the two iptables backends use different exit codes for the same condition (docs/kernel-facts.md,
 // "iptables"). Every row is tested against the stderr recorded in docs/kernel-facts.md.
 
-export type Tool = "ip" | "iptables" | "sysctl" | "other";
+export type Tool = "ip" | "iptables" | "sysctl" | "tc" | "other";
 
 interface Row {
   tool: Tool | "any";
@@ -30,6 +30,11 @@ const TABLE: readonly Row[] = [
   { tool: "ip", stderr: /Operation not permitted|Permission denied/, code: "PERMISSION_DENIED" },
   { tool: "ip", stderr: /RTNETLINK answers: Device or resource busy/, code: "BUSY" },
   { tool: "ip", stderr: /Operation not supported|Unknown device type/, code: "UNSUPPORTED" },
+  // tc (qdiscs); "Invalid handle": a delete of a root qdisc whose handle is not the one given
+  { tool: "tc", stderr: /Specified qdisc kind is unknown/, code: "UNSUPPORTED" },
+  { tool: "tc", stderr: /Cannot find device|Invalid handle|Cannot delete qdisc with handle of zero/, code: "NOT_FOUND" },
+  { tool: "tc", stderr: /NLM_F_REPLACE needed|Exclusivity flag on/, code: "ALREADY_EXISTS" },
+  { tool: "tc", stderr: /illegal value for/, code: "INVALID" },
   // iptables, both backends
   { tool: "iptables", stderr: /Another app is currently holding the xtables lock|Can't lock \/run\/xtables\.lock/, code: "LOCKED" },
   { tool: "iptables", stderr: /Chain already exists/, code: "ALREADY_EXISTS" },
@@ -74,5 +79,6 @@ export function toolOf(argv: readonly string[]): Tool {
   if (bin === "ip") return "ip";
   if (bin.startsWith("iptables")) return "iptables";
   if (bin === "sysctl") return "sysctl";
+  if (bin === "tc") return "tc";
   return "other";
 }

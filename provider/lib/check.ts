@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { resourceName, type Owner } from "./owner";
+import type { Owner } from "./owner";
 
 // Validation as tables of rules (docs/design.md, "Validate before touching the kernel"): check() returns every failure at once,
 // never throws for bad input, spawns nothing, and skips values unknown during preview.
@@ -42,10 +42,11 @@ export function required<I>(property: keyof I & string, what: string): Rule<I> {
 }
 
 /**
- * Runs the rules. Each failure reads `<Kind> "<name>": <property> <value> is not valid: <why>`,
- * so the message alone names the resource, the property, the bad value and what is allowed.
+ * Runs the rules. Each failure's reason reads `<value> is not valid: <why>`: the engine (nslab's
+ * or Pulumi's) prints it after the resource and the property (`VethPair resource 'lan0': property
+ * name has a problem: "…" is not valid: …`), so the message names each once.
  */
-export function validate<I extends { owner?: Owner }>(kind: string, inputs: I, rules: readonly Rule<I>[]): pulumi.dynamic.CheckFailure[] {
+export function validate<I>(inputs: I, rules: readonly Rule<I>[]): pulumi.dynamic.CheckFailure[] {
   const failures: pulumi.dynamic.CheckFailure[] = [];
   const values = inputs as Record<string, unknown>;
   for (const r of rules) {
@@ -56,7 +57,7 @@ export function validate<I extends { owner?: Owner }>(kind: string, inputs: I, r
     const problem = r.problem(value as never, inputs);
     if (problem === undefined) continue;
     const shown = value === undefined ? "(unset)" : JSON.stringify(value);
-    failures.push({ property: r.property, reason: `${kind} "${resourceName(inputs.owner)}": ${r.property} ${shown} is not valid: ${problem}` });
+    failures.push({ property: r.property, reason: `${shown} is not valid: ${problem}` });
   }
   return failures;
 }
@@ -67,8 +68,13 @@ export function commonRules<I extends { owner?: Owner; adopt?: boolean }>(): Rul
     ruleUnset<I, keyof I & string>("owner" as keyof I & string, (v) =>
       isOwner(v) ? undefined : "set by the nslab SDK classes; create this resource through them (new nslab.<Kind>(...))",
     ),
-    rule<I, keyof I & string>("adopt" as keyof I & string, (v) => (typeof v === "boolean" ? undefined : "use true or false")),
+    rule<I, keyof I & string>("adopt" as keyof I & string, booleanProblem),
   ];
+}
+
+/** The problem of a boolean input. */
+export function booleanProblem(v: unknown): string | undefined {
+  return typeof v === "boolean" ? undefined : "use true or false";
 }
 
 function isOwner(v: unknown): v is Owner {

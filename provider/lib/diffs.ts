@@ -19,7 +19,10 @@ export const DIFFS = {
   NatRule: { replace: ["netns", "netnsIdentity", "owner", "source", "outInterface", "notOutInterface"], update: ["toSource"] },
   PortForward: { replace: ["netns", "netnsIdentity", "owner", "protocol", "hostPort", "hostAddress", "inInterface", "toAddress", "toPort"], update: [] },
   FirewallRule: {
-    replace: ["netns", "netnsIdentity", "owner", "chain", "source", "destination", "inInterface", "outInterface", "protocol", "destinationPort"],
+    replace: ["netns", "netnsIdentity", "owner", "chain", "source", "destination", "inInterface", "outInterface", "protocol", "destinationPort", "state"],
     update: ["action", "priority"],
   },
+  Process: { replace: ["netns", "netnsIdentity", "command", "env", "cwd"], update: ["ready", "stopTimeout"] },
+  // Every shaping input changes in place, also when it is removed (the kind's diff compares them all).
+  TrafficControl: { replace: ["netns", "netnsIdentity", "device", "deviceIdentity"], update: ["rate", "burst", "delay", "jitter", "loss", "duplicate", "corrupt", "limit"] },
 } as const satisfies Record<Kind, { replace: readonly string[]; update: readonly string[] }>;

@@ -9,7 +9,8 @@ export const IFNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
 const RESERVED_IFNAMES = new Set(["all", "default"]);
 
 /** Why `name` is not a usable interface name, or undefined when it is. */
-export function ifnameProblem(name: string): string | undefined {
+export function ifnameProblem(name: unknown): string | undefined {
+  if (typeof name !== "string") return `use an interface name (a string) such as "eth0"`;
   if (Buffer.byteLength(name) > 15) return `it is ${Buffer.byteLength(name)} bytes long; the kernel allows at most 15 (IFNAMSIZ)`;
   if (!IFNAME.test(name)) return `use 1-15 characters from A-Z a-z 0-9 _ . - (not starting with "." or "-"); "/", ":", "%", whitespace, quotes and control characters are refused`;
   if (RESERVED_IFNAMES.has(name)) return `"${name}" clashes with /proc/sys/net/*/conf/${name}`;
@@ -19,7 +20,8 @@ export function ifnameProblem(name: string): string | undefined {
 /** Netns names are file names under /run/netns; restricted to characters safe in shells. */
 export const NETNS_NAME = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,254}$/;
 
-export function netnsNameProblem(name: string): string | undefined {
+export function netnsNameProblem(name: unknown): string | undefined {
+  if (typeof name !== "string") return "use a namespace name (a string) or a Netns resource";
   if (name === "." || name === ".." || !NETNS_NAME.test(name)) {
     return `use 1-255 characters from A-Z a-z 0-9 _ . - (not starting with "-", not "." or "..")`;
   }

@@ -1,8 +1,8 @@
-import { forResource } from "../errors";
+import { withResource } from "../errors";
 import { ownerComment, rulesIntact, type Hook, type Rule } from "../driver/chains";
 import { findHooks, removeRules, setRules } from "../driver/iptables";
 import type { KindProvider } from "./kind";
-import { ownerHash, resourceName, type Owner } from "./owner";
+import { ownerHash, type Owner } from "./owner";
 
 // What the three iptables kinds (NatRule, PortForward, FirewallRule) share: their rules live in
 // nslab's chains, are found by the owner hash in their comment, and are written, read back and
@@ -35,11 +35,9 @@ export function ruleOperations<I extends RuleInputs>(k: RuleKind<I>): Pick<KindP
   };
   const apply = async (i: I, action: string): Promise<I & { comment: string }> => {
     const { hash, comment, rules } = wanted(i);
-    try {
+    await withResource(k.kind, i.owner, action, async () => {
       await setRules(i.netns, hash, k.hooks(i), rules, i.adopt === true);
-    } catch (err) {
-      throw forResource(k.kind, resourceName(i.owner), action, err);
-    }
+    });
     return { ...i, comment };
   };
   return {
@@ -57,12 +55,10 @@ export function ruleOperations<I extends RuleInputs>(k: RuleKind<I>): Pick<KindP
     },
     async delete(id, props) {
       const [ns, hash = ""] = id.slice(prefix.length + 1).split("/");
-      try {
+      return withResource(k.kind, props.owner, "delete", async () => {
         await removeRules(ns === "-" ? undefined : ns, hash, k.hooks(props));
         await k.afterDelete?.(props);
-      } catch (err) {
-        throw forResource(k.kind, resourceName(props.owner), "delete", err);
-      }
+      });
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { KindProvider } from "../lib/kind";
-import { forResource, NslabError, shellQuote } from "../errors";
+import { NslabError, shellQuote, withResource } from "../errors";
 import { addAddr, delAddr, findAddr, withSameAddress, type AddrSpec, type FoundAddr } from "../driver/addr";
 import { failedWith } from "../driver/exec";
 import { ipArgv } from "../driver/ip";
@@ -10,7 +10,7 @@ import { commonRules, identityProblem, required, rule, validate } from "../lib/c
 import { broadcast, cidrProblem, formatIp, isLimitedBroadcast, isMulticast, isUnspecified, network, parseCidr } from "../lib/cidr";
 import { planDiff, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
-import { ownerHash, resourceName, type Owner } from "../lib/owner";
+import { ownerHash, type Owner } from "../lib/owner";
 
 // Address: an IPv4 or IPv6 address with its prefix length on a device. Identity is (netns,
 // device, address/prefix): every change replaces it, delete first. An IPv4 address is marked
@@ -42,10 +42,10 @@ const KIND = "Address";
 const rules = [
   ...commonRules<AddressInputs>(),
   required<AddressInputs>("device", "the interface the address is added to"),
-  rule<AddressInputs, "device">("device", (v) => (typeof v === "string" ? ifnameProblem(v) : "use an interface name")),
+  rule<AddressInputs, "device">("device", ifnameProblem),
   required<AddressInputs>("address", `the address with its prefix length, e.g. "10.0.0.1/24" or "2001:db8::1/64"`),
   rule<AddressInputs, "address">("address", (v) => (typeof v === "string" ? cidrProblem(v) ?? addressProblem(v) : "use a string")),
-  rule<AddressInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name")),
+  rule<AddressInputs, "netns">("netns", netnsNameProblem),
   rule<AddressInputs, "deviceIdentity">("deviceIdentity", identityProblem("device")),
 ];
 
@@ -77,7 +77,7 @@ function ourLabel(i: AddressInputs): string | undefined {
 
 export const address: KindProvider<AddressInputs, AddressOutputs> = {
   async check(_olds, news) {
-    return { inputs: news, failures: validate(KIND, news, rules) };
+    return { inputs: news, failures: validate(news, rules) };
   },
 
   async diff(_id, olds, news) {
@@ -93,7 +93,7 @@ export const address: KindProvider<AddressInputs, AddressOutputs> = {
   async create(inputs) {
     const s = specOf(inputs);
     const label = ourLabel(inputs);
-    try {
+    return withResource(KIND, inputs.owner, "create", async () => {
       try {
         await addAddr(s, label);
         return { id: idOf(inputs), outs: { ...inputs, label: s.family === 4 ? (label ?? inputs.device) : undefined } };
@@ -108,9 +108,7 @@ export const address: KindProvider<AddressInputs, AddressOutputs> = {
       const ours = label !== undefined && found.addr.label === label;
       if (!ours && !inputs.adopt) throw foreign(inputs, found);
       return { id: idOf(inputs), outs: { ...inputs, label: found.addr.label } };
-    } catch (err) {
-      throw forResource(KIND, resourceName(inputs.owner), "create", err);
-    }
+    });
   },
 
   async read(id, props) {
@@ -127,11 +125,9 @@ export const address: KindProvider<AddressInputs, AddressOutputs> = {
   },
 
   async delete(_id, props) {
-    try {
+    return withResource(KIND, props.owner, "delete", async () => {
       await delAddr(specOf(props), props.label);
-    } catch (err) {
-      throw forResource(KIND, resourceName(props.owner), "delete", err);
-    }
+    });
   },
 };
 

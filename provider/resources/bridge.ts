@@ -1,11 +1,9 @@
 import type { KindProvider } from "../lib/kind";
-import { forResource, NslabError } from "../errors";
+import { NslabError, withResource } from "../errors";
 import { failedWith } from "../driver/exec";
-import type { Netns } from "../driver/ip";
 import {
   addBridge,
   bridgeStpArgs,
-  delLink,
   findLink,
   foreignLinkError,
   getLink,
@@ -21,10 +19,11 @@ import {
 } from "../driver/link";
 import { ifnameProblem, netnsNameProblem } from "../lib/names";
 import { missingNetnsError } from "../driver/netns";
-import { commonRules, intInRange, required, rule, validate } from "../lib/check";
-import { changedKeys, planDiff, type DiffSpec } from "../lib/diff";
+import { booleanProblem, commonRules, intInRange, required, rule } from "../lib/check";
+import { changedKeys, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
-import { ownerHash, resourceName, type Owner } from "../lib/owner";
+import { checkAndDiff, delOwnLink, linkId, ownLink } from "../lib/linkKind";
+import { ownerHash, type Owner } from "../lib/owner";
 
 // Bridge: a Linux bridge with a MAC pinned at creation (derived from the owner, so the same
 // resource always gets the same one) and an MTU and STP that are managed only when given.
@@ -46,38 +45,29 @@ export interface BridgeOutputs extends BridgeInputs {
   mac: string;
 }
 
-const KIND = "Bridge";
+const KIND = "Bridge" as const;
 
 const rules = [
   ...commonRules<BridgeInputs>(),
   required<BridgeInputs>("name", "the bridge's kernel name"),
-  rule<BridgeInputs, "name">("name", (v) => (typeof v === "string" ? ifnameProblem(v) : "use a string")),
-  rule<BridgeInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a string")),
+  rule<BridgeInputs, "name">("name", ifnameProblem),
+  rule<BridgeInputs, "netns">("netns", netnsNameProblem),
   rule<BridgeInputs, "mtu">("mtu", intInRange(68, 65535, " bytes (the kernel's range for bridges)")),
   rule<BridgeInputs, "stp">("stp", (v) => (typeof v === "boolean" ? undefined : "use true (STP on, 2 s forward delay) or false")),
-  rule<BridgeInputs, "up">("up", (v) => (typeof v === "boolean" ? undefined : "use true or false")),
+  rule<BridgeInputs, "up">("up", booleanProblem),
 ];
 
 const DIFF: DiffSpec<BridgeInputs> = DIFFS.Bridge;
 
-const idOf = (netns: Netns, name: string) => `link:${netns ?? "-"}/${name}`;
-
 export const bridge: KindProvider<BridgeInputs, BridgeOutputs> = {
-  async check(_olds, news) {
-    const inputs = { ...news, up: news.up ?? true };
-    return { inputs, failures: validate(KIND, inputs, rules) };
-  },
-
-  async diff(_id, olds, news) {
-    return planDiff(olds, news, DIFF);
-  },
+  ...checkAndDiff({ kind: KIND, rules, diff: DIFF, defaults: { up: true } }),
 
   async create(inputs) {
     const { netns, name } = inputs;
     const hash = ownerHash(inputs.owner);
     const mac = macFromHash(hash);
-    const id = idOf(netns, name);
-    try {
+    const id = linkId(netns, name);
+    return withResource(KIND, inputs.owner, "create", async () => {
       const critical = await hostCriticalProblem(netns, name, false);
       if (critical) throw new NslabError("INVALID", `name: ${critical}`);
       let made = await add(inputs, mac);
@@ -96,22 +86,18 @@ export const bridge: KindProvider<BridgeInputs, BridgeOutputs> = {
         if (!made) throw err;
         return await undoCreate(netns, name, id, { ...inputs }, err);
       }
-    } catch (err) {
-      throw forResource(KIND, resourceName(inputs.owner), "create", err);
-    }
+    });
   },
 
   async read(id, props) {
-    if (!props) return {};
-    const link = await findLink(props.netns, props.name);
-    if (!link || kindOf(link) !== "bridge" || ownershipOf(link, ownerHash(props.owner)) !== "ours") return {};
-    return { id, props: outputsOf(props, link) };
+    const link = props && (await ownLink(props.netns, props.name, "bridge", props.owner));
+    return link ? { id, props: outputsOf(props, link) } : {};
   },
 
   async update(_id, olds, news) {
     const changed = changedKeys(olds, news, DIFF.update);
     const has = (k: (typeof changed)[number]) => changed.includes(k);
-    try {
+    return withResource(KIND, news.owner, "update", async () => {
       if (changed.length) {
         await markLink(
           news.netns,
@@ -122,19 +108,14 @@ export const bridge: KindProvider<BridgeInputs, BridgeOutputs> = {
         );
       }
       return { outs: outputsOf({ ...olds, ...news }, await getLink(news.netns, news.name)) };
-    } catch (err) {
-      throw forResource(KIND, resourceName(news.owner), "update", err);
-    }
+    });
   },
 
   async delete(_id, props) {
-    try {
-      const link = await findLink(props.netns, props.name);
-      // Only our bridge: its ports survive (detached), as after `ip link del` of any bridge.
-      if (link && kindOf(link) === "bridge" && ownershipOf(link, ownerHash(props.owner)) === "ours") await delLink(props.netns, props.name);
-    } catch (err) {
-      throw forResource(KIND, resourceName(props.owner), "delete", err);
-    }
+    return withResource(KIND, props.owner, "delete", async () => {
+      // Its ports survive (detached), as after `ip link del` of any bridge.
+      await delOwnLink(props.netns, props.name, "bridge", props.owner);
+    });
   },
 };
 

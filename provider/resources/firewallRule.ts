@@ -1,7 +1,7 @@
 import type { KindProvider } from "../lib/kind";
-import { firewallRules, firewallTag, ipv4NetworkProblem, portOrRangeProblem, type Builtin, type FirewallChain, type FirewallSpec } from "../driver/chains";
+import { CONNECTION_STATES, firewallRules, firewallTag, ipv4NetworkProblem, portOrRangeProblem, type Builtin, type ConnectionState, type FirewallChain, type FirewallSpec } from "../driver/chains";
 import { ifnameProblem, netnsNameProblem } from "../lib/names";
-import { commonRules, intInRange, known, required, rule, validate } from "../lib/check";
+import { commonRules, intInRange, isUnknown, known, required, rule, validate } from "../lib/check";
 import { planDiff, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
 import { resourceName, type Owner } from "../lib/owner";
@@ -12,7 +12,8 @@ import { ruleOperations } from "../lib/ruleKind";
 // which is jumped to first and begins with an implicit ESTABLISHED,RELATED accept. The chain is
 // sorted by priority, then resource name (both carried in the comment
 // nslab:<owner hash>:fw:<priority>:<name>, so any process can sort it), whatever the order of
-// creation; every change rewrites the chain atomically. The match (and the namespace and chain)
+// creation, with PortForwards' accepts after the rules of priority 100 (chains.ts); every change
+// rewrites the chain atomically. The match (and the namespace and chain)
 // is the rule's identity and replaces it; action and priority change in place.
 
 export interface FirewallRuleInputs {
@@ -25,6 +26,8 @@ export interface FirewallRuleInputs {
   outInterface?: string;
   protocol?: NonNullable<FirewallSpec["protocol"]>;
   destinationPort?: number | string;
+  /** Connection states matched (`-m conntrack --ctstate`), in iptables' order after check. */
+  state?: ConnectionState[];
   netns?: string;
   /** The namespace's incarnation (Netns.incarnation) when `netns` was given as a Netns resource (refs.ts). */
   netnsIdentity?: string;
@@ -45,7 +48,6 @@ const KIND = "FirewallRule";
 const DIFF: DiffSpec<FirewallRuleInputs> = DIFFS.FirewallRule;
 const CHAINS: readonly FirewallChain[] = ["forward", "input", "output"];
 
-const ifname = (v: unknown) => (typeof v === "string" ? ifnameProblem(v) : `use an interface name such as "eth0"`);
 
 const rules = [
   ...commonRules<FirewallRuleInputs>(),
@@ -56,10 +58,10 @@ const rules = [
   rule<FirewallRuleInputs, "source">("source", (v) => ipv4NetworkProblem(v, true)),
   rule<FirewallRuleInputs, "destination">("destination", (v) => ipv4NetworkProblem(v, true)),
   rule<FirewallRuleInputs, "inInterface">("inInterface", (v, i) =>
-    i.chain === "output" ? `iptables refuses -i in OUTPUT (packets sent by this namespace have no input interface); remove inInterface or use chain "forward" or "input"` : ifname(v),
+    i.chain === "output" ? `iptables refuses -i in OUTPUT (packets sent by this namespace have no input interface); remove inInterface or use chain "forward" or "input"` : ifnameProblem(v),
   ),
   rule<FirewallRuleInputs, "outInterface">("outInterface", (v, i) =>
-    i.chain === "input" ? `iptables refuses -o in INPUT (packets delivered here have no output interface); remove outInterface or use chain "forward" or "output"` : ifname(v),
+    i.chain === "input" ? `iptables refuses -o in INPUT (packets delivered here have no output interface); remove outInterface or use chain "forward" or "output"` : ifnameProblem(v),
   ),
   rule<FirewallRuleInputs, "protocol">("protocol", (v) => (["tcp", "udp", "icmp", "all"].includes(v) ? undefined : `use "tcp", "udp", "icmp" or "all"`)),
   rule<FirewallRuleInputs, "destinationPort">("destinationPort", (v, i) =>
@@ -69,7 +71,12 @@ const rules = [
         ? `a port needs a protocol; set protocol: "tcp" or "udp"`
         : portOrRangeProblem(v),
   ),
-  rule<FirewallRuleInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name or a Netns resource")),
+  rule<FirewallRuleInputs, "state">("state", (v) =>
+    Array.isArray(v) && (v.some(isUnknown) || (v.length > 0 && v.every((x) => CONNECTION_STATES.includes(x)) && new Set(v).size === v.length))
+      ? undefined
+      : `use a non-empty list of distinct connection states from ${CONNECTION_STATES.map((x) => JSON.stringify(x)).join(", ")}, e.g. ["new"]`,
+  ),
+  rule<FirewallRuleInputs, "netns">("netns", netnsNameProblem),
 ];
 
 const operations = ruleOperations<FirewallRuleInputs>({
@@ -82,7 +89,10 @@ const operations = ruleOperations<FirewallRuleInputs>({
 export const firewallRule: KindProvider<FirewallRuleInputs, FirewallRuleOutputs> = {
   async check(_olds, news) {
     const inputs = { ...news, chain: news.chain ?? "forward", priority: news.priority ?? 100 };
-    return { inputs, failures: validate(KIND, inputs, rules) };
+    const failures = validate(inputs, rules);
+    // States in iptables' order, so a reordered list is no change.
+    const state = failures.length === 0 && Array.isArray(news.state) && !news.state.some(isUnknown) ? CONNECTION_STATES.filter((x) => news.state!.includes(x)) : news.state;
+    return { inputs: { ...inputs, ...(state !== undefined ? { state } : {}) }, failures };
   },
 
   async diff(_id, olds, news) {

@@ -42,25 +42,24 @@ const HOOKS: readonly Hook[] = [
  */
 const DIFF: DiffSpec<NatRuleInputs> = DIFFS.NatRule;
 
-const ifname = (v: unknown) => (typeof v === "string" ? ifnameProblem(v) : "use an interface name such as \"eth0\"");
 
 const rules = [
   ...commonRules<NatRuleInputs>(),
   required<NatRuleInputs>("source", `the IPv4 network whose traffic is translated, e.g. "10.0.0.0/24" ("0.0.0.0/0" for all)`),
   rule<NatRuleInputs, "source">("source", (v) => ipv4NetworkProblem(v)),
-  rule<NatRuleInputs, "outInterface">("outInterface", ifname),
+  rule<NatRuleInputs, "outInterface">("outInterface", ifnameProblem),
   rule<NatRuleInputs, "notOutInterface">("notOutInterface", (v, i) =>
-    known(i.outInterface) ? "outInterface and notOutInterface are exclusive: set only one of them" : ifname(v),
+    known(i.outInterface) ? "outInterface and notOutInterface are exclusive: set only one of them" : ifnameProblem(v),
   ),
   rule<NatRuleInputs, "toSource">("toSource", (v) => hostAddressProblem(v)),
-  rule<NatRuleInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name or a Netns resource")),
+  rule<NatRuleInputs, "netns">("netns", netnsNameProblem),
 ];
 
 const operations = ruleOperations<NatRuleInputs>({ kind: KIND, hooks: () => HOOKS, tag: () => TAG, rules: natRules });
 
 export const natRule: KindProvider<NatRuleInputs, NatRuleOutputs> = {
   async check(_olds, news) {
-    return { inputs: news, failures: validate(KIND, news, rules) };
+    return { inputs: news, failures: validate(news, rules) };
   },
 
   async diff(_id, olds, news) {

@@ -1,5 +1,5 @@
 import type { KindProvider } from "../lib/kind";
-import { forResource, NslabError } from "../errors";
+import { NslabError, withResource } from "../errors";
 import { failedWith } from "../driver/exec";
 import { ip } from "../driver/ip";
 import { isUp, setLink } from "../driver/link";
@@ -7,10 +7,11 @@ import { linkAlias, ownerOfAlias } from "../driver/marks";
 import { netnsNameProblem } from "../lib/names";
 import { addNetns, delNetns, findNetns, netnsIdentity, netnsPath, type NetnsInfo } from "../driver/netns";
 import { readRecord, removeRecord, writeRecord } from "../driver/runstate";
-import { commonRules, required, rule, validate } from "../lib/check";
-import { changedKeys, planDiff, type DiffSpec } from "../lib/diff";
+import { commonRules, required, rule } from "../lib/check";
+import { changedKeys, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
-import { ownerHash, resourceName, type Owner } from "../lib/owner";
+import { checkAndDiff } from "../lib/linkKind";
+import { ownerHash, type Owner } from "../lib/owner";
 
 // Netns: a named network namespace. Marked by the alias of its `lo`. That alias can only be set
 // after `ip netns add`, so a record in /run/nslab, written before the add and removed by delete,
@@ -30,12 +31,12 @@ export interface NetnsOutputs extends NetnsInputs {
   identity: string;
 }
 
-const KIND = "Netns";
+const KIND = "Netns" as const;
 
 const rules = [
   ...commonRules<NetnsInputs>(),
   required<NetnsInputs>("name", "the namespace's file name under /run/netns"),
-  rule<NetnsInputs, "name">("name", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a string")),
+  rule<NetnsInputs, "name">("name", netnsNameProblem),
   rule<NetnsInputs, "loopback">("loopback", (v) => (typeof v === "boolean" ? undefined : "use true (lo up) or false")),
 ];
 
@@ -45,19 +46,12 @@ const idOf = (name: string) => `netns:${name}`;
 const nameOf = (id: string) => id.replace(/^netns:/, "");
 
 export const netns: KindProvider<NetnsInputs, NetnsOutputs> = {
-  async check(_olds, news) {
-    const inputs = { ...news, loopback: news.loopback ?? true };
-    return { inputs, failures: validate(KIND, inputs, rules) };
-  },
-
-  async diff(_id, olds, news) {
-    return planDiff(olds, news, DIFF);
-  },
+  ...checkAndDiff({ kind: KIND, rules, diff: DIFF, defaults: { loopback: true } }),
 
   async create(inputs) {
     const { name } = inputs;
     const hash = ownerHash(inputs.owner);
-    try {
+    return withResource(KIND, inputs.owner, "create", async () => {
       let ns = await findNetns(name);
       if (ns?.state === "stale") {
         await ip(undefined, ["netns", "del", name]);
@@ -82,9 +76,7 @@ export const netns: KindProvider<NetnsInputs, NetnsOutputs> = {
       }
       await setLink(name, "lo", { alias: linkAlias(hash), up: inputs.loopback });
       return { id: idOf(name), outs: { ...inputs, path: netnsPath(name), identity } };
-    } catch (err) {
-      throw forResource(KIND, resourceName(inputs.owner), "create", err);
-    }
+    });
   },
 
   async read(id, props) {
@@ -95,17 +87,15 @@ export const netns: KindProvider<NetnsInputs, NetnsOutputs> = {
 
   async update(_id, olds, news) {
     const changed = changedKeys(olds, news, DIFF.update);
-    try {
+    await withResource(KIND, news.owner, "update", async () => {
       if (changed.length) await setLink(news.name, "lo", { alias: linkAlias(ownerHash(news.owner)), up: news.loopback });
-    } catch (err) {
-      throw forResource(KIND, resourceName(news.owner), "update", err);
-    }
+    });
     return { outs: { ...olds, ...news } };
   },
 
   async delete(id, props) {
     const name = nameOf(id);
-    try {
+    return withResource(KIND, props.owner, "delete", async () => {
       const hash = ownerHash(props.owner);
       // The one we made (same identity) is ours without reading it. Any other that is not marked
       // ours is someone else's that took the name after ours was deleted: ours is already gone.
@@ -115,9 +105,7 @@ export const netns: KindProvider<NetnsInputs, NetnsOutputs> = {
       if (identity !== undefined && !foreign) await delNetns(name);
       // Our record goes too, also when the namespace was deleted by hand before us.
       if ((await readRecord("netns", name)) === hash) await removeRecord("netns", name);
-    } catch (err) {
-      throw forResource(KIND, resourceName(props.owner), "delete", err);
-    }
+    });
   },
 };
 

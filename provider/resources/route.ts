@@ -1,5 +1,5 @@
 import type { KindProvider } from "../lib/kind";
-import { CommandError, forResource, NslabError } from "../errors";
+import { CommandError, NslabError, withResource } from "../errors";
 import { listAddrs } from "../driver/addr";
 import { failedWith } from "../driver/exec";
 import { where } from "../driver/link";
@@ -9,7 +9,7 @@ import { commonRules, identityProblem, intInRange, isUnknown, known, rule, ruleU
 import { cidrProblem, contains, familyOf, formatCidr, hasHostBits, ipProblem, isLimitedBroadcast, isLinkLocal, isMulticast, isUnspecified, networkCidr, parseCidr, parseIp, type Family } from "../lib/cidr";
 import { planDiff, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
-import { resourceName, type Owner } from "../lib/owner";
+import type { Owner } from "../lib/owner";
 
 // Route: a unicast route marked `proto ROUTE_PROTO`. Identity is (netns, family, destination,
 // table, metric): a change replaces it, delete first. The next hop (`via`, `device`) changes in
@@ -51,8 +51,8 @@ const rules = [
   rule<RouteInputs, "destination">("destination", destinationProblem),
   ruleUnset<RouteInputs, "via">("via", (v, i) => (v === undefined && i.device === undefined ? "give via (the gateway's address), device (the interface), or both" : undefined)),
   rule<RouteInputs, "via">("via", viaProblem),
-  rule<RouteInputs, "device">("device", (v) => (typeof v === "string" ? ifnameProblem(v) : "use an interface name")),
-  rule<RouteInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name")),
+  rule<RouteInputs, "device">("device", ifnameProblem),
+  rule<RouteInputs, "netns">("netns", netnsNameProblem),
   rule<RouteInputs, "metric">("metric", intInRange(0, MAX_U32)),
   rule<RouteInputs, "table">("table", tableProblem),
   rule<RouteInputs, "deviceIdentity">("deviceIdentity", identityProblem("device")),
@@ -125,7 +125,7 @@ const idOf = (i: RouteInputs) => {
 export const route: KindProvider<RouteInputs, RouteOutputs> = {
   async check(_olds, news) {
     const inputs = { ...news, table: news.table ?? "main" };
-    return { inputs, failures: validate(KIND, inputs, rules) };
+    return { inputs, failures: validate(inputs, rules) };
   },
 
   async diff(_id, olds, news) {
@@ -140,7 +140,7 @@ export const route: KindProvider<RouteInputs, RouteOutputs> = {
 
   async create(inputs) {
     const s = specOf(inputs);
-    try {
+    return withResource(KIND, inputs.owner, "create", async () => {
       try {
         await addRoute(s);
         return { id: idOf(inputs), outs: inputs };
@@ -153,9 +153,7 @@ export const route: KindProvider<RouteInputs, RouteOutputs> = {
         throw await explain(inputs, err);
       });
       return { id: idOf(inputs), outs: inputs };
-    } catch (err) {
-      throw forResource(KIND, resourceName(inputs.owner), "create", err);
-    }
+    });
   },
 
   async read(id, props) {
@@ -167,22 +165,18 @@ export const route: KindProvider<RouteInputs, RouteOutputs> = {
   },
 
   async update(_id, _olds, news) {
-    try {
+    await withResource(KIND, news.owner, "update", async () => {
       await replaceRoute(specOf(news)).catch(async (err) => {
         throw await explain(news, err);
       });
-    } catch (err) {
-      throw forResource(KIND, resourceName(news.owner), "update", err);
-    }
+    });
     return { outs: news };
   },
 
   async delete(_id, props) {
-    try {
+    return withResource(KIND, props.owner, "delete", async () => {
       await delRoute(specOf(props));
-    } catch (err) {
-      throw forResource(KIND, resourceName(props.owner), "delete", err);
-    }
+    });
   },
 };
 

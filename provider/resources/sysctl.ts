@@ -1,11 +1,11 @@
 import type { KindProvider } from "../lib/kind";
-import { forResource } from "../errors";
+import { withResource } from "../errors";
 import { ifnameProblem, netnsNameProblem } from "../lib/names";
 import { heldSysctl, holdSysctl, normalizeValue, releaseSysctl, type Holder } from "../driver/sysctl";
 import { commonRules, isUnknown, required, rule, validate } from "../lib/check";
 import { changedKeys, planDiff, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
-import { ownerHash, resourceName, type Owner } from "../lib/owner";
+import { ownerHash, type Owner } from "../lib/owner";
 
 // Sysctl: one kernel parameter held at a value while the resource exists. The kernel has no mark
 // for a sysctl: the holder registry of driver/sysctl.ts is the record of whose it is, and the
@@ -81,7 +81,7 @@ const rules = [
   ),
   required<SysctlInputs>("value", `the value to hold, e.g. 1`),
   rule<SysctlInputs, "value">("value", valueProblem),
-  rule<SysctlInputs, "netns">("netns", (v) => (typeof v === "string" ? netnsNameProblem(v) : "use a namespace name or a Netns resource")),
+  rule<SysctlInputs, "netns">("netns", netnsNameProblem),
 ];
 
 const idOf = (netns: string | undefined, key: string) => `sysctl:${netns ?? "-"}/${key}`;
@@ -108,7 +108,7 @@ const DIFF: DiffSpec<Partial<SysctlInputs>> = DIFFS.Sysctl;
 
 export const sysctl: KindProvider<SysctlInputs, SysctlOutputs> = {
   async check(_olds, news) {
-    return { inputs: news, failures: validate(KIND, news, rules) };
+    return { inputs: news, failures: validate(news, rules) };
   },
 
   async diff(_id, olds, news) {
@@ -116,12 +116,10 @@ export const sysctl: KindProvider<SysctlInputs, SysctlOutputs> = {
   },
 
   async create(inputs) {
-    try {
+    return withResource(KIND, inputs.owner, "create", async () => {
       const { previous } = await holdSysctl(inputs.netns, inputs.key, inputs.value, holder(inputs.owner), { adopt: inputs.adopt === true });
       return { id: idOf(inputs.netns, inputs.key), outs: { ...inputs, previous } };
-    } catch (err) {
-      throw forResource(KIND, resourceName(inputs.owner), "create", err);
-    }
+    });
   },
 
   async read(id, props) {
@@ -136,21 +134,17 @@ export const sysctl: KindProvider<SysctlInputs, SysctlOutputs> = {
 
   async update(id, olds, news) {
     if (changedKeys(comparable(olds), comparable(news), DIFF.update).length === 0) return { outs: { ...olds, ...news } };
-    try {
+    return withResource(KIND, news.owner, "update", async () => {
       const { netns, key } = parseId(id);
       const { previous } = await holdSysctl(netns, key, news.value, holder(news.owner), { replacing: ownerHash(olds.owner) });
       return { outs: { ...olds, ...news, previous } };
-    } catch (err) {
-      throw forResource(KIND, resourceName(news.owner), "update", err);
-    }
+    });
   },
 
   async delete(id, props) {
     const { netns, key } = parseId(id);
-    try {
+    return withResource(KIND, props.owner, "delete", async () => {
       await releaseSysctl(netns, key, ownerHash(props.owner));
-    } catch (err) {
-      throw forResource(KIND, resourceName(props.owner), "delete", err);
-    }
+    });
   },
 };

@@ -1,5 +1,5 @@
 import type { KindProvider } from "../lib/kind";
-import { forResource, NslabError } from "../errors";
+import { NslabError, withResource } from "../errors";
 import { failedWith } from "../driver/exec";
 import type { Netns } from "../driver/ip";
 import {
@@ -25,10 +25,11 @@ import {
 } from "../driver/link";
 import { ifnameProblem, netnsNameProblem } from "../lib/names";
 import { findNetns, missingNetnsError } from "../driver/netns";
-import { commonRules, identityProblem, intInRange, isUnknown, required, rule, validate } from "../lib/check";
-import { changedKeys, planDiff, type DiffSpec } from "../lib/diff";
+import { booleanProblem, commonRules, identityProblem, intInRange, isUnknown, required, rule } from "../lib/check";
+import { changedKeys, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
-import { ownerHash, resourceName, type Owner } from "../lib/owner";
+import { checkAndDiff, delOwnLink, linkId } from "../lib/linkKind";
+import { ownerHash, type Owner } from "../lib/owner";
 
 // VethPair: two connected veth ends, each optionally in a namespace and enslaved to a bridge.
 // Both ends are created by one atomic `ip link add` carrying the LINK_GROUP mark, then aliased,
@@ -60,39 +61,35 @@ export interface VethPairOutputs extends VethPairInputs {
   peerIfindex: number;
 }
 
-const KIND = "VethPair";
+const KIND = "VethPair" as const;
 
-const ifname = (v: string) => (typeof v === "string" ? ifnameProblem(v) : "use a string");
-const nsName = (v: string) => (typeof v === "string" ? netnsNameProblem(v) : "use a string");
 const mac = (v: string) => (typeof v === "string" ? macProblem(v) : "use a string");
-const bool = (v: boolean) => (typeof v === "boolean" ? undefined : "use true or false");
 
 const rules = [
   ...commonRules<VethPairInputs>(),
   required<VethPairInputs>("name", "the kernel name of the first end"),
-  rule<VethPairInputs, "name">("name", ifname),
+  rule<VethPairInputs, "name">("name", ifnameProblem),
   required<VethPairInputs>("peerName", "the kernel name of the second end"),
-  rule<VethPairInputs, "peerName">("peerName", ifname),
+  rule<VethPairInputs, "peerName">("peerName", ifnameProblem),
   rule<VethPairInputs, "peerName">("peerName", (v, i) =>
     v === i.name && (i.netns ?? "") === (i.peerNetns ?? "") && ![i.name, i.netns, i.peerNetns].some(isUnknown)
       ? `both ends are in ${where(i.netns)}, where one name can belong to one link only; choose another peerName or put the peer in another namespace (peerNetns)`
       : undefined,
   ),
-  rule<VethPairInputs, "netns">("netns", nsName),
-  rule<VethPairInputs, "peerNetns">("peerNetns", nsName),
-  rule<VethPairInputs, "master">("master", ifname),
-  rule<VethPairInputs, "peerMaster">("peerMaster", ifname),
+  rule<VethPairInputs, "netns">("netns", netnsNameProblem),
+  rule<VethPairInputs, "peerNetns">("peerNetns", netnsNameProblem),
+  rule<VethPairInputs, "master">("master", ifnameProblem),
+  rule<VethPairInputs, "peerMaster">("peerMaster", ifnameProblem),
   rule<VethPairInputs, "masterIdentity">("masterIdentity", identityProblem("master")),
   rule<VethPairInputs, "peerMasterIdentity">("peerMasterIdentity", identityProblem("peerMaster")),
   rule<VethPairInputs, "mtu">("mtu", intInRange(68, 65535, " bytes (the kernel's range for veth ends)")),
   rule<VethPairInputs, "mac">("mac", mac),
   rule<VethPairInputs, "peerMac">("peerMac", mac),
-  rule<VethPairInputs, "up">("up", bool),
+  rule<VethPairInputs, "up">("up", booleanProblem),
 ];
 
 const DIFF: DiffSpec<VethPairInputs> = DIFFS.VethPair;
 
-const idOf = (netns: Netns, name: string) => `link:${netns ?? "-"}/${name}`;
 
 interface End {
   netns: Netns;
@@ -103,19 +100,12 @@ const first = (i: VethPairInputs): End => ({ netns: i.netns, name: i.name, prope
 const second = (i: VethPairInputs): End => ({ netns: i.peerNetns, name: i.peerName, property: "peerName" });
 
 export const vethPair: KindProvider<VethPairInputs, VethPairOutputs> = {
-  async check(_olds, news) {
-    const inputs = { ...news, up: news.up ?? true };
-    return { inputs, failures: validate(KIND, inputs, rules) };
-  },
-
-  async diff(_id, olds, news) {
-    return planDiff(olds, news, DIFF);
-  },
+  ...checkAndDiff({ kind: KIND, rules, diff: DIFF, defaults: { up: true } }),
 
   async create(inputs) {
     const hash = ownerHash(inputs.owner);
-    const id = idOf(inputs.netns, inputs.name);
-    try {
+    const id = linkId(inputs.netns, inputs.name);
+    return withResource(KIND, inputs.owner, "create", async () => {
       for (const end of [first(inputs), second(inputs)]) {
         const problem = await hostCriticalProblem(end.netns, end.name, false);
         if (problem) throw new NslabError("INVALID", `${end.property}: ${problem}`);
@@ -140,9 +130,7 @@ export const vethPair: KindProvider<VethPairInputs, VethPairOutputs> = {
         if (!made) throw err;
         return await undoCreate(inputs.netns, inputs.name, id, { ...inputs }, err);
       }
-    } catch (err) {
-      throw forResource(KIND, resourceName(inputs.owner), "create", err);
-    }
+    });
   },
 
   async read(id, props) {
@@ -157,7 +145,7 @@ export const vethPair: KindProvider<VethPairInputs, VethPairOutputs> = {
   async update(_id, olds, news) {
     const changed = changedKeys(olds, news, DIFF.update);
     const hash = ownerHash(news.owner);
-    try {
+    return withResource(KIND, news.owner, "update", async () => {
       const has = (...keys: typeof changed) => keys.some((k) => changed.includes(k));
       const both: LinkSettings = { mtu: has("mtu") ? news.mtu : undefined, up: has("up") ? news.up : undefined };
       const master = has("master", "masterIdentity") ? news.master : undefined;
@@ -171,20 +159,14 @@ export const vethPair: KindProvider<VethPairInputs, VethPairOutputs> = {
         getLink(news.peerNetns, news.peerName, false),
       ]);
       return { outs: outputsOf({ ...olds, ...news }, a, b) };
-    } catch (err) {
-      throw forResource(KIND, resourceName(news.owner), "update", err);
-    }
+    });
   },
 
   async delete(_id, props) {
-    try {
-      const a = await findLink(props.netns, props.name);
-      // Only our pair: a link of that name without our mark is someone else's that took the
-      // name after ours went. Deleting one end deletes the other.
-      if (a && kindOf(a) === "veth" && ownershipOf(a, ownerHash(props.owner)) === "ours") await delLink(props.netns, props.name);
-    } catch (err) {
-      throw forResource(KIND, resourceName(props.owner), "delete", err);
-    }
+    return withResource(KIND, props.owner, "delete", async () => {
+      // Deleting one end deletes the other.
+      await delOwnLink(props.netns, props.name, "veth", props.owner);
+    });
   },
 };
 

@@ -58,7 +58,7 @@ export class PublishedPort extends pulumi.ComponentResource {
     if (!args.attachment.segment.gatewayAddress) {
       fail(
         `segment "${seg.name}" has no gateway on its bridge, so the bridge's namespace does not route for it; ` +
-          `give the segment gateway: true (with gatewayOn "bridge"), or, for a segment behind a Router, a PortForward in the router's namespace`,
+          `give the segment gateway: true (with gatewayOn "bridge"), or, for a segment behind a Router, publish it with the Router's publish`,
       );
     }
     super("nslab:index:PublishedPort", name, {}, { ...opts, parent: opts?.parent ?? args.attachment });

@@ -6,6 +6,7 @@ import { Bridge } from "../resources/bridge";
 import { NatRule } from "../resources/natRule";
 import { Route } from "../resources/route";
 import { Sysctl } from "../resources/sysctl";
+import { TrafficControl, type LinkShaping } from "../resources/trafficControl";
 import { VethPair } from "../resources/vethPair";
 import { allocate, planSubnet } from "./allocate";
 import { PublishedPort, type PublishedPortArgs } from "./publishedPort";
@@ -103,7 +104,7 @@ export class Segment extends pulumi.ComponentResource {
     if (args.nat && (plan.subnet.family !== 4 || !plan.gateway || gatewayOn !== "bridge")) {
       throw new Error(
         `Segment "${name}": nat true is not valid with ${plan.subnet.family !== 4 ? `the IPv6 subnet ${args.subnet}` : !plan.gateway ? "no gateway" : `gatewayOn "router"`}: ` +
-          `NAT needs an IPv4 subnet and a gateway on the bridge; set gateway (true or an address) and leave gatewayOn "bridge" (behind a Router, put a NatRule in the router's namespace)`,
+          `NAT needs an IPv4 subnet and a gateway on the bridge; set gateway (true or an address) and leave gatewayOn "bridge" (behind a Router, give the Router an uplink and nat: true)`,
       );
     }
     super("nslab:index:Segment", name, {}, opts);
@@ -184,6 +185,14 @@ export interface AttachmentArgs {
    * @default - not managed (a random address chosen by the kernel)
    */
   readonly mac?: pulumi.Input<string>;
+  /**
+   * Rate, delay and loss of the link, the same both ways (as Mininet's TCLink): a TrafficControl
+   * on each end of the veth pair, `<name>-shaping-in` on the bridge's end (what enters the
+   * namespace) and `<name>-shaping-out` on the namespace's end (what leaves it).
+   *
+   * @default - not shaped
+   */
+  readonly shaping?: LinkShaping;
 }
 
 export class Attachment extends pulumi.ComponentResource {
@@ -228,6 +237,10 @@ export class Attachment extends pulumi.ComponentResource {
     this.addressResource = new Address(`${name}-address`, { device: this.veth.peer, address: this.cidr }, child);
     if (defaultRoute) {
       this.route = new Route(`${name}-route`, { destination: "default", via: seg.plan.gateway, device: this.veth.peer }, { parent: this, dependsOn: [this.addressResource] });
+    }
+    if (args.shaping) {
+      new TrafficControl(`${name}-shaping-in`, { ...args.shaping, device: this.veth }, child);
+      new TrafficControl(`${name}-shaping-out`, { ...args.shaping, device: this.veth.peer }, child);
     }
     this.interface = this.veth.peerName;
     this.netns = pulumi.output(netnsName(args.netns)!);

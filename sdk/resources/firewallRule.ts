@@ -10,15 +10,19 @@ import { providerFor } from "../internal/shim";
  * creates them in. Each such chain begins with an implicit accept of packets of established
  * connections (`-m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT`), so "accept A to B tcp/80,
  * then drop A to B" still lets the replies through. Packets no rule matches go on through the
- * built-in chain (its other rules and its policy). In `NSLAB-FORWARD` the FirewallRules come
- * before the accepts of NatRules and PortForwards: a drop here wins over them. IPv4 only.
+ * built-in chain (its other rules and its policy). In `NSLAB-FORWARD` the accepts of
+ * PortForwards (traffic DNATed to a published port, nothing else) come as rules of priority 100
+ * placed after the FirewallRules of priority 100: a rule of priority 100 (the default) or lower
+ * decides before them (it can close a published port to some senders), and a "drop the rest"
+ * rule of a higher priority (e.g. 1000) leaves published ports reachable. The accepts of NatRules come after every
+ * FirewallRule: a drop wins over them. IPv4 only.
  *
  * The match (`source`, `destination`, `inInterface`, `outInterface`, `protocol`,
- * `destinationPort`), `netns` and `chain` are the rule's identity: a change replaces the rule.
+ * `destinationPort`, `state`), `netns` and `chain` are the rule's identity: a change replaces the rule.
  * `action` and `priority` change in place: the chain is rewritten atomically, with no moment
  * without the rule. A hand edit of an nslab chain is overwritten by the next change.
  *
- * Equivalent to: `iptables -A FORWARD [-s <source>] [-d <destination>] [-i <inInterface>] [-o <outInterface>] [-p <protocol> [--dport <destinationPort>]] -j ACCEPT|DROP|REJECT`.
+ * Equivalent to: `iptables -A FORWARD [-s <source>] [-d <destination>] [-i <inInterface>] [-o <outInterface>] [-p <protocol> [--dport <destinationPort>]] [-m conntrack --ctstate <state>] -j ACCEPT|DROP|REJECT`.
  */
 export interface FirewallRuleArgs extends CommonArgs {
   /**
@@ -79,6 +83,14 @@ export interface FirewallRuleArgs extends CommonArgs {
    */
   readonly destinationPort?: pulumi.Input<number | string>;
   /**
+   * Match packets of connections in one of these states (`-m conntrack --ctstate`): `"new"` (the
+   * first packet of a connection), `"established"`, `"related"` (e.g. an ICMP error about a known
+   * connection), `"invalid"`. Changing it replaces the rule (the order of the list does not matter).
+   *
+   * @default - any state
+   */
+  readonly state?: pulumi.Input<pulumi.Input<"new" | "established" | "related" | "invalid">[]>;
+  /**
    * The namespace: its name, or a Netns resource (then the rule follows it when it is
    * re-created). Changing it replaces the rule.
    *
@@ -106,6 +118,8 @@ export class FirewallRule extends pulumi.dynamic.Resource {
   declare readonly protocol: pulumi.Output<"tcp" | "udp" | "icmp" | "all" | undefined>;
   /** The destination port or range matched, if any. */
   declare readonly destinationPort: pulumi.Output<number | string | undefined>;
+  /** The connection states matched, in iptables' order, if any. */
+  declare readonly state: pulumi.Output<("invalid" | "new" | "related" | "established")[] | undefined>;
   /** The namespace (undefined: the host's). */
   declare readonly netns: pulumi.Output<string | undefined>;
   /** The iptables comment that marks the rule and orders it, e.g. `nslab:0123456789ab:fw:100:web`. */

@@ -7,7 +7,10 @@ import { providerFor } from "../internal/shim";
  * Forwards a port of the namespace to another address (DNAT): traffic arriving from outside
  * (PREROUTING) and traffic the host itself sends (OUTPUT) to `hostAddress:hostPort` goes to
  * `toAddress:toPort`, and the forwarded traffic is let through a FORWARD chain whose policy is
- * DROP (as on any host running Docker). Without `hostAddress` it matches traffic to any local
+ * DROP (as on any host running Docker) and through FirewallRule drops of a priority above 100
+ * (the accept is ordered as a FirewallRule of priority 100 after those of equal priority; a rule
+ * of priority 100, the default, or lower can still close the port). The accept matches only what was forwarded:
+ * traffic addressed to `toAddress` itself is left to the other rules. Without `hostAddress` it matches traffic to any local
  * address of the namespace (never all outgoing traffic to that port); traffic to loopback
  * addresses (127.0.0.0/8) is not forwarded (it would leave with a loopback source). With
  * `inInterface` only traffic arriving on that interface is forwarded (and none the host sends).

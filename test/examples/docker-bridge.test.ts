@@ -1,17 +1,19 @@
+import * as fs from "node:fs";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { changes, Example, expectLifecycle, pings, tcp, whileListening } from "../helpers/example";
+import { clientsIn, httpGet } from "../helpers/http";
 
 // examples/docker-bridge end to end on the kernel (a temp copy, through the built CLI): Docker's
 // default bridge made of a Segment (gateway on the bridge, NAT) and its Attachments, one port
-// published. Containers reach each other and the lan; the lan sees only the host's address
+// published, served by a real web server in web (a Process). Containers reach each other and the lan; the lan sees only the host's address
 // (MASQUERADE) and reaches the published port, as does the host itself; nothing else of the
 // containers is reachable from the lan. Adding a container renumbers none of the others.
 
 const test = suite("examples/docker-bridge");
 const ex = new Example("docker-bridge");
 
-type Outputs = Record<"lanNetns" | "hostAddress" | "lanAddress" | "bridge" | "gateway" | "webNetns" | "webAddress" | "appNetns" | "appAddress", string>;
+type Outputs = Record<"lanNetns" | "hostAddress" | "lanAddress" | "bridge" | "gateway" | "webNetns" | "webAddress" | "webLog" | "appNetns" | "appAddress", string>;
 let out: Outputs;
 
 test("up makes the bridge, two containers, NAT and the published port", () => {
@@ -39,6 +41,7 @@ test("up makes the bridge, two containers, NAT and the published port", () => {
     "create uplink",
     "create uplink-ip",
     "create web",
+    "create web-server",
   ]);
   out = up.outputs as Outputs;
   assert.match(out.bridge, /^docker0-br-[0-9a-f]{4}$/);
@@ -61,16 +64,16 @@ test("the lan sees a container's connection coming from the host's address (MASQ
   });
 });
 
-test("the published port reaches web from the lan (with the lan's own address) and from the host itself", async () => {
-  await whileListening([out.webNetns, out.appNetns], 80, () => {
-    assert.equal(tcp(out.lanNetns, out.hostAddress, 8080), { server: out.webNetns, peer: out.lanAddress });
-    assert.equal(tcp(undefined, out.hostAddress, 8080), { server: out.webNetns, peer: out.hostAddress });
-    assert.equal(tcp(undefined, out.gateway, 8080), { server: out.webNetns, peer: out.gateway });
-  });
+test("the published port reaches web's server from the lan (with the lan's own address) and from the host itself", async () => {
+  /** The page `from` gets at address:8080, and the client address web's server logged. */
+  const fetched = async (from: string | undefined, address: string) => [await httpGet(from, `http://${address}:8080/`), clientsIn(fs.readFileSync(out.webLog, "utf8")).pop()];
+  assert.equal(await fetched(out.lanNetns, out.hostAddress), ["hello from web\n", out.lanAddress]);
+  assert.equal(await fetched(undefined, out.hostAddress), ["hello from web\n", out.hostAddress]);
+  assert.equal(await fetched(undefined, out.gateway), ["hello from web\n", out.gateway]);
 });
 
 test("fails to reach the containers from the lan other than through the published port", async () => {
-  await whileListening([out.webNetns, out.appNetns], 80, () => {
+  await whileListening([out.appNetns], 80, () => {
     assert.not.ok(pings(out.lanNetns, out.webAddress), "the lan has no route to the containers");
     assert.is(tcp(out.lanNetns, out.webAddress, 80, 1), undefined);
     assert.is(tcp(out.lanNetns, out.hostAddress, 80, 1), undefined, "port 80 itself is not published");

@@ -4,6 +4,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as assert from "uvu/assert";
+import { shownName } from "../../engine/graph";
+import { readState, statePath } from "../../engine/state";
 import { connect, pings, serve, type Server } from "./netfilterLab";
 import { kernelSnapshot } from "./snapshot";
 
@@ -211,21 +213,39 @@ function kernel(): Map<string, Link[]> {
   );
 }
 
+/**
+ * From the stack's state: kernel name → the name the graph shows (the resource's, for a name nslab
+ * derived), and the kernel name of each veth end → its pair's resource name (the link's label).
+ */
+function names(ex: Example): { shown: Map<string, string>; pair: Map<string, string> } {
+  const state = readState(statePath(ex.stateDir, "dev"))!;
+  const shown = new Map<string, string>();
+  const pair = new Map<string, string>();
+  for (const r of state.deployment.resources) {
+    const [kind, name, kernel] = [r.type.split(":").pop(), r.urn.split("::").pop()!, r.outputs.name as string];
+    if (kind === "Netns" || kind === "Bridge" || kind === "VethPair") shown.set(kernel, shownName(kernel, name, r.inputs.owner));
+    if (kind === "VethPair") for (const end of [kernel, r.outputs.peerName as string]) pair.set(end, name);
+  }
+  return { shown, pair };
+}
+
 /** The graph of the stack (`nslab graph`) draws every namespace, veth, bridge and global address the kernel has. */
 function expectGraph(ex: Example): void {
   const drawn = parse(graph(ex));
+  const { shown, pair } = names(ex);
   for (const [ns, links] of kernel()) {
     if (ns === "" && links.length === 0) continue;
-    const nodes = drawn.namespaces.get(ns);
+    const nodes = drawn.namespaces.get(shown.get(ns) ?? ns);
     assert.ok(nodes, `namespace ${ns || "host"} is drawn`);
     for (const l of links) {
       const addresses = l.addr_info.filter((a) => a.scope === "global").map((a) => `${a.local}/${a.prefixlen}`);
       if (l.master && addresses.length === 0) {
-        // A bridge port is drawn as its bridge, its name on the link.
-        assert.ok(drawn.edgeLabels.some((e) => e.split(" · ").includes(l.ifname)), `port ${l.ifname} of ${l.master} is on a link: ${drawn.edgeLabels.join(", ")}`);
+        // A bridge port is drawn as its bridge, its pair's resource name on the link.
+        assert.ok(drawn.edgeLabels.includes(pair.get(l.ifname) ?? l.ifname), `port ${l.ifname} of ${l.master} is on a link: ${drawn.edgeLabels.join(", ")}`);
         continue;
       }
-      const title = l.linkinfo?.info_kind === "bridge" ? `${l.ifname} (bridge)` : l.ifname;
+      const name = shown.get(l.ifname) ?? l.ifname;
+      const title = l.linkinfo?.info_kind === "bridge" ? `${name} (bridge)` : name;
       const node = nodes!.find((lines) => lines[0] === title);
       assert.ok(node, `${title} is drawn in ${ns || "host"}: ${JSON.stringify(nodes)}`);
       for (const a of addresses) assert.ok(node!.includes(a), `${l.ifname} in ${ns || "host"} shows ${a}: ${JSON.stringify(node)}`);

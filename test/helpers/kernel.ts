@@ -88,3 +88,19 @@ export async function tcpLine(fromNs: string, toNs: string, address: string, lin
   await done;
   return received;
 }
+
+/** Namespaces "a" (va 10.0.0.1/24) and "b" (vb 10.0.0.2/24) joined by a veth pair, all up. */
+export function addVethLab(): void {
+  sh("ip", "netns", "add", "a");
+  sh("ip", "netns", "add", "b");
+  sh("ip", "-n", "a", "link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", "b");
+  sh("ip", "-n", "a", "addr", "add", "10.0.0.1/24", "dev", "va");
+  sh("ip", "-n", "b", "addr", "add", "10.0.0.2/24", "dev", "vb");
+  for (const [ns, dev] of [["a", "va"], ["b", "vb"], ["a", "lo"], ["b", "lo"]]) sh("ip", "-n", ns!, "link", "set", "dev", dev!, "up");
+}
+
+/** Removes addVethLab's namespaces (and the veth with them). */
+export function delVethLab(): void {
+  sh("ip", "netns", "del", "a");
+  sh("ip", "netns", "del", "b");
+}

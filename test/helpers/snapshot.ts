@@ -4,8 +4,8 @@ import * as fs from "node:fs";
 
 // A text snapshot of everything a test could leave behind in its sandbox (docs/kernel-facts.md, "What the kernel does on its own"):
 // namespaces, links, addresses, routes of every table, nslab's host records, iptables rules and
-// user chains (counters stripped; empty built-in chains and tables ignored), and the sysctls
-// nslab may change.
+// user chains (counters stripped; empty built-in chains and tables ignored), the sysctls
+// nslab may change, and the processes nslab started (Process) from this sandbox.
 
 function run(argv: string[]): string {
   try {
@@ -31,6 +31,24 @@ function files(dir: string): string {
     .join("\n");
 }
 
+/**
+ * The live processes carrying NSLAB_OWNER whose stdout is a file on this sandbox's /run (their
+ * log): pids are shared by every sandbox, /run is each one's own.
+ */
+function processes(): string {
+  const run = fs.statSync("/run").dev;
+  const lines: string[] = [];
+  for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const owner = fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").find((e) => e.startsWith("NSLAB_OWNER="));
+      if (owner && fs.statSync(`/proc/${pid}/fd/1`).dev === run) lines.push(`${owner} ${fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim()}`);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return lines.sort().join("\n");
+}
+
 export function kernelSnapshot(): string {
   return [
     "# netns\n" + files("/run/netns"),
@@ -39,6 +57,7 @@ export function kernelSnapshot(): string {
     "# routes\n" + run(["ip", "route", "show", "table", "all"]) + run(["ip", "-6", "route", "show", "table", "all"]),
     "# nslab records\n" + files("/run/nslab"),
     "# iptables\n" + iptablesLines(),
+    "# processes\n" + processes(),
     "# sysctl\n" + ["net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding"].map((k) => `${k}=${fs.readFileSync(`/proc/sys/${k}`, "utf8").trim()}`).join("\n"),
   ].join("\n");
 }

@@ -228,7 +228,7 @@ test("rejects bad input in check without running any command, naming resource, p
   try {
     const cases: [Record<string, unknown>, RegExp][] = [
       // B9: non-canonical, with the canonical form in the message
-      [{ address: "10.1/24" }, /^address: Address "lab": address "10\.1\/24" is not valid: it is not in canonical form; write "10\.1\.0\.0\/24"/],
+      [{ address: "10.1/24" }, /^address: "10\.1\/24" is not valid: it is not in canonical form; write "10\.1\.0\.0\/24"/],
       [{ address: "10/8" }, /write "10\.0\.0\.0\/8"/],
       [{ address: "010.0.0.1/24" }, /write "10\.0\.0\.1\/24" \(ip would read the leading zeros as octal: 8\.0\.0\.1\)/],
       [{ address: "0x0a000002/24" }, /write "10\.0\.0\.2\/24"/],
@@ -254,15 +254,15 @@ test("rejects bad input in check without running any command, naming resource, p
       [{ address: "10.0.0.255/24" }, /it is the broadcast address of 10\.0\.0\.0\/24/],
       [{ address: "10.0.0.3/30" }, /broadcast address of 10\.0\.0\.0\/30/],
       // device names (B1-B6)
-      [{ device: "abcdefghijklmnop" }, /^device: Address "lab": device "abcdefghijklmnop" is not valid: it is 16 bytes long/],
-      [{ device: "a/b" }, /device "a\/b" is not valid: use 1-15 characters/],
-      [{ device: "a:b" }, /device "a:b" is not valid/],
+      [{ device: "abcdefghijklmnop" }, /^device: "abcdefghijklmnop" is not valid: it is 16 bytes long/],
+      [{ device: "a/b" }, /device: "a\/b" is not valid: use 1-15 characters/],
+      [{ device: "a:b" }, /device: "a:b" is not valid/],
       [{ device: "all" }, /clashes with \/proc\/sys\/net/],
-      [{ netns: "a b" }, /^netns: Address "lab": netns "a b" is not valid/],
-      [{ device: undefined }, /^device: Address "lab": device \(unset\) is not valid: it is required/],
-      [{ address: undefined }, /^address: Address "lab": address \(unset\) is not valid: it is required/],
-      [{ deviceIdentity: "" }, /^deviceIdentity: Address "lab": deviceIdentity "" is not valid: use a non-empty string: the incarnation of the resource passed as device/],
-      [{ deviceIdentity: 5 }, /deviceIdentity 5 is not valid: use a non-empty string/],
+      [{ netns: "a b" }, /^netns: "a b" is not valid/],
+      [{ device: undefined }, /^device: \(unset\) is not valid: it is required/],
+      [{ address: undefined }, /^address: \(unset\) is not valid: it is required/],
+      [{ deviceIdentity: "" }, /^deviceIdentity: "" is not valid: use a non-empty string: the incarnation of the resource passed as device/],
+      [{ deviceIdentity: 5 }, /deviceIdentity: 5 is not valid: use a non-empty string/],
     ];
     for (const [change, re] of cases) {
       const f = await failures(address, { device: "va", address: "10.0.0.1/24", owner: owner("lab"), ...change });

@@ -107,16 +107,16 @@ test("rejects bad input in check with every failure at once, spawning nothing (B
     [{ name: "default" }, "name", /clashes with/],
     [{ name: undefined }, "name", /it is required/],
     [{ netns: "a b" }, "netns", /use 1-255 characters/],
-    [{ mtu: 67 }, "mtu", /mtu 67 is not valid: use an integer from 68 to 65535 bytes/],
+    [{ mtu: 67 }, "mtu", /mtu: 67 is not valid: use an integer from 68 to 65535 bytes/],
     [{ mtu: 65536 }, "mtu", /from 68 to 65535/],
     [{ mtu: 9000.5 }, "mtu", /use an integer/],
-    [{ stp: "on" }, "stp", /stp "on" is not valid: use true/],
-    [{ up: 1 }, "up", /up 1 is not valid: use true or false/],
+    [{ stp: "on" }, "stp", /stp: "on" is not valid: use true/],
+    [{ up: 1 }, "up", /up: 1 is not valid: use true or false/],
   ];
   for (const [change, property, re] of cases) {
     const f = await failures(bridge, { ...base, ...change });
     assert.is(f.length, 1, `${JSON.stringify(change)}: ${f.join("; ")}`);
-    assert.ok(f[0]!.startsWith(`${property}: Bridge "lab": ${property} `), f[0]);
+    assert.ok(f[0]!.startsWith(`${property}: `), f[0]);
     assert.match(f[0]!, re);
   }
   assert.equal((await failures(bridge, { ...base, name: "a/b", mtu: 0, stp: 1 })).map((f) => f.split(":")[0]), ["name", "mtu", "stp"]);

@@ -5,6 +5,7 @@ import * as assert from "uvu/assert";
 import { setCommandHook } from "../../provider/driver/exec";
 import { ownerHash } from "../../provider/lib/owner";
 import { firewallRule, type FirewallRuleInputs, type FirewallRuleOutputs } from "../../provider/resources/firewallRule";
+import { portForward } from "../../provider/resources/portForward";
 import { checked, created, failures, owner, rejects, sh, UNKNOWN } from "../helpers/kernel";
 import { buildLab, chain, connect, destroyLab, HOST_UP, LAB, LAN, medianMs, pings, serve, type Server } from "../helpers/netfilterLab";
 
@@ -103,6 +104,36 @@ test("accept tcp/80 then drop the rest, created in the wrong order, do what thei
 
     for (const r of [reject, accept, drop]) await firewallRule.delete(r.id, r.outs);
     assert.is(connect("lan", LAB, 81), `other ${LAN}`, "all deleted: everything passes again");
+  } finally {
+    for (const s of servers) await s.stop();
+    destroyLab();
+  }
+});
+
+test("a PortForward's accept sits at priority 100, after the rules of 100: a published port stays open under a drop of the rest at 1000, the target's own address does not; a state match at the default 100 closes it", async () => {
+  buildLab();
+  sh("ip", "-n", "lan", "route", "add", "10.10.0.0/24", "via", HOST_UP);
+  const servers: Server[] = [await serve("lab", LAB, 80, "web"), await serve("lab", LAB, 81, "other"), await serve("lan", LAN, 9000, "lan")];
+  try {
+    const rest = await created(firewallRule, await checked(firewallRule, { action: "drop", priority: 1000, inInterface: "up0", owner: owner("drop-rest") }));
+    const pf = await created(portForward, await checked(portForward, { hostPort: 8080, toAddress: LAB, toPort: 80, owner: owner("web") }));
+    assert.equal(order(), [pf.outs.comment, rest.outs.comment], "the forward's accept (100) before the drop (1000)");
+    assert.is(connect("lan", HOST_UP, 8080), `web ${LAN}`, "the published port is reachable");
+    assert.is(connect("lan", LAB, 80, 1), undefined, "the target's own address and port are not: only what was DNATed is accepted");
+    assert.is(connect("lan", LAB, 81, 1), undefined, "an unpublished port is not");
+    assert.is(connect("lab", LAN, 9000), `lan ${LAB}`, "the inside reaches out, the replies pass");
+
+    // Created as ["new", "invalid"]: stored and written in iptables' order, so a reordered list is no change.
+    const close = await created(firewallRule, await checked(firewallRule, { action: "drop", source: LAN, state: ["new", "invalid"], owner: owner("close") }));
+    assert.equal(close.outs.state, ["invalid", "new"]);
+    assert.ok(chain("filter", "NSLAB-FORWARD")!.includes(`-A NSLAB-FORWARD -s ${LAN}/32 -m conntrack --ctstate INVALID,NEW -m comment --comment "${close.outs.comment}" -j DROP`));
+    assert.is((await firewallRule.diff(close.id, close.outs, await checked(firewallRule, { ...close.outs, state: ["new", "invalid"] }))).changes, false);
+    assert.equal((await firewallRule.diff(close.id, close.outs, { ...close.outs, state: ["new"] })).replaces, ["state"]);
+    assert.equal(order(), [close.outs.comment, pf.outs.comment, rest.outs.comment]);
+    assert.is(connect("lan", HOST_UP, 8080, 1), undefined, "a rule at the default priority, 100, closes the published port");
+    assert.is(connect("lab", LAN, 9000), `lan ${LAB}`, "new connections from the LAN are dropped, replies to the lab's are not");
+    for (const r of [close, rest]) await firewallRule.delete(r.id, r.outs);
+    await portForward.delete(pf.id, pf.outs);
   } finally {
     for (const s of servers) await s.stop();
     destroyLab();
@@ -216,10 +247,10 @@ test("rejects bad input in check, naming the resource, property, value and the f
   setCommandHook(() => void spawned++);
   const ok = { action: "accept" };
   const cases: [Record<string, unknown>, RegExp][] = [
-    [{}, /^action: FirewallRule "bad": action \(unset\) is not valid: it is required/],
+    [{}, /^action: \(unset\) is not valid: it is required/],
     [{ action: "allow" }, /^action: .*use "accept", "drop" or "reject"/],
     [{ ...ok, chain: "prerouting" }, /^chain: .*use "forward" \(routed through\), "input" \(to this namespace\) or "output"/],
-    [{ ...ok, priority: -1 }, /^priority: FirewallRule "bad": priority -1 is not valid: use an integer from 0 to 65535 \(lower is matched first\)/],
+    [{ ...ok, priority: -1 }, /^priority: -1 is not valid: use an integer from 0 to 65535 \(lower is matched first\)/],
     [{ ...ok, priority: 1.5 }, /^priority: .*integer/],
     [{ ...ok, priority: 70000 }, /^priority: .*65535/],
     [{ ...ok, protocol: "tcp", destinationPort: 0 }, /^destinationPort: .*use an integer port from 1 to 65535/],
@@ -236,6 +267,10 @@ test("rejects bad input in check, naming the resource, property, value and the f
     [{ ...ok, source: "10.0.0.1/8" }, /^source: .*host bits set; write the network "10\.0\.0\.0\/8"/],
     [{ ...ok, source: "10.0.0.01" }, /^source: .*write "10\.0\.0\.1"/],
     [{ ...ok, inInterface: "eth0:1" }, /^inInterface: .*use 1-15 characters/],
+    [{ ...ok, state: [] }, /^state: \[\] is not valid: use a non-empty list of distinct connection states from "invalid", "new", "related", "established"/],
+    [{ ...ok, state: ["NEW"] }, /^state: .*connection states/],
+    [{ ...ok, state: ["new", "new"] }, /^state: .*distinct/],
+    [{ ...ok, state: "new" }, /^state: .*e\.g\. \["new"\]/],
   ];
   for (const [news, re] of cases) {
     const f = await failures(firewallRule, { ...news, owner: owner("bad") });

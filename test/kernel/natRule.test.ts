@@ -215,18 +215,18 @@ test("rejects bad input in check, naming the resource, property, value and the f
   let spawned = 0;
   setCommandHook(() => void spawned++);
   const cases: [Record<string, unknown>, RegExp][] = [
-    [{}, /^source: NatRule "bad": source \(unset\) is not valid: it is required/],
-    [{ source: "fd00::/64" }, /^source: NatRule "bad": source "fd00::\/64" is not valid: IPv6 is not supported here/],
+    [{}, /^source: \(unset\) is not valid: it is required/],
+    [{ source: "fd00::/64" }, /^source: "fd00::\/64" is not valid: IPv6 is not supported here/],
     [{ source: "10.0.0.1/24" }, /^source: .*host bits set; write the network "10\.0\.0\.0\/24"/],
     [{ source: "10.0.0.1" }, /^source: .*give the prefix length explicitly/],
     [{ source: "010.0.0.0/24" }, /^source: .*write "10\.0\.0\.0\/24".*octal/],
     [{ source: "lan.example/24" }, /^source: .*host names are refused/],
-    [{ source: "10.0.0.0/24", toSource: "gw.example" }, /^toSource: NatRule "bad": toSource "gw.example" is not valid: host names are refused .*DNS/],
+    [{ source: "10.0.0.0/24", toSource: "gw.example" }, /^toSource: "gw.example" is not valid: host names are refused .*DNS/],
     [{ source: "10.0.0.0/24", toSource: "2001:db8::1" }, /^toSource: .*IPv6/],
     [{ source: "10.0.0.0/24", toSource: "127.0.0.1" }, /^toSource: .*loopback/],
     [{ source: "10.0.0.0/24", toSource: "10.0.0.1/32" }, /^toSource: .*without a prefix length/],
     [{ source: "10.0.0.0/24", outInterface: "eth0", notOutInterface: "eth1" }, /^notOutInterface: .*exclusive: set only one of them/],
-    [{ source: "10.0.0.0/24", outInterface: "a/b" }, /^outInterface: NatRule "bad": outInterface "a\/b" is not valid: use 1-15 characters/],
+    [{ source: "10.0.0.0/24", outInterface: "a/b" }, /^outInterface: "a\/b" is not valid: use 1-15 characters/],
     [{ source: "10.0.0.0/24", outInterface: "x".repeat(16) }, /^outInterface: .*16 bytes long/],
     [{ source: "10.0.0.0/24", netns: "-bad" }, /^netns: /],
   ];

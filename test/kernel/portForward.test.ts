@@ -211,15 +211,15 @@ test("rejects bad input in check, naming the resource, property, value and the f
   setCommandHook(() => void spawned++);
   const ok = { hostPort: 8080, toAddress: "10.0.0.2" };
   const cases: [Record<string, unknown>, RegExp][] = [
-    [{ toAddress: "10.0.0.2" }, /^hostPort: PortForward "bad": hostPort \(unset\) is not valid: it is required/],
+    [{ toAddress: "10.0.0.2" }, /^hostPort: \(unset\) is not valid: it is required/],
     [{ hostPort: 8080 }, /^toAddress: .*it is required/],
-    [{ ...ok, hostPort: 0 }, /^hostPort: PortForward "bad": hostPort 0 is not valid: use an integer port from 1 to 65535/],
+    [{ ...ok, hostPort: 0 }, /^hostPort: 0 is not valid: use an integer port from 1 to 65535/],
     [{ ...ok, hostPort: 65536 }, /^hostPort: .*1 to 65535/],
     [{ ...ok, hostPort: 80.5 }, /^hostPort: .*integer/],
     [{ ...ok, hostPort: "80" }, /^hostPort: .*integer/],
     [{ ...ok, toPort: 70000 }, /^toPort: .*1 to 65535/],
     [{ ...ok, toAddress: "2001:db8::1" }, /^toAddress: .*IPv6 is not supported here/],
-    [{ ...ok, toAddress: "backend.example" }, /^toAddress: PortForward "bad": toAddress "backend.example" is not valid: host names are refused \(iptables would resolve them through DNS/],
+    [{ ...ok, toAddress: "backend.example" }, /^toAddress: "backend.example" is not valid: host names are refused \(iptables would resolve them through DNS/],
     [{ ...ok, toAddress: "10.0.0.2:80" }, /^toAddress: .*give the address alone, without ":port"/],
     [{ ...ok, toAddress: "10.0.0.0/24" }, /^toAddress: .*without a prefix length/],
     [{ ...ok, toAddress: "300.0.0.2" }, /^toAddress: .*not an IPv4 or IPv6 address/],

@@ -255,34 +255,34 @@ test("rejects bad input in check without running any command, naming resource, p
   try {
     const cases: [Record<string, unknown>, RegExp][] = [
       // B12: host bits, with the network in the message
-      [{ destination: "10.8.0.1/16" }, /^destination: Route "lab": destination "10\.8\.0\.1\/16" is not valid: it has host bits set beyond the \/16 prefix; a destination is a network: write "10\.8\.0\.0\/16"/],
+      [{ destination: "10.8.0.1/16" }, /^destination: "10\.8\.0\.1\/16" is not valid: it has host bits set beyond the \/16 prefix; a destination is a network: write "10\.8\.0\.0\/16"/],
       [{ destination: "2001:db8::1/64", via: "2001:db8::2" }, /write "2001:db8::\/64"/],
       // B9, B10
-      [{ destination: "10.8/16" }, /destination "10\.8\/16" is not valid: use "default" or a CIDR; it is not in canonical form; write "10\.8\.0\.0\/16"/],
+      [{ destination: "10.8/16" }, /destination: "10\.8\/16" is not valid: use "default" or a CIDR; it is not in canonical form; write "10\.8\.0\.0\/16"/],
       [{ destination: "10.8.0.0" }, /give the prefix length explicitly/],
       [{ destination: "10.8.0.0/33" }, /the prefix length must be an integer from 0 to 32/],
       [{ destination: "2001:DB8::/64", via: "2001:db8::2" }, /write "2001:db8::\/64"/],
       [{ destination: "0.0.0.0/0" }, /write "default"/],
       [{ destination: "Default" }, /use "default" or a CIDR/],
-      [{ via: "010.0.0.2" }, /^via: Route "lab": via "010\.0\.0\.2" is not valid: it is not in canonical form; write "10\.0\.0\.2"/],
+      [{ via: "010.0.0.2" }, /^via: "010\.0\.0\.2" is not valid: it is not in canonical form; write "10\.0\.0\.2"/],
       [{ via: "10.0.0.2/24" }, /give an address without a prefix length/],
       [{ via: "2001:db8::2" }, /it is an IPv6 address but destination 10\.8\.0\.0\/16 is IPv4; use an IPv4 gateway/],
       [{ via: "224.0.0.1" }, /a gateway must be a unicast address/],
       [{ destination: "2001:db8:8::/64", via: "fe80::1" }, /a link-local gateway is only reachable through an interface: set device too/],
-      [{ via: undefined }, /^via: Route "lab": via \(unset\) is not valid: give via \(the gateway's address\), device \(the interface\), or both/],
-      [{ destination: undefined }, /^destination: Route "lab": destination \(unset\) is not valid: it is required/],
+      [{ via: undefined }, /^via: \(unset\) is not valid: give via \(the gateway's address\), device \(the interface\), or both/],
+      [{ destination: undefined }, /^destination: \(unset\) is not valid: it is required/],
       // B21 and metric
-      [{ table: 4294967296 }, /^table: Route "lab": table 4294967296 is not valid: use "main" or a table number from 1 to 252 or 256 to 4294967295/],
-      [{ table: 0 }, /table 0 is not valid: use "main" or a table number/],
+      [{ table: 4294967296 }, /^table: 4294967296 is not valid: use "main" or a table number from 1 to 252 or 256 to 4294967295/],
+      [{ table: 0 }, /table: 0 is not valid: use "main" or a table number/],
       [{ table: 1.5 }, /use "main" or a table number/],
       [{ table: "local" }, /table names other than "main" are refused because \/etc\/iproute2\/rt_tables differs between hosts/],
       [{ table: 254 }, /254 is the main table: write "main"/],
       [{ table: 255 }, /table 255 \("local"\) is reserved for the kernel's local and broadcast routes/],
-      [{ metric: -1 }, /^metric: Route "lab": metric -1 is not valid: use an integer from 0 to 4294967295/],
+      [{ metric: -1 }, /^metric: -1 is not valid: use an integer from 0 to 4294967295/],
       [{ metric: 4294967296 }, /use an integer from 0 to 4294967295/],
-      [{ device: "a b" }, /^device: Route "lab": device "a b" is not valid: use 1-15 characters/],
-      [{ netns: "-x" }, /^netns: Route "lab": netns "-x" is not valid/],
-      [{ device: "va", deviceIdentity: "" }, /^deviceIdentity: Route "lab": deviceIdentity "" is not valid: use a non-empty string: the incarnation of the resource passed as device/],
+      [{ device: "a b" }, /^device: "a b" is not valid: use 1-15 characters/],
+      [{ netns: "-x" }, /^netns: "-x" is not valid/],
+      [{ device: "va", deviceIdentity: "" }, /^deviceIdentity: "" is not valid: use a non-empty string: the incarnation of the resource passed as device/],
     ];
     for (const [change, re] of cases) {
       const f = await failures(route, { destination: "10.8.0.0/16", via: "10.0.0.2", owner: owner("lab"), ...change });

@@ -4,8 +4,8 @@ import { commonRules, intInRange, isUnknown, known, required, rule, ruleUnset, U
 import type { Owner } from "../../provider/lib/owner";
 
 // validate() and the rule helpers (docs/design.md, "Validate before touching the kernel"): every failure at once, one reason per
-// property, unknown values skipped, and a message that names the resource, the property, the bad
-// value and what is allowed. Exercised on a made-up kind so that no real kind's rules are needed.
+// property, unknown values skipped, and a reason that names the bad value and what is allowed (the
+// engine prints it after the resource and the property). Exercised on a made-up kind so that no real kind's rules are needed.
 
 interface DemoInputs {
   owner?: Owner;
@@ -29,7 +29,7 @@ const rules: Rule<DemoInputs>[] = [
   ruleUnset<DemoInputs, "netns">("netns", (v, i) => (v === undefined && i.name === "eth0" ? `set it: "eth0" in the host namespace is host-critical` : undefined)),
 ];
 
-const check = (inputs: DemoInputs) => validate("Demo", inputs, rules);
+const check = (inputs: DemoInputs) => validate(inputs, rules);
 
 const test = suite("validate");
 
@@ -37,10 +37,10 @@ test("passes valid inputs with no failures", () => {
   assert.equal(check({ owner: OWNER, name: "web0", mtu: 1500, peerMtu: 1500, adopt: false }), []);
 });
 
-test("reports a failure as `<Kind> \"<name>\": <property> <value> is not valid: <why>`", () => {
-  assert.equal(check({ owner: OWNER, name: "web0", mtu: 70000 }), [{ property: "mtu", reason: 'Demo "web": mtu 70000 is not valid: use an integer from 68 to 65535 bytes' }]);
+test("reports a failure as `<value> is not valid: <why>` under its property (the engine names the resource)", () => {
+  assert.equal(check({ owner: OWNER, name: "web0", mtu: 70000 }), [{ property: "mtu", reason: '70000 is not valid: use an integer from 68 to 65535 bytes' }]);
   assert.equal(check({ owner: OWNER, name: "a-very-long-interface-name" }), [
-    { property: "name", reason: 'Demo "web": name "a-very-long-interface-name" is not valid: use at most 15 bytes' },
+    { property: "name", reason: '"a-very-long-interface-name" is not valid: use at most 15 bytes' },
   ]);
 });
 
@@ -51,10 +51,10 @@ test("reports every failing property at once, in rule order", () => {
     ["adopt", "name", "mtu", "peerMtu"],
   );
   assert.equal(failures.map((f) => f.reason), [
-    'Demo "web": adopt "yes" is not valid: use true or false',
-    'Demo "web": name 42 is not valid: use a string',
-    'Demo "web": mtu 1.5 is not valid: use an integer from 68 to 65535 bytes',
-    'Demo "web": peerMtu 9000 is not valid: both ends need the same MTU; mtu is 1.5',
+    '"yes" is not valid: use true or false',
+    '42 is not valid: use a string',
+    '1.5 is not valid: use an integer from 68 to 65535 bytes',
+    '9000 is not valid: both ends need the same MTU; mtu is 1.5',
   ]);
 });
 
@@ -62,7 +62,7 @@ test("gives one reason per property: the first failing rule wins, later rules of
   // `name` fails "use a string"; the length rule would throw on a number if it ran.
   // biome-ignore lint/correctness/noPrecisionLoss: a number no JSON integer holds, on purpose
   const failures = check({ owner: OWNER, name: 12345678901234567890 as unknown as string });
-  assert.equal(failures, [{ property: "name", reason: 'Demo "web": name 12345678901234567000 is not valid: use a string' }]);
+  assert.equal(failures, [{ property: "name", reason: '12345678901234567000 is not valid: use a string' }]);
 });
 
 test("skips unknown values (preview), including required ones, but still checks the others", () => {
@@ -73,20 +73,20 @@ test("skips unknown values (preview), including required ones, but still checks 
   );
   // A cross-property rule sees the other property's unknown value as a value.
   assert.equal(check({ owner: OWNER, name: "web0", mtu: UNKNOWN as unknown as number, peerMtu: 1500 }).map((f) => f.reason), [
-    `Demo "web": peerMtu 1500 is not valid: both ends need the same MTU; mtu is ${UNKNOWN}`,
+    `1500 is not valid: both ends need the same MTU; mtu is ${UNKNOWN}`,
   ]);
 });
 
 test("skips unset optional properties; required and ruleUnset rules run on them and show (unset)", () => {
   assert.equal(check({ owner: OWNER, name: "web0" }), []);
-  assert.equal(check({ owner: OWNER }), [{ property: "name", reason: 'Demo "web": name (unset) is not valid: it is required: the interface name' }]);
-  assert.equal(check({ owner: OWNER, name: "" }), [{ property: "name", reason: 'Demo "web": name "" is not valid: it is required: the interface name' }]);
-  assert.equal(check({ owner: OWNER, name: "eth0" }), [{ property: "netns", reason: 'Demo "web": netns (unset) is not valid: set it: "eth0" in the host namespace is host-critical' }]);
+  assert.equal(check({ owner: OWNER }), [{ property: "name", reason: '(unset) is not valid: it is required: the interface name' }]);
+  assert.equal(check({ owner: OWNER, name: "" }), [{ property: "name", reason: '"" is not valid: it is required: the interface name' }]);
+  assert.equal(check({ owner: OWNER, name: "eth0" }), [{ property: "netns", reason: '(unset) is not valid: set it: "eth0" in the host namespace is host-critical' }]);
 });
 
 test("requires the SDK's owner input, and names the resource \"?\" without it", () => {
   const fix = "set by the nslab SDK classes; create this resource through them (new nslab.<Kind>(...))";
-  assert.equal(check({ name: "web0" }), [{ property: "owner", reason: `Demo "?": owner (unset) is not valid: ${fix}` }]);
+  assert.equal(check({ name: "web0" }), [{ property: "owner", reason: `(unset) is not valid: ${fix}` }]);
   for (const bad of [{ project: "lab", stack: "dev", path: [] }, { project: "lab", stack: 1, path: ["x"] }, { project: "lab", stack: "dev", path: "x" }]) {
     assert.equal(check({ owner: bad as unknown as Owner, name: "web0" }).map((f) => f.property), ["owner"], JSON.stringify(bad));
   }

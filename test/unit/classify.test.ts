@@ -108,6 +108,13 @@ const rows: Row[] = [
   ["sysctl", 1, "sysctl: cannot stat /proc/sys/net/ipv4/nosuch: No such file or directory", "NOT_FOUND", "sysctl missing key"],
   ["sysctl", 1, 'sysctl: setting key "net.ipv4.ip_forward": Invalid argument', "INVALID", "sysctl refused value"],
   ["sysctl", 1, 'sysctl: permission denied on key "net.ipv4.ip_forward"', "PERMISSION_DENIED", "sysctl -w without root"],
+  // Measured for TrafficControl on kernel 6.18, tc 6.1 (driver/tc.ts)
+  ["tc", 2, "Error: Specified qdisc kind is unknown.", "UNSUPPORTED", "tc qdisc add netem without sch_netem"],
+  ["tc", 1, 'Cannot find device "nosuch"', "NOT_FOUND", "tc on a missing device"],
+  ["tc", 2, "Error: Invalid handle.", "NOT_FOUND", "tc qdisc del root handle H: of another root"],
+  ["tc", 2, "Error: Cannot delete qdisc with handle of zero.", "NOT_FOUND", "tc qdisc del root of the default qdisc"],
+  ["tc", 2, "Error: NLM_F_REPLACE needed to override.", "ALREADY_EXISTS", "tc qdisc add root over another root"],
+  ["tc", 1, 'tbf: illegal value for "rate": "8xbit"', "INVALID", "tc bad unit"],
 ];
 
 const test = suite("classify");

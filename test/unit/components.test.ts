@@ -226,25 +226,82 @@ router("a router in a given namespace makes none of its own", async () => {
   assert.equal([rt.netnsResource, await value(rt.netns)], [undefined, "core"]);
 });
 
+router("a home router: an uplink into the outside's namespace, NAT of every subnet out of it, published ports on its address, inbound drops after them; the policy in a few words", async () => {
+  const lan = new nslab.Segment("lan", { subnet: "10.6.0.0/24", gateway: true, gatewayOn: "router" });
+  const guest = new nslab.Segment("guest", { subnet: "10.7.0.0/24", gateway: true, gatewayOn: "router" });
+  const web = lan.attach("web", { netns: "web" });
+  const rt = new nslab.Router("home", {
+    segments: [lan, guest],
+    uplink: { netns: "isp", address: "203.0.113.2/24", peerAddress: "203.0.113.1/24", gateway: "203.0.113.1" },
+    nat: true,
+    publish: [{ port: 8080, to: web, toPort: 80 }, { port: 53, to: web, protocol: "udp" }],
+    allow: [{ from: lan, to: guest, protocol: "tcp", port: 22 }],
+  });
+  const names = ["home-uplink", "home-uplink-address", "home-uplink-peer-address", "home-default", "home-nat-lan", "home-nat-guest", "home-publish-tcp8080", "home-publish-udp53", "home-inbound-forward", "home-inbound-input"];
+  assert.equal(await tree(names), [
+    `${T}VethPair home/home-uplink`,
+    `${T}Address home/home-uplink-address`,
+    `${T}Address home/home-uplink-peer-address`,
+    `${T}Route home/home-default`,
+    `${T}NatRule home/home-nat-lan`,
+    `${T}NatRule home/home-nat-guest`,
+    `${T}PortForward home/home-publish-tcp8080`,
+    `${T}PortForward home/home-publish-udp53`,
+    `${T}FirewallRule home/home-inbound-forward`,
+    `${T}FirewallRule home/home-inbound-input`,
+  ]);
+  const netns = await value(rt.netns);
+  const [uplink, address, peer, route, nat, , tcp, udp, fwd, input] = await Promise.all(names.map(async (n) => (await registration(n)).inputs));
+  assert.match(uplink!.name, /^home-uplin-[0-9a-f]{4}$/);
+  assert.equal([uplink!.netns, uplink!.peerName, uplink!.peerNetns], ["isp", "uplink", netns]);
+  assert.equal([address!.device, address!.netns, address!.address], ["uplink", netns, "203.0.113.2/24"]);
+  assert.equal([peer!.device, peer!.netns, peer!.address], [uplink!.name, "isp", "203.0.113.1/24"]);
+  assert.equal([route!.destination, route!.via, route!.device, route!.netns], ["default", "203.0.113.1", "uplink", netns]);
+  assert.equal([nat!.source, nat!.outInterface, nat!.netns], ["10.6.0.0/24", "uplink", netns]);
+  assert.equal([tcp!.hostPort, tcp!.toAddress, tcp!.toPort, tcp!.protocol, tcp!.hostAddress, tcp!.inInterface, tcp!.netns], [8080, web.address, 80, "tcp", "203.0.113.2", "uplink", netns]);
+  assert.equal([udp!.hostPort, udp!.toPort, udp!.protocol], [53, 53, "udp"]);
+  assert.equal([fwd!.action, fwd!.chain, fwd!.priority, fwd!.inInterface, fwd!.netns], ["drop", "forward", 2000, "uplink", netns]);
+  assert.equal([input!.chain, input!.priority], ["input", 2000]);
+  assert.equal(rt.policy, [
+    "NAT out of the uplink: lan, guest",
+    `publish tcp 203.0.113.2:8080 → lan-web ${web.address}:80`,
+    `publish udp 203.0.113.2:53 → lan-web ${web.address}:53`,
+    "allow lan → guest tcp/22",
+    "drop the rest between lan, guest",
+    "inbound: replies and published ports only",
+  ]);
+  assert.equal([rt.uplinkAddresses.length, rt.nat.length, rt.published.length, rt.rules.length], [2, 2, 2, 5]);
+});
+
+router("inbound allow makes no drops; a router in the host names its uplink end after it, the outer end stays in the given namespace", async () => {
+  const s = new nslab.Segment("open", { subnet: "10.9.0.0/24", gateway: true, gatewayOn: "router" });
+  const rt = new nslab.Router("open-rt", { segments: [s], inHost: true, uplink: { netns: "wan", address: "198.51.100.2/30" }, inbound: "allow" });
+  const uplink = (await registration("open-rt-uplink")).inputs;
+  assert.match(uplink.peerName, /^open-rt-up-[0-9a-f]{4}$/);
+  assert.equal([uplink.netns, uplink.peerNetns], ["wan", undefined]);
+  assert.equal([rt.rules.length, rt.nat.length, rt.defaultRoute, rt.policy], [0, 0, undefined, ["inbound: everything"]]);
+});
+
 router.run();
 
 const errors = suite("components: mistakes fail at construction");
 
+let routerCases = 0;
 const cases: [string, () => unknown, string][] = [
   [
     "rejects nat without a gateway",
     () => new nslab.Segment("x1", { subnet: "10.0.0.0/24", nat: true }),
-    `Segment "x1": nat true is not valid with no gateway: NAT needs an IPv4 subnet and a gateway on the bridge; set gateway (true or an address) and leave gatewayOn "bridge" (behind a Router, put a NatRule in the router's namespace)`,
+    `Segment "x1": nat true is not valid with no gateway: NAT needs an IPv4 subnet and a gateway on the bridge; set gateway (true or an address) and leave gatewayOn "bridge" (behind a Router, give the Router an uplink and nat: true)`,
   ],
   [
     "rejects nat on an IPv6 subnet",
     () => new nslab.Segment("x2", { subnet: "fd00::/64", gateway: true, nat: true }),
-    `Segment "x2": nat true is not valid with the IPv6 subnet fd00::/64: NAT needs an IPv4 subnet and a gateway on the bridge; set gateway (true or an address) and leave gatewayOn "bridge" (behind a Router, put a NatRule in the router's namespace)`,
+    `Segment "x2": nat true is not valid with the IPv6 subnet fd00::/64: NAT needs an IPv4 subnet and a gateway on the bridge; set gateway (true or an address) and leave gatewayOn "bridge" (behind a Router, give the Router an uplink and nat: true)`,
   ],
   [
     "rejects nat with the gateway on a router",
     () => new nslab.Segment("x3", { subnet: "10.0.0.0/24", gateway: true, gatewayOn: "router", nat: true }),
-    `Segment "x3": nat true is not valid with gatewayOn "router": NAT needs an IPv4 subnet and a gateway on the bridge; set gateway (true or an address) and leave gatewayOn "bridge" (behind a Router, put a NatRule in the router's namespace)`,
+    `Segment "x3": nat true is not valid with gatewayOn "router": NAT needs an IPv4 subnet and a gateway on the bridge; set gateway (true or an address) and leave gatewayOn "bridge" (behind a Router, give the Router an uplink and nat: true)`,
   ],
   ["rejects an unknown gatewayOn", () => new nslab.Segment("x4", { subnet: "10.0.0.0/24", gatewayOn: "host" as "bridge" }), `Segment "x4": gatewayOn "host" is not valid: use "bridge" or "router"`],
   ["rejects a subnet too small", () => new nslab.Segment("x5", { subnet: "10.0.0.7/32" }), `Segment "x5": subnet "10.0.0.7/32" is not valid: it has room for one address; a segment needs at least two (its gateway and an attachment, or two attachments): use a prefix of /31 or shorter`],
@@ -270,7 +327,7 @@ const cases: [string, () => unknown, string][] = [
   [
     "rejects publishing a port of a segment whose gateway is on a router",
     () => new nslab.Segment("x9", { subnet: "10.0.0.0/24", gateway: true, gatewayOn: "router" }).attach("a", { netns: "a" }).publish({ port: 80 }),
-    `PublishedPort "x9-a-tcp80": segment "x9" has no gateway on its bridge, so the bridge's namespace does not route for it; give the segment gateway: true (with gatewayOn "bridge"), or, for a segment behind a Router, a PortForward in the router's namespace`,
+    `PublishedPort "x9-a-tcp80": segment "x9" has no gateway on its bridge, so the bridge's namespace does not route for it; give the segment gateway: true (with gatewayOn "bridge"), or, for a segment behind a Router, publish it with the Router's publish`,
   ],
   [
     "rejects publishing a port of an IPv6 segment",
@@ -319,7 +376,47 @@ const cases: [string, () => unknown, string][] = [
     },
     `Router "r6": segment "x17" is joined twice: give each segment once`,
   ],
+  ...routerCase("nat without an uplink", { nat: true }, `nat true needs an uplink: give uplink { address, … } (the router's leg to the outside)`),
+  ...routerCase(
+    "published ports without an uplink",
+    { publish: [{ port: 80, to: new nslab.Segment("pubseg", { subnet: "10.3.0.0/24", gateway: true, gatewayOn: "router" }).attach("web", { netns: "web" }) }] },
+    `publish [tcp/80] needs an uplink: give uplink { address, … } (the router's leg to the outside)`,
+  ),
+  ...routerCase("inbound without an uplink", { inbound: "drop" }, `inbound "drop" needs an uplink: give uplink { address, … } (the router's leg to the outside)`),
+  ...routerCase("an uplink address without prefix length", { uplink: { address: "203.0.113.2" } }, `uplink.address "203.0.113.2" is not valid: use an IPv4 address with prefix length, e.g. "203.0.113.2/24"`),
+  ...routerCase("an IPv6 uplink", { uplink: { address: "2001:db8::2/64" } }, `uplink.address "2001:db8::2/64" is not valid: the uplink is IPv4 only (NAT, published ports and the inbound policy use iptables)`),
+  ...routerCase("the uplink's network address", { uplink: { address: "203.0.113.0/24" } }, `uplink.address "203.0.113.0/24" is not valid: it is the network or broadcast address of 203.0.113.0/24; use a host address`),
+  ...routerCase(
+    "a peer address in another network",
+    { uplink: { address: "203.0.113.2/24", peerAddress: "203.0.114.1/24" } },
+    `uplink.peerAddress "203.0.114.1/24" is not valid: it is not in the uplink's network 203.0.113.0/24; use another address of 203.0.113.0/24 with /24`,
+  ),
+  ...routerCase("a gateway outside the uplink's network", { uplink: { address: "203.0.113.2/24", gateway: "10.0.0.1" } }, `uplink.gateway "10.0.0.1" is not valid: it is outside the uplink's network 203.0.113.0/24; use another address of 203.0.113.0/24`),
+  ...routerCase("an unknown inbound", { uplink: { address: "203.0.113.2/24" }, inbound: "reject" as "drop" }, `inbound "reject" is not valid: use "drop" (only replies and published ports come in) or "allow"`),
+  ...routerCase("a router in the host with an uplink into the host", { inHost: true, uplink: { address: "203.0.113.2/24" } }, `uplink.netns is unset with inHost true: both ends of the uplink would be in the host; give uplink.netns (the outside's namespace) or route in a namespace`),
+  [
+    "rejects publishing to a host of a segment the router does not join, or a port twice",
+    () => {
+      const s = new nslab.Segment("x18", { subnet: "10.0.0.0/24", gateway: true, gatewayOn: "router" });
+      const away = new nslab.Segment("x19", { subnet: "10.1.0.0/24", gateway: true, gatewayOn: "router" }).attach("h", { netns: "h" });
+      const up = { address: "203.0.113.2/24" };
+      const twice = thrown(() => new nslab.Router("r7", { segments: [s], uplink: up, publish: [{ port: 80, to: s.attach("a", { netns: "a" }) }, { port: 80, to: s.attach("b", { netns: "b" }), toPort: 81 }] }));
+      const r8 = thrown(() => new nslab.Router("r8", { segments: [s], uplink: up, publish: [{ port: 0, to: away }] }));
+      throw new Error([r8, thrown(() => new nslab.Router("r9", { segments: [s], uplink: up, publish: [{ port: 80, to: away }] })), twice].join("\n"));
+    },
+    [
+      `Router "r8": publish[0].port 0 is not valid: use an integer from 1 to 65535`,
+      `Router "r9": publish[0].to is attached to segment "x19", which the router does not join; add the segment to segments`,
+      `Router "r7": publish[1] is not valid: publish[0] already publishes tcp port 80; publish each port once`,
+    ].join("\n"),
+  ],
 ];
+
+/** A case of a one-segment router with `args`, refused with `why`. */
+function routerCase(title: string, args: Partial<import("../../sdk").RouterArgs>, why: string): [string, () => unknown, string][] {
+  const n = `rc${routerCases++}`;
+  return [[`rejects ${title}`, () => new nslab.Router(n, { segments: [new nslab.Segment(`${n}-s`, { subnet: "10.0.0.0/24", gateway: true, gatewayOn: "router" })], ...args }), `Router "${n}": ${why}`]];
+}
 for (const [title, construct, message] of cases) {
   errors(title, () => {
     assert.is(thrown(construct), message);

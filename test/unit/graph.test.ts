@@ -4,6 +4,7 @@ import { labGraph, toDot, toMermaid } from "../../engine/graph";
 import type { ResourceState } from "../../engine/state";
 import type { Op } from "../../engine/steps";
 import { UNKNOWN, type Props } from "../../engine/values";
+import { derivedName } from "../../provider/lib/names";
 
 // `nslab graph`'s pure part: the lab's resources (as state holds them) drawn as Mermaid and DOT:
 // namespaces as boxes, the bridge as a switch, veth ends as interfaces with their addresses and
@@ -113,7 +114,7 @@ test("draws a veth between two namespaces end to end, SNAT to its out interface,
   end
   x0(("10.9.0.0/16"))
   x1(("10.9.0.5"))
-  d0 ---|"veth"| d1
+  d0 ---|"up"| d1
   x0 -->|"SNAT 10.9.0.0/16 → 203.0.113.1 -o up0"| d0
   d0 -->|"DNAT tcp 203.0.113.1:2222 → 10.9.0.5:22"| x1
 `,
@@ -173,9 +174,77 @@ test("marks what a preview adds (+), changes (~, +-) and removes (-), with class
   assert.ok(dot.includes(`  x0 -> d1 [label="- DNAT tcp :8080 → 10.0.0.2:80" color="#cf222e" fontcolor="#cf222e" penwidth=2 style=dashed];\n`), dot);
 });
 
+test("labels namespaces, bridges and veths whose kernel name nslab derived with their resource names; draws each router's policy and the other FirewallRules in chain order", () => {
+  const owner = (...path: string[]) => ({ project: "lab", stack: "dev", path });
+  const derived = (max: number, ...path: string[]) => derivedName(path[path.length - 1]!, ["lab", "dev", ...path.slice(0, -1)], max);
+  const [rtNs, bridge, leg, uplink] = [derived(64, "home", "home-netns"), derived(15, "lan", "lan-bridge"), derived(15, "home", "home-lan-leg"), derived(15, "home", "home-uplink")];
+  const routerUrn = urn("nslab:index:Router", "home");
+  const child = (r: ResourceState): ResourceState => ({ ...r, parent: routerUrn, inputs: { owner: owner("home", r.urn.split("::").pop()!) } });
+  const lab: ResourceState[] = [
+    { urn: routerUrn, custom: false, type: "nslab:index:Router", inputs: {}, outputs: { netns: rtNs, policy: ["NAT out of the uplink: lan", "inbound: replies and published ports only"] } },
+    child(res("Netns", "home-netns", { name: rtNs })),
+    { ...res("Bridge", "lan-bridge", { name: bridge }), inputs: { owner: owner("lan", "lan-bridge") } },
+    child(res("VethPair", "home-lan-leg", { name: leg, master: bridge, peerName: "lan", peerNetns: rtNs })),
+    child(res("VethPair", "home-uplink", { name: uplink, netns: "isp", peerName: "uplink", peerNetns: rtNs })),
+    { ...res("VethPair", "given", { name: "veth-given", peerName: "eth0", peerNetns: "isp" }), inputs: { owner: owner("given") } },
+    child(res("FirewallRule", "home-inbound-forward", { action: "drop", chain: "forward", priority: 2000, inInterface: "uplink", netns: rtNs })),
+    res("FirewallRule", "close", { action: "reject", chain: "forward", priority: 50, inInterface: "uplink", protocol: "tcp", destinationPort: 80, state: ["new"], netns: rtNs }),
+    res("FirewallRule", "no-ping", { action: "drop", chain: "input", priority: 100, protocol: "icmp", netns: rtNs }),
+    res("FirewallRule", "a-b", { action: "accept", chain: "forward", priority: 10, source: "10.1.0.0/24", destination: "10.2.0.5", netns: rtNs }),
+  ];
+  assert.fixture(
+    toMermaid(labGraph(lab)),
+    `flowchart LR
+  subgraph ns0["host"]
+    d0{{"lan-bridge (bridge)"}}
+    d1(["veth-given"])
+  end
+  subgraph ns1["netns home-netns"]
+    d2(["lan"])
+    d3(["uplink"])
+    ns1f[/"filter<br/>router home<br/>NAT out of the uplink: lan<br/>inbound: replies and published ports only<br/>drop input icmp<br/>accept forward 10.1.0.0/24 → 10.2.0.5<br/>reject forward tcp/80 in uplink (new)"/]
+  end
+  subgraph ns2["netns isp"]
+    d4(["eth0"])
+    d5(["home-uplink"])
+  end
+  d1 ---|"given"| d4
+  d0 ---|"home-lan-leg"| d2
+  d5 ---|"home-uplink"| d3
+`,
+  );
+  assert.ok(toDot(labGraph(lab)).includes(`    ns1f [label="filter\\nrouter home\\nNAT out of the uplink: lan\\n`), toDot(labGraph(lab)));
+});
+
 test("draws nothing but the frame for a state with no lab resources", () => {
   assert.is(toMermaid(labGraph(LAB.slice(0, 3))), "flowchart LR\n");
   assert.is(toDot(labGraph([])).split("\n").length, 7);
+});
+
+test("draws a Process in its namespace and a TrafficControl on the veth it shapes (or on its interface)", () => {
+  const lab = [
+    res("Netns", "a", { name: "a-1234" }),
+    res("VethPair", "link", { name: "va", netns: "a-1234", peerName: "vb" }),
+    res("Bridge", "br", { name: "br0" }),
+    res("Process", "web", { netns: "a-1234", command: ["python3", "-m", "http.server", "80"] }),
+    res("TrafficControl", "slow", { device: "va", netns: "a-1234", rate: "8mbit" }),
+    res("TrafficControl", "lossy", { device: "br0", loss: "1%" }),
+  ];
+  assert.fixture(
+    toMermaid(labGraph(lab)),
+    `flowchart LR
+  subgraph ns0["host"]
+    d0{{"br0 (bridge)<br/>egress loss 1%"}}
+    d1(["vb"])
+  end
+  subgraph ns1["netns a-1234"]
+    d2(["va"])
+    d3[/"web: python3 -m http.server 80"/]
+  end
+  d2 ---|"veth · va → rate 8mbit"| d1
+`,
+  );
+  assert.match(toDot(labGraph(lab)), /d3 \[label="web: python3 -m http.server 80" shape=parallelogram\];/);
 });
 
 test.run();

@@ -137,6 +137,11 @@ text("FirewallRule: every match in iptables' order; reject names its ICMP type; 
   assert.is(firewallRules({ action: "accept", chain: "input", protocol: "udp", destinationPort: "53:53" }, c)[0]!.body, `-p udp -m udp --dport 53 -m comment --comment "${c}" -j ACCEPT`);
   assert.equal(firewallRules({ action: "drop", chain: "output", protocol: "all" }, c), [{ table: "filter", builtin: "OUTPUT", body: `-m comment --comment "${c}" -j DROP` }]);
   assert.is(firewallRules({ action: "drop", chain: "forward", protocol: "icmp" }, c)[0]!.body, `-p icmp -m comment --comment "${c}" -j DROP`);
+  assert.is(
+    firewallRules({ action: "drop", chain: "forward", inInterface: "wan", protocol: "tcp", destinationPort: 22, state: ["established", "new", "invalid"] }, c)[0]!.body,
+    `-i wan -p tcp -m tcp --dport 22 -m conntrack --ctstate INVALID,NEW,ESTABLISHED -m comment --comment "${c}" -j DROP`,
+    "states in the order iptables prints them",
+  );
 });
 
 const chains = suite("iptables: chain content and restore batches");
@@ -164,13 +169,15 @@ chains("parses the rules of one chain from -S output, and from iptables-save out
   assert.equal(parseListing("FORWARD", saved), ["-j NSLAB-FORWARD"]);
 });
 
-chains("orders FirewallRules by priority, then name, then owner, whatever the order they come in; established first", () => {
+chains("orders FirewallRules by priority, then name, then owner, whatever the order they come in; established first, PortForward accepts after the rules of priority 100, NatRule accepts last", () => {
   const a = fw(H2, 20, "drop-rest", "DROP");
   const b = fw(H, 10, "web");
   const c = fw(H2, 10, "api");
   const nat = `-s 10.0.0.0/24 -m comment --comment "nslab:${H2}:nat" -j ACCEPT`;
-  for (const others of [[a, c, nat], [nat, c, a], [c, nat, a]]) {
-    assert.equal(chainContent(FWD, [ESTABLISHED_RULE, ...others], H, [b]), [ESTABLISHED_RULE, c, b, a, nat], others.join(" | "));
+  const pf = `-d 10.0.0.2/32 -p tcp -m tcp --dport 80 -m conntrack --ctstate DNAT -m comment --comment "nslab:${H2}:pf" -j ACCEPT`;
+  const rest = fw(H2, 100, "drop-rest", "DROP");
+  for (const others of [[a, c, nat, rest, pf], [nat, pf, rest, c, a], [c, rest, nat, a, pf]]) {
+    assert.equal(chainContent(FWD, [ESTABLISHED_RULE, ...others], H, [b]), [ESTABLISHED_RULE, c, b, a, rest, pf, nat], others.join(" | "));
   }
   assert.equal(chainContent(FWD, [fw(H2, 100, "z")], H, [fw(H, 100, "é")]), [ESTABLISHED_RULE, fw(H2, 100, "z"), fw(H, 100, "é")], "names compare as UTF-8 bytes");
   assert.equal(chainContent(FWD, undefined, H, [fw(H, 100, "b")]).length, 2);

@@ -100,4 +100,17 @@ test("a VethPair's incarnation changes with its name or peer namespace (a replac
   assert.is(await settled(pairs[0]!.peer.incarnation), same, "the peer carries the pair's incarnation");
 });
 
+test("a Process takes its Netns's name and incarnation; a TrafficControl on vethPair.peer takes the peer's namespace", async () => {
+  const ns = new nslab.Netns("srv-ns", { name: "srv" });
+  new nslab.Process("srv-web", { netns: ns, command: ["python3", "-m", "http.server", "80"], ready: { tcpPort: 80 } });
+  const veth = new nslab.VethPair("srv-veth", { name: "s0", peerName: "eth0", peerNetns: ns });
+  new nslab.TrafficControl("srv-slow", { device: veth.peer, rate: "8mbit" });
+  const nsToken = await settled(ns.incarnation);
+  const p = await inputsOf("srv-web");
+  assert.equal([p.netns, p.netnsIdentity, p.command, p.ready], ["srv", nsToken, ["python3", "-m", "http.server", "80"], { tcpPort: 80 }]);
+  assert.is(registered.find((r) => r.name === "srv-web")!.type, "pulumi-nodejs:dynamic/nslab:Process");
+  const t = await inputsOf("srv-slow");
+  assert.equal([t.device, t.netns, t.deviceIdentity, t.rate], ["eth0", "srv", await settled(veth.incarnation), "8mbit"]);
+});
+
 test.run();
