@@ -53,9 +53,9 @@ export function resourceToState(r: ResourceState): ResourceState {
   return { ...r, inputs: toState(r.inputs), outputs: toState(r.outputs) };
 }
 
-/** A resource with its values in wire form (secrets as {sig, value}); `pulumi stack export` omits empty inputs and outputs. */
+/** A resource with its values in wire form (secrets as {sig, value}). */
 export function resourceFromState(r: ResourceState): ResourceState {
-  return { ...r, inputs: fromState(r.inputs ?? {}), outputs: fromState(r.outputs ?? {}) };
+  return { ...r, inputs: fromState(r.inputs), outputs: fromState(r.outputs) };
 }
 
 export function statePath(stateDir: string, stack: string): string {
@@ -76,6 +76,8 @@ export function readState(file: string): Checkpoint | undefined {
   const text = fs.readFileSync(file, "utf8");
   const state = JSON.parse(text) as Checkpoint;
   if (state.version !== 3) throw new Error(`${file}: unsupported state version ${state.version}`);
+  // `pulumi stack export` omits what is empty: an empty stack's resources, a resource's inputs and outputs.
+  state.deployment.resources = (state.deployment.resources ?? []).map((r) => ({ ...r, inputs: r.inputs ?? {}, outputs: r.outputs ?? {} }));
   const journal = journalPath(file);
   if (!fs.existsSync(journal)) return state;
   const lines = fs.readFileSync(journal, "utf8").split("\n");
