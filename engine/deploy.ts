@@ -3,11 +3,14 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Monitor, type MonitorHandler, type Severity } from "./monitor";
 import { packageRoot } from "./packageRoot";
+import { stderrFilter } from "./programOutput";
 import { loadProject, namespaceConfig, type Project } from "./project";
 import { ProviderHost } from "./providerHost";
 import { typeErrors } from "./typecheck";
 import { lockStack, readState, resourceFromState, statePath, StateWriter, type Checkpoint, type ResourceState } from "./state";
-import { Deployment, STACK_TYPE, type Diagnostic, type Step } from "./steps";
+import { Deployment } from "./deployment";
+import type { Diagnostic, Step } from "./steps";
+import { STACK_TYPE } from "./urn";
 import type { Props } from "./values";
 
 // The operations (up, preview, refresh, destroy): the project and its state, the program run by
@@ -33,6 +36,10 @@ export interface EngineOptions {
   signal?: AbortSignal;
   /** The program's own stdout/stderr. */
   onOutput?: (stream: "stdout" | "stderr", text: string) => void;
+  /** Read every resource back first (up, preview, destroy): --refresh; default: the project's `options: refresh: always`. */
+  refresh?: boolean;
+  /** What a refresh found (refresh, and the refresh before up, preview or destroy). */
+  onFinding?: (s: Step) => void;
 }
 
 export interface ChangeSummary {
@@ -52,6 +59,8 @@ export interface Result {
   outputs?: Props;
   diagnostics: Diagnostic[];
   failed: boolean;
+  /** What the refresh before up, preview or destroy found (--refresh), as the steps of a refresh. */
+  refreshed?: Step[];
   /** The state after the run (not for preview). */
   state?: Checkpoint;
   /**
@@ -77,8 +86,14 @@ function pulumiDir(project: Project, searchPath: string): string {
 }
 
 // The program and the provider host ignore SIGINT: a Ctrl-C reaches the whole foreground process
-// group, and nslab itself decides what stops (o.signal).
-const IGNORE_SIGINT = `--import=data:text/javascript,process.on("SIGINT",()=>{})`;
+// group, and nslab itself decides what stops (EngineOptions.signal). They end when their stdin, a pipe from
+// nslab, reaches its end: the kernel closes it when nslab goes, however it goes (SIGKILL
+// included), so neither outlives it. (Linux's PR_SET_PDEATHSIG would do the same but is out of
+// Node's reach without native code; polling the parent's pid would leave them running until the
+// next poll.) The pipe is unref'd: a program that ends by itself is not kept alive by it.
+const CHILD_OF_NSLAB = `--import=data:text/javascript,${encodeURIComponent(
+  'process.on("SIGINT",()=>{});process.stdin.on("end",()=>process.exit(129)).on("error",()=>process.exit(129)).resume().unref()',
+)}`;
 
 // The program's stack traces are mapped by Node's own source maps, which tsx turns on, not by
 // the source-map-support that the runtime's entry point (cmd/run) installs. That one maps through
@@ -106,6 +121,12 @@ const NODE_SOURCE_MAPS = `--import=data:text/javascript,${encodeURIComponent(
  */
 const plain = (message: string) => message.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
 
+/**
+ * A warning of the runtime that is not for nslab's users: it runs a lab without a package.json
+ * on purpose (NODE_PATH resolves its modules), and the runtime says so on every run.
+ */
+const NOT_FOR_NSLAB = /^Could not find a package\.json or package\.yaml file for the program\./;
+
 /** The user's resources: not the Stack, not a provider. */
 export const USER_TYPE = (type: string) => type !== STACK_TYPE && !type.startsWith("pulumi:providers:");
 
@@ -120,25 +141,26 @@ export function stateDirOf(project: Project, stateDir: string | undefined): stri
   return path.resolve(stateDir ?? process.env.NSLAB_STATE_DIR ?? path.join(project.dir, ".nslab"));
 }
 
-export async function run(operation: Operation, o: EngineOptions): Promise<Result> {
-  const stack = o.stack ?? "dev";
-  const project = loadProject(o.dir, stack, o.config);
-  const stateDir = stateDirOf(project, o.stateDir);
+export async function run(operation: Operation, options: EngineOptions): Promise<Result> {
+  const stack = options.stack ?? "dev";
+  const project = loadProject(options.dir, stack, options.config);
+  const stateDir = stateDirOf(project, options.stateDir);
   const file = statePath(stateDir, stack);
   const dryRun = operation === "preview";
   const unlock = lockStack(stateDir, stack);
   let monitor: Monitor | undefined;
   let host: Promise<ProviderHost> | undefined;
   let detach = () => {};
+  let onExit = () => {};
   try {
-    const prior = readState(file);
+    const prior = readState(file, { project: project.name, stack });
     const env: NodeJS.ProcessEnv = { ...process.env, NODE_PATH: nodePath(), PULUMI_NODEJS_PROJECT: project.name, PULUMI_NODEJS_STACK: stack };
     // Programs run through tsx's loader, not the runtime's ts-node (docs/engine.md, "Running the program").
     delete env.PULUMI_NODEJS_TYPESCRIPT;
     const sdk = pulumiDir(project, env.NODE_PATH!);
 
     const startHost = () =>
-      (host ??= ProviderHost.start({ nodeArgs: [IGNORE_SIGINT], hostDir: path.join(sdk, "cmd/dynamic-provider"), projectDir: project.dir, engineAddress: monitor!.address, env, config: namespaceConfig(project, "pulumi-nodejs") }));
+      (host ??= ProviderHost.start({ nodeArgs: [CHILD_OF_NSLAB], hostDir: path.join(sdk, "cmd/dynamic-provider"), projectDir: project.dir, engineAddress: monitor!.address, env, config: namespaceConfig(project, "pulumi-nodejs") }));
     const writer = new StateWriter(file);
     const save = (final = false) => {
       const { resources, pending } = deployment.snapshot();
@@ -158,15 +180,22 @@ export async function run(operation: Operation, o: EngineOptions): Promise<Resul
     const deployment: Deployment = new Deployment({
       project,
       dryRun,
-      parallel: o.parallel ?? 8,
+      parallel: options.parallel ?? 8,
       resources: (prior?.deployment.resources ?? []).map(resourceFromState),
       provider: startHost,
-      events: { step: (s) => o.onStep?.(s), diagnostic: (d) => o.onDiagnostic?.(d), changed: () => (dryRun ? Promise.resolve() : changed()) },
+      events: { step: (s) => options.onStep?.(s), finding: (s) => options.onFinding?.(s), diagnostic: (d) => options.onDiagnostic?.(d), changed: () => (dryRun ? Promise.resolve() : changed()) },
     });
+    // Stopped at once (a second Ctrl-C exits the process): the state as it stands, operations
+    // in flight recorded as pending, and the lock released.
+    onExit = () => {
+      if (!dryRun) save();
+      unlock();
+    };
+    process.on("exit", onExit);
     const cancel = () => deployment.cancel();
-    if (o.signal?.aborted) cancel();
-    o.signal?.addEventListener("abort", cancel);
-    detach = () => o.signal?.removeEventListener("abort", cancel);
+    if (options.signal?.aborted) cancel();
+    options.signal?.addEventListener("abort", cancel);
+    detach = () => options.signal?.removeEventListener("abort", cancel);
     for (const p of prior?.deployment.pending_operations ?? []) {
       deployment.diagnostic({ severity: "warning", urn: p.resource.urn, message: `the previous run was interrupted while ${p.type} ${p.resource.urn}; check it by hand or run refresh` });
     }
@@ -186,8 +215,7 @@ export async function run(operation: Operation, o: EngineOptions): Promise<Resul
       },
       registerOutputs: (urn, outputs) => deployment.registerOutputs(urn, outputs),
       log(severity: Severity, message: string, urn: string) {
-        if (severity === "debug") return;
-        if (severity === "error") deployment.failed = true;
+        if (severity === "debug" || NOT_FOR_NSLAB.test(message)) return;
         deployment.diagnostic({ severity, message: plain(message).trimEnd(), ...(urn ? { urn } : {}) });
       },
       shutdown: deletePhase,
@@ -195,35 +223,39 @@ export async function run(operation: Operation, o: EngineOptions): Promise<Resul
     };
     monitor = await Monitor.start(handler);
 
-    const typeErrorReport = (operation === "up" || operation === "preview") && o.typecheck !== false ? await typeErrors(project, env.NODE_PATH!, stateDir) : undefined;
+    // Refresh first: up, preview and destroy then go on from what exists.
+    const refresh = operation === "refresh" || (options.refresh ?? project.refresh);
+    if (refresh) await deployment.refresh();
+
+    const runsProgram = (operation === "up" || operation === "preview") && !deployment.failed;
+    const typeErrorReport = runsProgram && options.typecheck !== false ? await typeErrors(project, env.NODE_PATH!, stateDir) : undefined;
     if (typeErrorReport) {
       deployment.fail(`the program has type errors (--skip-typecheck runs it anyway):\n${typeErrorReport}`);
-    } else if (operation === "up" || operation === "preview") {
+    } else if (runsProgram) {
       // Started now, alongside the program: its ~0.7 s start-up overlaps the program's.
       startHost().catch(() => undefined);
       const argv = [
-        IGNORE_SIGINT,
+        CHILD_OF_NSLAB,
         NODE_SOURCE_MAPS,
         "--import",
         pathToFileURL(require.resolve("tsx", { paths: [packageRoot] })).href,
         path.join(sdk, "cmd/run"),
         ...["--monitor", monitor.address, "--engine", monitor.address, "--organization", "organization"],
         ...["--project", project.name, "--stack", stack, "--root-directory", project.dir, "--pwd", project.dir],
-        ...["--parallel", String(o.parallel ?? 8), ...(dryRun ? ["--dry-run"] : []), project.main],
+        ...["--parallel", String(options.parallel ?? 8), ...(dryRun ? ["--dry-run"] : []), project.main],
       ];
       const programEnv = { ...env, PULUMI_CONFIG: JSON.stringify(project.config), PULUMI_CONFIG_SECRET_KEYS: "[]" };
-      const { code, stderr } = await runProgram(argv, project.dir, programEnv, o.onOutput);
+      const { code, stderr } = await runProgram(argv, project.dir, programEnv, options.onOutput);
       await settle();
-      if (code === 32) deployment.failed = true; // the program threw; the runtime already logged it
-      else if (code !== 0) deployment.fail(`the program exited with code ${code}${stderr ? `:\n${stderr.trimEnd()}` : ""}`);
+      deployment.programExited(code, stderr);
       await deletePhase();
-    } else if (operation === "refresh") {
-      await deployment.refresh();
-    } else {
+    } else if (operation === "destroy") {
       await deployment.deletePhase(true);
     }
 
-    const result: Result = { operation, stack, steps: deployment.steps, changeSummary: summarize(deployment.steps), diagnostics: deployment.diagnostics, failed: deployment.failed };
+    const steps = operation === "refresh" ? deployment.findings : deployment.steps;
+    const result: Result = { operation, stack, steps, changeSummary: summarize(steps), diagnostics: deployment.diagnostics, failed: deployment.failed };
+    if (refresh && operation !== "refresh") result.refreshed = deployment.findings;
     if (operation === "up" || operation === "preview") result.outputs = deployment.outputs();
     if (dryRun) result.planned = deployment.snapshot().resources;
     if (!dryRun) {
@@ -233,6 +265,7 @@ export async function run(operation: Operation, o: EngineOptions): Promise<Resul
     }
     return result;
   } finally {
+    process.off("exit", onExit);
     detach();
     if (host) void host.then((h) => h.stop(), () => undefined);
     monitor?.stop();
@@ -243,14 +276,23 @@ export async function run(operation: Operation, o: EngineOptions): Promise<Resul
 /** Runs the program to its end, passing its output on; resolves with its exit code and stderr. */
 function runProgram(argv: string[], cwd: string, env: NodeJS.ProcessEnv, onOutput: EngineOptions["onOutput"]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    // stdin: the pipe whose end tells the program that nslab is gone (CHILD_OF_NSLAB).
+    const child = spawn(process.execPath, argv, { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
     let stderr = "";
+    const filter = stderrFilter();
     child.stdout.on("data", (d: Buffer) => onOutput?.("stdout", d.toString()));
     child.stderr.on("data", (d: Buffer) => {
-      stderr += d;
-      onOutput?.("stderr", d.toString());
+      const text = filter.push(d.toString());
+      stderr += text;
+      if (text) onOutput?.("stderr", text);
     });
     child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stderr }));
+    child.on("close", (code, signal) => {
+      child.stdin.destroy();
+      const rest = filter.flush();
+      stderr += rest;
+      if (rest) onOutput?.("stderr", rest);
+      resolve({ code: code ?? (signal ? 128 : 1), stderr });
+    });
   });
 }

@@ -1,6 +1,7 @@
 import { USER_TYPE, type Result } from "./deploy";
 import { changedValues, diagnosticLine, MARK } from "./output";
-import { parseUrn, type Step } from "./steps";
+import type { Step } from "./steps";
+import { parseUrn } from "./urn";
 
 // `nslab preview --format markdown`: a preview as a review-ready summary for a pull-request
 // comment: a heading, the counts, then each changed resource with its changed properties (with

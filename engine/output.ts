@@ -1,5 +1,6 @@
-import type { Operation, Result } from "./deploy";
-import { parseUrn, type Diagnostic, type Step } from "./steps";
+import { USER_TYPE, type Operation, type Result } from "./deploy";
+import type { Diagnostic, Step } from "./steps";
+import { parseUrn } from "./urn";
 import { isWireSecret, UNKNOWN, type Props, type Value } from "./values";
 
 // What `nslab` prints: Pulumi-like lines for people, and the one --json object of docs/design.md,
@@ -31,6 +32,24 @@ export function changedValues(s: Step): { key: string; before: string; after: st
   return s.diffs.map((key) => ({ key, before: text(s.olds, key), after: text(s.news, key) }));
 }
 
+/**
+ * What a refresh found of one resource, in its words: `gone`, or `changed` with each changed
+ * output as `key old → new` (a refresh changes nothing; it records what exists).
+ */
+export function findingLines(s: Step): string[] {
+  if (s.op === "same") return [];
+  const what = s.op === "delete" ? "gone" : "changed";
+  const changes = changedValues(s).map((c) => `${c.key} ${c.before} → ${c.after}`);
+  return [`  ${what.padEnd(8)} ${s.type}  ${parseUrn(s.urn).name}${changes.length ? `: ${changes.join(", ")}` : ""}`];
+}
+
+/** The counts of what a refresh found. */
+function foundSummary(steps: readonly Step[]): string {
+  const count = (op: Step["op"]) => steps.filter((s) => s.op === op && USER_TYPE(s.type)).length;
+  const parts = [[count("delete"), "gone"], [count("update"), "changed"], [count("same"), "unchanged"]].filter(([n]) => n).map(([n, what]) => `${n} ${what}`);
+  return parts.length ? parts.join(", ") : "nothing";
+}
+
 export function diagnosticLine(d: Diagnostic): string {
   const name = d.urn ? parseUrn(d.urn).name : undefined;
   const where = name && !d.message.includes(`'${name}'`) ? `${name}: ` : "";
@@ -49,6 +68,7 @@ export function header(op: Operation, stack: string): string {
 }
 
 export function summary(r: Result): string {
+  if (r.operation === "refresh") return [`Refresh found: ${foundSummary(r.steps)}`, ...(r.failed ? ["refresh failed"] : [])].join("\n");
   const c = r.changeSummary;
   const future = r.operation === "preview";
   const parts = [
@@ -58,7 +78,7 @@ export function summary(r: Result): string {
     c.delete && `${c.delete} ${future ? "to delete" : "deleted"}`,
     c.same && `${c.same} unchanged`,
   ].filter(Boolean);
-  const lines = [`Resources: ${parts.length ? parts.join(", ") : "none"}`];
+  const lines = [...(r.refreshed ? [`Refresh found: ${foundSummary(r.refreshed)}`] : []), `Resources: ${parts.length ? parts.join(", ") : "none"}`];
   if (r.outputs && Object.keys(r.outputs).length) {
     lines.push("Outputs:");
     for (const [k, v] of Object.entries(r.outputs)) lines.push(`    ${k}: ${JSON.stringify(shown(v))}`);
@@ -69,10 +89,12 @@ export function summary(r: Result): string {
 
 /** The --json object (docs/design.md, "The CLI's output contract"). */
 export function json(r: Result): object {
+  const steps = (list: Step[]) => list.map((s) => ({ op: s.op, urn: s.urn, type: s.type, diffs: s.diffs, diffReasons: s.diffs }));
   return {
     operation: r.operation,
     stack: r.stack,
-    steps: r.steps.map((s) => ({ op: s.op, urn: s.urn, type: s.type, diffs: s.diffs, diffReasons: s.diffs })),
+    ...(r.refreshed ? { refreshed: steps(r.refreshed) } : {}),
+    steps: steps(r.steps),
     changeSummary: r.changeSummary,
     ...(r.outputs ? { outputs: shown(r.outputs as Props) } : {}),
     diagnostics: r.diagnostics,

@@ -63,8 +63,9 @@ export class ProviderHost {
     private readonly stderr: () => string,
   ) {}
 
-  static async start(o: ProviderHostOptions): Promise<ProviderHost> {
-    const child = spawn(process.execPath, [...o.nodeArgs, o.hostDir, o.engineAddress], { cwd: o.projectDir, env: o.env, stdio: ["ignore", "pipe", "pipe"] });
+  static async start(options: ProviderHostOptions): Promise<ProviderHost> {
+    // stdin: a pipe from nslab, whose end (however nslab ends) ends the host (nodeArgs).
+    const child = spawn(process.execPath, [...options.nodeArgs, options.hostDir, options.engineAddress], { cwd: options.projectDir, env: options.env, stdio: ["pipe", "pipe", "pipe"] });
     let stderr = "";
     child.stderr!.on("data", (d) => (stderr += d));
     const port = await new Promise<number>((resolve, reject) => {
@@ -85,16 +86,16 @@ export class ProviderHost {
     const host = new ProviderHost(child, client, () => stderr);
     // The host is a server that never exits by itself: it must not outlive nslab.
     process.once("exit", host.kill);
-    await host.configure(o);
+    await host.configure(options);
     return host;
   }
 
   /** The plugin loader's sequence: Handshake, GetPluginInfo, CheckConfig, Configure (UNIMPLEMENTED is fine). */
-  private async configure(o: ProviderHostOptions): Promise<void> {
-    const handshake = new prov.ProviderHandshakeRequest().setEngineAddress(o.engineAddress).setRootDirectory(o.projectDir).setProgramDirectory(o.projectDir);
+  private async configure(options: ProviderHostOptions): Promise<void> {
+    const handshake = new prov.ProviderHandshakeRequest().setEngineAddress(options.engineAddress).setRootDirectory(options.projectDir).setProgramDirectory(options.projectDir);
     await this.call("handshake", handshake).catch(ignoreUnimplemented);
     await this.call("getPluginInfo", new Empty());
-    const args = struct(o.config);
+    const args = struct(options.config);
     const checkConfig = new prov.CheckRequest().setUrn("").setOlds(struct({})).setNews(args);
     await this.call("checkConfig", checkConfig).catch(ignoreUnimplemented);
     await this.call("configure", new prov.ConfigureRequest().setArgs(args).setAcceptsecrets(true).setAcceptresources(true));
@@ -162,6 +163,7 @@ export class ProviderHost {
     process.off("exit", this.kill);
     this.client.close();
     this.kill();
+    this.child.stdin?.destroy();
   }
 }
 

@@ -1,6 +1,8 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { createLockFile, holderState, readLockFile } from "../provider/driver/lock";
+import { shellQuote } from "../provider/errors";
 import { packageVersion } from "./packageRoot";
 import { fromState, toState, type Props } from "./values";
 
@@ -67,26 +69,47 @@ export function journalPath(file: string): string {
   return `${file}.journal`;
 }
 
+/** Whose state a file is: the project and stack its URNs name. */
+export interface StackRef {
+  project: string;
+  stack: string;
+}
+
+/** An unusable state file: the message names the file and what to do. */
+export class StateError extends Error {}
+
 /**
  * The state: the file, with the changes its journal records since it was written (a run that was
- * killed left them there). A last line cut short by the kill is an operation that never started.
+ * killed left them there). A last line cut short by the kill is an operation that never started;
+ * any other line that does not parse is corruption, refused. With `owner`, a state whose URNs
+ * name another project or stack (a file copied from elsewhere) is refused: a run on it would
+ * delete the other stack's objects.
  */
-export function readState(file: string): Checkpoint | undefined {
-  if (!fs.existsSync(file)) return undefined;
-  const text = fs.readFileSync(file, "utf8");
-  const state = JSON.parse(text) as Checkpoint;
-  if (state.version !== 3) throw new Error(`${file}: unsupported state version ${state.version}`);
+export function readState(file: string, owner?: StackRef): Checkpoint | undefined {
+  const text = readText(file);
+  if (text === undefined) return undefined;
+  const state = parseJson<Checkpoint>(file, text, "the state file");
+  if (state?.version !== 3) throw new StateError(`${file}: unsupported state version ${JSON.stringify(state?.version)}: nslab reads version 3 (pulumi stack export)`);
   // `pulumi stack export` omits what is empty: an empty stack's resources, a resource's inputs and outputs.
-  state.deployment.resources = (state.deployment.resources ?? []).map((r) => ({ ...r, inputs: r.inputs ?? {}, outputs: r.outputs ?? {} }));
+  if (state.deployment && state.deployment.resources === undefined) state.deployment.resources = [];
+  if (!Array.isArray(state.deployment?.resources)) throw new StateError(`${file}: not a state file: it has no deployment.resources list`);
+  state.deployment.resources = state.deployment.resources.map((r) => ({ ...r, inputs: r.inputs ?? {}, outputs: r.outputs ?? {} }));
+  if (owner) checkOwner(file, state.deployment.resources, owner);
   const journal = journalPath(file);
-  if (!fs.existsSync(journal)) return state;
-  const lines = fs.readFileSync(journal, "utf8").split("\n");
+  const jtext = readText(journal);
+  if (jtext === undefined) return state;
+  const lines = jtext.split("\n");
   // A journal extends the file whose digest is `base`; one left beside a newer file is already in it.
   if (parseEntry(lines[0])?.base !== digest(text)) return state;
   const resources = new Map(state.deployment.resources.map((r) => [journalKey(r), r]));
   let pending = state.deployment.pending_operations ?? [];
-  for (const entry of lines.slice(1).map(parseEntry)) {
-    if (!entry) continue;
+  const last = lines.length - 1 - (lines[lines.length - 1] === "" ? 1 : 0);
+  for (let i = 1; i <= last; i++) {
+    const entry = parseEntry(lines[i]);
+    if (!entry) {
+      if (i === last) break;
+      throw new StateError(`${journal}: line ${i + 1} is corrupt (not JSON), and ${last - i} line(s) after it record later changes; nslab cannot tell what the stack holds. Restore it from a backup (nslab needs it to know which objects are the stack's)`);
+    }
     for (const key of entry.delete ?? []) resources.delete(key);
     for (const r of entry.put ?? []) resources.set(journalKey(r), r);
     if (entry.pending) pending = entry.pending;
@@ -95,11 +118,52 @@ export function readState(file: string): Checkpoint | undefined {
   return { ...state, deployment: { ...deployment, resources: [...resources.values()], ...(pending.length ? { pending_operations: pending } : {}) } };
 }
 
+/** The stack and project of every URN (`urn:pulumi:STACK::PROJECT::...`) must be the run's. */
+function checkOwner(file: string, resources: ResourceState[], owner: StackRef): void {
+  for (const r of resources) {
+    const m = /^urn:pulumi:([^:]*)::([^:]*)::/.exec(String(r?.urn));
+    if (m?.[1] === owner.stack && m[2] === owner.project) continue;
+    const theirs = m ? `project "${m[2]}", stack "${m[1]}"` : `a resource with the URN ${JSON.stringify(r?.urn)}`;
+    throw new StateError(
+      `${file}: this state belongs to ${theirs}, not to project "${owner.project}", stack "${owner.stack}": a run on it would change the other stack's objects. ` +
+        `Use that project's directory and --stack, or give this one its own --state-dir`,
+    );
+  }
+}
+
 function parseEntry(line: string | undefined): JournalEntry | undefined {
   try {
     return JSON.parse(line ?? "") as JournalEntry;
   } catch {
     return undefined;
+  }
+}
+
+/** A state file's text, read without following a symbolic link; undefined when there is none. */
+function readText(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return undefined;
+    if (code === "ELOOP") throw new StateError(`${file} is a symbolic link; nslab does not follow links to state files (another user could point them anywhere). Replace it with the file itself`);
+    throw new StateError(`${file}: ${(err as Error).message}`);
+  }
+  try {
+    return fs.readFileSync(fd, "utf8");
+  } catch (err) {
+    throw new StateError(`${file}: ${(err as Error).message}`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function parseJson<T>(file: string, text: string, what: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new StateError(`${file}: ${what} is not valid JSON (${(err as Error).message}); restore it from a backup (nslab needs it to know which objects are the stack's)`);
   }
 }
 
@@ -139,7 +203,7 @@ export class StateWriter {
     if (this.base === undefined || final) {
       this.base = writeState(this.file, makeCheckpoint(resources.map(resourceToState), pending.map(pendingToState)), final);
       if (final) fs.rmSync(journalPath(this.file), { force: true });
-      else fs.writeFileSync(journalPath(this.file), JSON.stringify({ base: this.base }) + "\n", { mode: 0o600 });
+      else replaceFile(journalPath(this.file), JSON.stringify({ base: this.base }) + "\n", false);
     } else {
       const entry: JournalEntry = {};
       const put: ResourceState[] = [];
@@ -157,7 +221,13 @@ export class StateWriter {
         entry.pending = pending.map(pendingToState);
       }
       if (Object.keys(entry).length === 0) return;
-      fs.appendFileSync(journalPath(this.file), JSON.stringify(entry) + "\n", { mode: 0o600 });
+      // O_NOFOLLOW: a link planted in place of the journal is an error, never a file written through it.
+      const fd = fs.openSync(journalPath(this.file), fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW);
+      try {
+        fs.writeFileSync(fd, JSON.stringify(entry) + "\n");
+      } finally {
+        fs.closeSync(fd);
+      }
     }
     this.written = next;
     this.pending = pending;
@@ -173,50 +243,84 @@ export function makeCheckpoint(resources: ResourceState[], pending: PendingOpera
 }
 
 /**
- * Writes `state` to `file` atomically (temporary file + rename), mode 0600. The rename alone
- * survives a killed process; `durable` also survives a crash of the machine (fsync), for the
- * final write of a run. Returns the digest of what it wrote.
+ * Writes `state` to `file` atomically, mode 0600. The rename alone survives a killed process;
+ * `durable` also survives a crash of the machine (fsync), for the final write of a run. Returns
+ * the digest of what it wrote.
  */
 export function writeState(file: string, state: Checkpoint, durable = false): string {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, "w", 0o600);
-  let text: string;
+  const text = JSON.stringify(state, null, 4) + "\n";
+  replaceFile(file, text, durable);
+  return digest(text);
+}
+
+/**
+ * Replaces `file` with `text` through a temporary file created exclusively (O_EXCL never follows
+ * a link planted under its name) and renamed over it (a rename replaces a link, never writes
+ * through it).
+ */
+function replaceFile(file: string, text: string, durable: boolean): void {
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  const fd = fs.openSync(tmp, "wx", 0o600);
   try {
-    text = JSON.stringify(state, null, 4) + "\n";
     fs.writeFileSync(fd, text);
     if (durable) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
-  return digest(text);
 }
 
 const digest = (text: string) => createHash("sha256").update(text).digest("hex");
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+/** The locks this process holds, by file, with how many times each is taken. */
+const held = new Map<string, number>();
 
-/** Takes the stack's lock (a file holding the owner's pid); a lock whose owner died is taken over. */
+/**
+ * Takes the stack's lock (a file naming its holder: provider/driver/lock.ts); a lock whose holder died is
+ * taken over. This process may take it again while it holds it (up holds it from its preview to
+ * its end). The state directory must be writable by this user only.
+ */
 export function lockStack(stateDir: string, stack: string): () => void {
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  checkStateDir(stateDir);
   const file = path.join(stateDir, `${stack}.lock`);
-  for (;;) {
-    try {
-      fs.writeFileSync(file, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
-      return () => fs.rmSync(file, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      const owner = Number(fs.readFileSync(file, "utf8").trim());
-      if (owner && alive(owner)) throw new Error(`stack ${stack} is locked by a running nslab (pid ${owner}); lock file ${file}`);
+  const release = () => {
+    const n = held.get(file)! - 1;
+    if (n > 0) held.set(file, n);
+    else {
+      held.delete(file);
       fs.rmSync(file, { force: true });
     }
+  };
+  if (held.has(file)) {
+    held.set(file, held.get(file)! + 1);
+    return release;
+  }
+  while (!createLockFile(file)) {
+    const record = readLockFile(file);
+    if (record === undefined) continue;
+    const holder = holderState(record);
+    if (holder !== "dead") {
+      const pid = record.split(" ")[0];
+      const where = holder === "unknown" ? ` in another PID namespace; if it is not running, remove the lock file` : "";
+      throw new StateError(`stack ${stack} is locked by a running nslab (pid ${pid}${where}); lock file ${file}`);
+    }
+    fs.rmSync(file, { force: true });
+  }
+  held.set(file, 1);
+  return release;
+}
+
+/** A state directory another user can write to lets them plant links and files among the state files. */
+function checkStateDir(dir: string): void {
+  const st = fs.statSync(dir);
+  const uid = process.getuid?.();
+  if (!st.isDirectory()) throw new StateError(`state directory ${dir} is not a directory`);
+  if ((st.mode & 0o022) !== 0 || (uid !== undefined && st.uid !== uid)) {
+    throw new StateError(
+      `state directory ${dir} can be written by other users (mode ${(st.mode & 0o7777).toString(8)}, owner uid ${st.uid}): they could plant links or files among its state files. ` +
+        `Use a directory of your own that only you can write: chmod go-w ${shellQuote(dir)}, or choose another --state-dir`,
+    );
   }
 }

@@ -1,9 +1,11 @@
+import * as path from "node:path";
 import * as nslab from "nslab";
 
 // A home (or branch) router: a WAN leg to the "isp" namespace and two LAN segments. The LANs reach
 // out through NAT (the isp sees the router's WAN address), the outside reaches in only through the
-// published port (tcp 8080 on the WAN address goes to port 80 of the server in LAN A), LAN A may
-// open tcp/22 in LAN B, and nothing else crosses (the replies of allowed connections do).
+// published port (tcp 8080 on the WAN address goes to the web server on port 80 of the server in
+// LAN A, a Process serving www/), LAN A may open tcp/22 in LAN B, and nothing else crosses (the
+// replies of allowed connections do).
 //
 //   [isp-…] home-uplin-… 203.0.113.1/24
 //        |  veth
@@ -31,6 +33,7 @@ import * as nslab from "nslab";
 //   ip netns exec router iptables -A FORWARD -i uplink -j DROP
 //   ip netns exec router iptables -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
 //   ip netns exec router iptables -A INPUT -i uplink -j DROP
+//   cd www; setsid ip netns exec server python3 -m http.server 80 </dev/null >web.log 2>&1 &
 
 const isp = new nslab.Netns("isp");
 const lanA = new nslab.Segment("lan-a", { subnet: "192.168.10.0/24", gateway: true, gatewayOn: "router" });
@@ -41,6 +44,7 @@ const host = (segment: nslab.Segment, name: string) => {
   return { netns, attachment: segment.attach(name, { netns }) };
 };
 const server = host(lanA, "server");
+const web = new nslab.Process("web", { netns: server.netns, command: ["python3", "-m", "http.server", "80"], cwd: path.join(__dirname, "www"), ready: { tcpPort: 80 } });
 const laptop = host(lanA, "laptop");
 const nas = host(lanB, "nas");
 const printer = host(lanB, "printer");
@@ -54,6 +58,7 @@ const router = new nslab.Router("home", {
 });
 
 export const routerNetns = router.netns;
+export const webLog = web.logPath;
 export const ispNetns = isp.name;
 export const hosts = Object.fromEntries(
   Object.entries({ server, laptop, nas, printer }).map(([name, h]) => [name, { netns: h.netns.name, address: h.attachment.address }]),

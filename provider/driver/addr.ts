@@ -1,6 +1,7 @@
 import { failedWith } from "./exec";
 import { ip, ipJson, type Netns } from "./ip";
 import type { LinkInfo } from "./link";
+import { netnsKind, readRecord, removeRecord, writeRecord } from "./runstate";
 
 // Interface addresses (`ip addr`). Reads go through `ip -j addr show to <address>`, which lists
 // only the links holding that exact address, rather than `show dev NAME`: a missing device
@@ -96,5 +97,33 @@ export async function delAddr(s: AddrSpec, label: string | undefined): Promise<v
     // NOT_FOUND): what counts is whether it is still there.
     const still = await findAddr(s);
     if (still && (s.family === 6 || !label || still.addr.label === label)) throw err;
+  }
+}
+
+// The owner of an address is kept in a record (runstate.ts), written before the address is added:
+// an address carries no mark that tells one owner from another (a label has 15 bytes for the
+// device name and a hash, IPv6 has none, and iproute2 6.1 cannot set an address's protocol).
+
+function recordKey(s: AddrSpec): [string, string] {
+  return [netnsKind("addr", s.netns), `${s.device} ${s.cidr}`];
+}
+
+/** The owner hash recorded for the address, or undefined. */
+export function addrOwner(s: AddrSpec): Promise<string | undefined> {
+  return readRecord(...recordKey(s));
+}
+
+/** Records `hash` as the owner of the address (undefined: removes the record). */
+export async function setAddrOwner(s: AddrSpec, hash: string | undefined): Promise<void> {
+  await (hash === undefined ? removeRecord(...recordKey(s)) : writeRecord(...recordKey(s), hash));
+}
+
+/** The IPv4 addresses of a device. Equivalent to: `ip [-n NETNS] -j -4 addr show dev DEV`. */
+export async function deviceAddrs(netns: Netns, device: string): Promise<AddrInfo[]> {
+  try {
+    return (await ipJson<LinkAddrs>(netns, ["-4", "addr", "show", "dev", device]))[0]?.addr_info ?? [];
+  } catch (err) {
+    if (failedWith(err, "NOT_FOUND", "NO_NETNS")) return [];
+    throw err;
   }
 }

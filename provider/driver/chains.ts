@@ -232,6 +232,24 @@ export interface ChainRead extends Hook {
   rules: string[] | undefined;
   /** How many copies of nslab's jump the built-in chain holds. */
   jumps: number;
+  /** The first rule in nslab's chain that no nslab resource wrote, if any. */
+  foreign?: string;
+  /** How many rules elsewhere in the table jump to nslab's chain (not nslab's jump). */
+  foreignJumps?: number;
+}
+
+/** The first rule of a chain that is neither an owner's nor the implicit established-accept. */
+export function foreignRule(rules: readonly string[] | undefined): string | undefined {
+  return rules?.find((b) => b !== ESTABLISHED_RULE && parseComment(commentOf(b)) === undefined);
+}
+
+/**
+ * Whether nslab's chain of this hook was made by someone else: it exists without nslab's jump and
+ * holds a rule nslab did not write, or other rules jump to it. nslab never writes to it, nor
+ * deletes it (an nslab chain always has its jump: it is created and removed with it).
+ */
+export function notOurChain(read: ChainRead): boolean {
+  return read.rules !== undefined && read.jumps === 0 && (read.foreign !== undefined || (read.foreignJumps ?? 0) > 0);
 }
 
 /** Rule bodies of chain `chain` in `iptables -S CHAIN` output. */
@@ -373,14 +391,16 @@ export function restoreText(byTable: ReadonlyMap<Table, readonly string[]>): str
 
 /**
  * Whether the owner's rules are all in place: in each hook exactly the expected bodies, the chain
- * present and jumped to (docs/kernel-facts.md, D7: a flushed chain, a removed jump or a flushed table).
+ * present and jumped to (docs/kernel-facts.md, D7: a flushed chain, a removed jump or a flushed
+ * table), and no rule of someone else's in it (D8: the next write of the chain removes it).
  */
 export function rulesIntact(reads: readonly ChainRead[], hash: string, expected: readonly Rule[]): boolean {
   return reads.every((read) => {
     const want = expected.filter((r) => r.table === read.table && r.builtin === read.builtin).map((r) => r.body);
     const have = ownedBy(read.rules, hash);
     if (want.length === 0) return have.length === 0;
-    return read.jumps > 0 && [...have].sort().join("\n") === [...want].sort().join("\n");
+    // A rule someone else put in our chain can change what ours do (a DROP above a port forward's accept).
+    return read.jumps > 0 && read.foreign === undefined && [...have].sort().join("\n") === [...want].sort().join("\n");
   });
 }
 

@@ -3,6 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { CommandError, NslabError } from "../errors";
 import { classify, DUMP_INTERRUPTED, toolOf } from "./classify";
+import { pidNamespace } from "./lock";
 
 // The only file that spawns processes. execa is ESM-only: it is loaded with a real dynamic
 // import() at call time (tsconfig `module: nodenext` keeps it un-lowered), never statically,
@@ -131,8 +132,11 @@ class Spawner {
     const { execa } = await import("execa");
     const base = fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir();
     removeOrphans(base);
-    const dir = fs.mkdtempSync(path.join(base, `nslab-${process.pid}-`));
-    const child = execa("bash", ["-c", SPAWNER, "nslab-spawner", dir], { stdin: "pipe", stdout: "pipe", stderr: "inherit", buffer: false, reject: false, env: { LC_ALL: "C" } });
+    const dir = fs.mkdtempSync(path.join(base, `nslab-ns${pidNamespace()}-${process.pid}-`));
+    // detached: its own session (setsid), so a Ctrl-C at the terminal, which reaches the whole
+    // foreground process group, never reaches bash or the commands in flight: nslab decides what
+    // stops. It still ends with the provider host, however that ends: its stdin closes.
+    const child = execa("bash", ["-c", SPAWNER, "nslab-spawner", dir], { stdin: "pipe", stdout: "pipe", stderr: "inherit", buffer: false, reject: false, detached: true, env: { LC_ALL: "C" } });
     child.catch(() => {});
     return new Spawner(child as unknown as Subprocess, dir);
   }
@@ -209,11 +213,13 @@ class Spawner {
 /**
  * Removes the directories of spawners whose Node process is gone: bash removes its own when it
  * ends, but not when it is killed with SIGKILL along with Node (a crash test kills a process group).
+ * A directory is named by its PID namespace and pid: only those of this PID namespace can be
+ * judged here (/dev/shm is shared with processes whose pids mean nothing in this one).
  */
 function removeOrphans(base: string): void {
   for (const name of fs.readdirSync(base)) {
-    const pid = /^nslab-(\d+)-/.exec(name)?.[1];
-    if (!pid || alive(Number(pid))) continue;
+    const m = /^nslab-ns(\d+)-(\d+)-/.exec(name);
+    if (!m || m[1] !== pidNamespace() || alive(Number(m[2]))) continue;
     fs.rmSync(path.join(base, name), { recursive: true, force: true });
   }
 }

@@ -1,10 +1,11 @@
 import { CommandError, NslabError, shellQuote } from "../errors";
 import { GroupCommit } from "../lib/groupCommit";
-import { chainContent, chainLines, chainName, conflictsIn, jumpRule, parseListing, restoreText, type ChainRead, type Hook, type Rule, type Table } from "./chains";
+import { chainContent, chainLines, chainName, conflictsIn, foreignRule, jumpRule, notOurChain, parseListing, restoreText, type ChainRead, type Hook, type Rule, type Table } from "./chains";
 import { exec, failedWith } from "./exec";
 import type { Netns } from "./ip";
 import { where } from "./link";
 import { withHostLock } from "./lock";
+import { shortHash } from "../lib/names";
 import { missingNetnsError } from "./netns";
 
 // iptables through execa: reads with `iptables-save -t TABLE`, every write as one
@@ -57,16 +58,17 @@ export async function readHooks(netns: Netns, hooks: readonly Hook[]): Promise<C
     const declared = (chain: string) => text.split("\n").some((l) => l.startsWith(`:${chain} `));
     const chain = chainName(hook.builtin);
     const jump = jumpRule(hook.builtin);
-    return {
-      ...hook,
-      rules: declared(chain) ? parseListing(chain, text) : undefined,
-      jumps: parseListing(hook.builtin, text).filter((b) => b === jump).length,
-    };
+    const rules = declared(chain) ? parseListing(chain, text) : undefined;
+    const foreign = foreignRule(rules);
+    const to = new RegExp(`^-A \\S+ .*-j ${chain}( |$)`);
+    const foreignJumps = text.split("\n").filter((l) => to.test(l) && l !== `-A ${hook.builtin} ${jump}`).length;
+    return { ...hook, rules, jumps: parseListing(hook.builtin, text).filter((b) => b === jump).length, ...(foreign !== undefined ? { foreign } : {}), ...(foreignJumps ? { foreignJumps } : {}) };
   });
 }
 
+/** A name of fixed length: a namespace name can be as long as a file name may be. */
 function lockName(netns: Netns): string {
-  return `iptables@${netns ?? "-"}`;
+  return `iptables-${shortHash([netns ?? ""], 16)}`;
 }
 
 /**
@@ -141,7 +143,13 @@ async function rewrite(netns: Netns, changes: readonly Queued[]): Promise<Map<Qu
   const contents = new Map(reads.map((read) => [read, read.rules]));
   const outcomes = new Map<Queued, unknown>();
   for (const c of changes) {
-    const mine = reads.filter((read) => c.hooks.some((h) => h.table === read.table && h.builtin === read.builtin));
+    // A chain of nslab's name made by someone else is never written to nor removed.
+    const taken = reads.find((read) => notOurChain(read) && c.rules.some((r) => r.table === read.table && r.builtin === read.builtin));
+    if (taken) {
+      outcomes.set(c, notOurChainError(netns, taken));
+      continue;
+    }
+    const mine = reads.filter((read) => !notOurChain(read) && c.hooks.some((h) => h.table === read.table && h.builtin === read.builtin));
     const conflict = mine.map((read) => ({ read, found: conflictsIn({ ...read, rules: contents.get(read) }, c.hash, c.rules) })).find((x) => x.found.length);
     if (conflict && !c.adopt) {
       outcomes.set(c, conflictError(netns, conflict.read, conflict.found[0]!.body));
@@ -172,6 +180,17 @@ function conflictError(netns: Netns, read: ChainRead, body: string): NslabError 
     "CONFLICT",
     `the rule "${body}" in chain ${chainName(read.builtin)} (table ${read.table}) of ${where(netns)} already does this for another nslab resource or stack. ` +
       `Remove that resource, or remove the rule with: ${remove} ${body}, or set adopt: true to take it over.`,
+  );
+}
+
+function notOurChainError(netns: Netns, read: ChainRead): NslabError {
+  const chain = chainName(read.builtin);
+  const what = read.foreign !== undefined ? `holds the rule "${read.foreign}"` : `is jumped to by ${read.foreignJumps} rule(s)`;
+  const list = iptablesArgv(netns, ["-t", read.table, "-S"]).map(shellQuote).join(" ");
+  return new NslabError(
+    "CONFLICT",
+    `chain ${chain} (table ${read.table}) of ${where(netns)} exists and was not made by nslab: it has no nslab jump from ${read.builtin} and ${what}. ` +
+      `nslab keeps its rules in a chain of that name and will not write into someone else's: rename or remove that chain (see it with: ${list}), then retry.`,
   );
 }
 

@@ -1,7 +1,7 @@
 import { NslabError, PartialCreateError, shellQuote } from "../errors";
 import { failedWith } from "./exec";
 import { ip, ipArgv, ipJson, type Netns } from "./ip";
-import { LINK_GROUP, linkAlias, ownerOfAlias } from "./marks";
+import { linkAlias, linkGroup, ownerOfAlias } from "./marks";
 import { HOST_CRITICAL_LINKS } from "../lib/names";
 
 // Links (`ip link`): reads through `ip -j -d link show`, writes always with the `name`/`dev`
@@ -104,7 +104,7 @@ export function where(netns: Netns): string {
 }
 
 // Creating links and recognising nslab's own (shared by VethPair and Bridge). A link is marked
-// by `group LINK_GROUP`, set atomically by `ip link add`, and by the alias `nslab:<owner hash>`,
+// by its owner's group (marks.ts), set atomically by `ip link add`, and by the alias `nslab:<owner hash>`,
 // which `ip link add` silently drops, so it is set right after (docs/kernel-facts.md, "Links").
 
 /** Whose a link is: "ours" (this owner's), "nslab" (another owner's), or "foreign". */
@@ -117,7 +117,7 @@ export type LinkOwnership = "ours" | "nslab" | "foreign";
 export function ownershipOf(link: LinkInfo, hash: string): LinkOwnership {
   const owner = ownerOfAlias(link.ifalias);
   if (owner) return owner === hash ? "ours" : "nslab";
-  return !link.ifalias && link.group === String(LINK_GROUP) ? "ours" : "foreign";
+  return !link.ifalias && link.group === String(linkGroup(hash)) ? "ours" : "foreign";
 }
 
 /** The shell command that removes a link, for messages. */
@@ -198,15 +198,15 @@ export interface VethEnd {
 }
 
 /**
- * Creates both ends of a veth pair in one command, marked with LINK_GROUP: atomic, so a failure
+ * Creates both ends of a veth pair in one command, marked with the owner's group: atomic, so a failure
  * leaves nothing behind (P3). `ip -n NS` cannot name the host namespace as the peer's target, so
  * a pair with only its first end in a namespace is created from the host with the ends swapped.
  * Equivalent to: `ip [-n NS] link add name N group G [mtu M] [address MAC] type veth peer name P group G [netns PEERNS] [mtu M] [address PEERMAC]`.
  */
-export async function addVeth(end: VethEnd, peer: VethEnd, mtu?: number): Promise<void> {
-  if (end.netns && !peer.netns) return addVeth(peer, end, mtu);
+export async function addVeth(end: VethEnd, peer: VethEnd, hash: string, mtu?: number): Promise<void> {
+  if (end.netns && !peer.netns) return addVeth(peer, end, hash, mtu);
   const words = (e: VethEnd, netns: string[]) => [
-    "name", e.name, "group", String(LINK_GROUP), ...netns,
+    "name", e.name, "group", String(linkGroup(hash)), ...netns,
     ...(mtu !== undefined ? ["mtu", String(mtu)] : []),
     ...(e.mac !== undefined ? ["address", e.mac] : []),
   ];
@@ -241,13 +241,15 @@ export interface BridgeSpec {
   name: string;
   /** Pinned: a bridge otherwise takes its ports' MAC and goes to 00:00:00:00:00:00 when empty. */
   mac: string;
+  /** The owner hash, whose group marks the bridge. */
+  hash: string;
   /** The MTU that the caller then sets with `ip link set mtu` (see addBridge). */
   mtu?: number;
   stp?: boolean;
 }
 
 /**
- * Creates a bridge marked with LINK_GROUP and with its MAC pinned (an address given at creation
+ * Creates a bridge marked with its owner's group and with its MAC pinned (an address given at creation
  * counts as set by the user, so the bridge no longer follows its ports'). A bridge's MTU follows
  * its smallest port unless it was *changed* with `ip link set mtu`, and setting the current value
  * is a no-op that does not count: so with `mtu` it is created one off that value, and the
@@ -257,7 +259,7 @@ export interface BridgeSpec {
 export async function addBridge(s: BridgeSpec): Promise<void> {
   const mtu = s.mtu === undefined ? [] : ["mtu", String(s.mtu === 65535 ? s.mtu - 1 : s.mtu + 1)];
   await ip(s.netns, [
-    "link", "add", "name", s.name, "group", String(LINK_GROUP), "address", s.mac, ...mtu,
+    "link", "add", "name", s.name, "group", String(linkGroup(s.hash)), "address", s.mac, ...mtu,
     "type", "bridge", ...(s.stp === undefined ? [] : bridgeStpArgs(s.stp)),
   ]);
 }
@@ -275,7 +277,7 @@ export function macFromHash(hash: string): string {
  * Equivalent to: `ip [-n NS] link set dev NAME group G alias nslab:HASH [settings] [type ...]`.
  */
 export async function markLink(netns: Netns, name: string, hash: string, s: LinkSettings, typeArgs: readonly string[] = []): Promise<void> {
-  await ip(netns, ["link", "set", "dev", name, "group", String(LINK_GROUP), ...linkSetArgs({ ...s, alias: linkAlias(hash) }), ...typeArgs]);
+  await ip(netns, ["link", "set", "dev", name, "group", String(linkGroup(hash)), ...linkSetArgs({ ...s, alias: linkAlias(hash) }), ...typeArgs]);
 }
 
 /** Why `mac` is not a canonical unicast MAC, with the canonical form when it only looks different. */

@@ -1,14 +1,80 @@
-import * as fs from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
 import * as path from "node:path";
+import { NslabError } from "../errors";
 import { RUN_DIR } from "./runstate";
 
-// A host-wide lock for read-modify-write sections that several provider processes (two stacks,
-// two hosts of one engine) may run at once: the jump rules in built-in iptables chains (an
-// unprotected `-C || -A` leaves duplicates, docs/kernel-facts.md, C3), nslab's shared chains, and the
-// Sysctl holder registry. mkdir is atomic; the holder's pid is recorded so that a lock left by a
-// killed process is taken over instead of waited on forever.
+// Lock files: the host-wide locks of read-modify-write sections that several provider processes
+// (two stacks, two hosts of one engine) may run at once (the jump rules in built-in iptables
+// chains: an unprotected `-C || -A` leaves duplicates, docs/kernel-facts.md, C3; nslab's shared
+// chains; the Sysctl holder registry), and the engine's stack lock.
+// A lock file is created whole or not at all (written under a temporary name, then hard-linked
+// to its name, which fails when it exists), so no reader ever sees it empty. It names its holder
+// by pid, the process's start time and its PID namespace: a pid reused by an unrelated process,
+// or a file that names no holder, is not mistaken for a live holder.
+
+/** This process as a lock holder: `<pid> <start time> <pid namespace>`. */
+export function holderRecord(): string {
+  return `${process.pid} ${processStart(process.pid)} ${pidNamespace()}\n`;
+}
+
+/**
+ * Whether the holder a lock file names is running: "dead" also for a file that names no holder
+ * (empty, garbage); "unknown" for a holder in another PID namespace, whose pids mean nothing here.
+ */
+export function holderState(record: string): "alive" | "dead" | "unknown" {
+  const m = /^(\d+) (\d+) (\d+)\n$/.exec(record);
+  if (!m) return "dead";
+  if (m[3] !== pidNamespace()) return "unknown";
+  return processStart(Number(m[1])) === m[2] ? "alive" : "dead";
+}
+
+/** Creates `file` holding this process's record; false when it exists. */
+export function createLockFile(file: string): boolean {
+  const tmp = path.join(path.dirname(file), `.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  fs.writeFileSync(tmp, holderRecord(), { flag: "wx", mode: 0o600 });
+  try {
+    fs.linkSync(tmp, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw err;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+/** A lock file's record, or undefined when the file is gone. */
+export function readLockFile(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
+/** The start time of a process (clock ticks since boot, /proc/PID/stat field 22), or undefined when there is none. */
+function processStart(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+let ownNamespace: string | undefined;
+
+/** The inode of this process's PID namespace. */
+export function pidNamespace(): string {
+  return (ownNamespace ??= /\[(\d+)\]/.exec(fs.readlinkSync("/proc/self/ns/pid"))?.[1] ?? "0");
+}
 
 const queues = new Map<string, Promise<unknown>>();
+
+/** How long a host lock is waited for before the wait fails, naming its holder. */
+const WAIT_MS = 60_000;
 
 /** Runs fn while holding the host-wide lock `name` (serialised in-process first, then across processes). */
 export function withHostLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -22,42 +88,28 @@ export function withHostLock<T>(name: string, fn: () => Promise<T>): Promise<T> 
 }
 
 async function holding<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  const dir = path.join(RUN_DIR, "locks", `${name}.lock`);
-  await fs.mkdir(path.dirname(dir), { recursive: true, mode: 0o700 });
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await fs.mkdir(dir);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      if (await holderIsDead(dir)) {
-        await fs.rm(dir, { recursive: true, force: true });
-        continue;
-      }
-      await new Promise((r) => setTimeout(r, Math.min(2 + attempt, 20)));
+  const file = path.join(RUN_DIR, "locks", name);
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const started = Date.now();
+  for (let attempt = 0; !createLockFile(file); attempt++) {
+    const record = readLockFile(file);
+    if (record === undefined) continue;
+    if (holderState(record) === "dead") {
+      fs.rmSync(file, { force: true });
+      continue;
     }
+    if (Date.now() - started > WAIT_MS) {
+      throw new NslabError(
+        "LOCKED",
+        `the host lock ${file} has been held for over ${WAIT_MS / 1000} s by process ${record.split(" ")[0]} (${record.trim()}). ` +
+          `If no nslab is running (on this host or in another PID namespace sharing /run/nslab), remove the file and retry`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, Math.min(2 + attempt, 20)));
   }
   try {
-    await fs.writeFile(path.join(dir, "pid"), String(process.pid));
     return await fn();
   } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
-}
-
-async function holderIsDead(dir: string): Promise<boolean> {
-  let pid: number;
-  try {
-    pid = Number(await fs.readFile(path.join(dir, "pid"), "utf8"));
-  } catch {
-    // Created but the pid not written yet (or being removed): alive unless it stays so.
-    const age = await fs.stat(dir).then((s) => Date.now() - s.mtimeMs, () => 0);
-    return age > 5000;
-  }
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "ESRCH";
+    fs.rmSync(file, { force: true });
   }
 }

@@ -2,8 +2,14 @@
 // A mark carries the owner hash, a short hash of (project, stack, resource path), so one
 // stack never adopts or deletes another stack's object.
 
-/** Links get this group at creation: atomic, so a crash before the alias still leaves a mark. */
-export const LINK_GROUP = 28275; // "ns" in ASCII (0x6e73)
+/**
+ * The group a link of this owner gets at creation: atomic, so a crash before the alias still
+ * leaves the owner's mark. 0x6e ("n") then 24 bits of the owner hash: a hand-made link given some
+ * group, or another owner's, is not taken for this owner's.
+ */
+export function linkGroup(ownerHash: string): number {
+  return 0x6e000000 + parseInt(ownerHash.slice(0, 6), 16);
+}
 
 /** Routes nslab adds carry this protocol number (`ip route show proto 199` lists only ours). */
 export const ROUTE_PROTO = 199;

@@ -2,6 +2,7 @@ import { shellQuote } from "../errors";
 import { failedWith } from "./exec";
 import { ip, ipArgv, ipJson, type Netns } from "./ip";
 import { ROUTE_PROTO } from "./marks";
+import { netnsKind, readRecord, removeRecord, writeRecord } from "./runstate";
 
 // Routes (`ip route`). A route is identified by (namespace, family, destination, table, metric)
 // (docs/kernel-facts.md, "Routes": metric and table are part of the key). Every command names the family
@@ -74,9 +75,40 @@ export async function findRoutes(k: RouteKey): Promise<RouteInfo[]> {
   return routes.filter((r) => (r.type === undefined || r.type === "1") && (r.metric ?? 0) === k.metric);
 }
 
-/** Whether a route carries nslab's mark. */
+/** Whether a route carries nslab's mark (some nslab owner's: the record says whose). */
 export function isOurRoute(r: RouteInfo): boolean {
   return r.protocol === String(ROUTE_PROTO);
+}
+
+// Every nslab owner marks its routes with the same protocol, so the owner of a route is kept in a
+// record (runstate.ts) of its identity, written before the route is added.
+
+function recordKey(k: RouteKey): [string, string] {
+  return [netnsKind("route", k.netns), `${k.family} ${k.table} ${k.destination} ${k.metric}`];
+}
+
+/** The owner hash recorded for the route of that identity, or undefined. */
+export function routeOwner(k: RouteKey): Promise<string | undefined> {
+  return readRecord(...recordKey(k));
+}
+
+/** Records `hash` as the owner of the route of that identity (undefined: removes the record). */
+export async function setRouteOwner(k: RouteKey, hash: string | undefined): Promise<void> {
+  await (hash === undefined ? removeRecord(...recordKey(k)) : writeRecord(...recordKey(k), hash));
+}
+
+/** The identity of a route `ip -j -N -4|-6 route show table all` listed. */
+export function keyOfRoute(netns: Netns, family: 4 | 6, r: RouteInfo & { table?: string }): RouteKey {
+  const dst = r.dst === "default" ? (family === 4 ? "0.0.0.0/0" : "::/0") : r.dst.includes("/") ? r.dst : `${r.dst}/${family === 4 ? 32 : 128}`;
+  return { netns, family, destination: dst, table: r.table ? Number(r.table) : MAIN_TABLE, metric: r.metric ?? 0 };
+}
+
+/**
+ * The IPv4 routes of every table that go over `device` (the kernel flushes them when the device
+ * loses its last IPv4 address). Equivalent to: `ip [-n NETNS] -j -N -4 route show table all dev DEV`.
+ */
+export function routesOverDevice(netns: Netns, device: string): Promise<(RouteInfo & { table?: string; prefsrc?: string })[]> {
+  return ipJson(netns, ["-N", "-4", "route", "show", "table", "all", "dev", device]);
 }
 
 /**
@@ -97,23 +129,35 @@ export async function replaceRoute(s: RouteSpec): Promise<void> {
 }
 
 /**
- * Deletes our route of that identity (only one marked `proto ROUTE_PROTO`); resolves when there
- * is none. The kernel matches the metric exactly except IPv4's metric 0, which matches any: such
- * a route is looked up first and deleted with its exact next hop, so that a route of the same
- * destination with another metric can never match instead.
+ * Deletes the route of that identity, which the caller owns (its record says so): the one marked
+ * `proto ROUTE_PROTO`, else the one changed by hand; resolves when there is none. The kernel
+ * matches the metric exactly except IPv4's metric 0, which matches any: such a route is looked up
+ * first and deleted with its exact next hop, so that a route of the same destination with
+ * another metric can never match instead.
  * Equivalent to: `ip [-n NETNS] -4|-6 route del DEST table T metric M proto 199 [via GW dev DEV]`.
  */
 export async function delRoute(k: RouteKey): Promise<void> {
+  let marked = true;
   let nexthop: string[] = [];
   if (k.family === 4 && k.metric === 0) {
     const ours = (await findRoutes(k)).find(isOurRoute);
-    if (!ours) return;
-    nexthop = nexthopArgs({ ...k, via: ours.gateway, device: ours.dev });
+    marked = ours !== undefined;
+    if (ours) nexthop = nexthopArgs({ ...k, via: ours.gateway, device: ours.dev });
   }
+  if (marked && (await delIfThere(k, String(ROUTE_PROTO), nexthop))) return;
+  // Changed by hand (`ip route change` sets proto boot): still the route the caller owns.
+  const changed = (await findRoutes(k))[0];
+  if (changed) await delIfThere(k, changed.protocol ?? "3", nexthopArgs({ ...k, via: changed.gateway, device: changed.dev }));
+}
+
+/** Deletes the route that matches; false when none did (or the namespace is gone). */
+async function delIfThere(k: RouteKey, protocol: string, nexthop: string[]): Promise<boolean> {
   try {
-    await ip(k.netns, [`-${k.family}`, "route", "del", ...keyArgs(k), "proto", String(ROUTE_PROTO), ...nexthop]);
+    await ip(k.netns, [`-${k.family}`, "route", "del", ...keyArgs(k), "proto", protocol, ...nexthop]);
+    return true;
   } catch (err) {
     if (!failedWith(err, "NOT_FOUND", "NO_NETNS")) throw err;
+    return false;
   }
 }
 

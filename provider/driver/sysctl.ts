@@ -1,5 +1,5 @@
 import * as fs from "node:fs/promises";
-import { NslabError } from "../errors";
+import { NslabError, shellQuote } from "../errors";
 import { exec, failedWith } from "./exec";
 import type { Netns } from "./ip";
 import { where } from "./link";
@@ -107,7 +107,7 @@ function inNetns(netns: string, argv: string[]): string[] {
 function fsError(err: unknown, what: string, equivalent: string[]): NslabError {
   const code = (err as NodeJS.ErrnoException).code;
   const classified = code === "ENOENT" ? "NOT_FOUND" : code === "EINVAL" ? "INVALID" : code === "EACCES" || code === "EPERM" ? "PERMISSION_DENIED" : "COMMAND_FAILED";
-  return new NslabError(classified, `${what} failed (${(err as Error).message}); equivalent to: ${equivalent.join(" ")}`, { cause: err });
+  return new NslabError(classified, `${what} failed (${(err as Error).message}); equivalent to: ${equivalent.map(shellQuote).join(" ")}`, { cause: err });
 }
 
 /** Who holds a key: the owner hash, and a readable name for messages. */

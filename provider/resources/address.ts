@@ -1,6 +1,8 @@
 import type { KindProvider } from "../lib/kind";
 import { NslabError, shellQuote, withResource } from "../errors";
-import { addAddr, delAddr, findAddr, withSameAddress, type AddrSpec, type FoundAddr } from "../driver/addr";
+import { addAddr, addrOwner, delAddr, deviceAddrs, findAddr, setAddrOwner, withSameAddress, type AddrInfo, type AddrSpec, type FoundAddr } from "../driver/addr";
+import { delRouteCommand, keyOfRoute, routeOwner, routesOverDevice, type RouteInfo } from "../driver/route";
+import { readSysctl, writeSysctl } from "../driver/sysctl";
 import { failedWith } from "../driver/exec";
 import { ipArgv } from "../driver/ip";
 import { where } from "../driver/link";
@@ -13,11 +15,12 @@ import { DIFFS } from "../lib/diffs";
 import { ownerHash, type Owner } from "../lib/owner";
 
 // Address: an IPv4 or IPv6 address with its prefix length on a device. Identity is (netns,
-// device, address/prefix): every change replaces it, delete first. An IPv4 address is marked
-// with a label `<device>:<owner hash prefix>` when the 15-byte label leaves room; an IPv6
-// address cannot be marked, so there the state is the only record. `ip addr add` (never
-// replace) makes an existing address visible: it is adopted only when it carries our own label
-// (a create retried after a crash), otherwise create fails unless `adopt` is set.
+// device, address/prefix): every change replaces it, delete first. Its owner is recorded in
+// /run/nslab before it is added (driver/addr.ts); an IPv4 address also carries a label
+// `<device>:<owner hash prefix>` when the 15-byte label leaves room, which shows it in `ip addr`
+// and makes a delete match only it. `ip addr add` (never replace) makes an existing address
+// visible: it is taken only when our record predates the create (a create retried after a
+// crash), otherwise create fails unless `adopt` is set.
 
 export interface AddressInputs {
   device: string;
@@ -92,28 +95,42 @@ export const address: KindProvider<AddressInputs, AddressOutputs> = {
 
   async create(inputs) {
     const s = specOf(inputs);
+    const hash = ownerHash(inputs.owner);
     const label = ourLabel(inputs);
     return withResource(KIND, inputs.owner, "create", async () => {
+      const claimed = await addrOwner(s);
+      // Another owner's address while it exists; a record of an address that is gone claims nothing.
+      const held = claimed !== undefined && claimed !== hash ? await findAddr(s) : undefined;
+      if (held && !inputs.adopt) throw foreign(inputs, held, true);
+      // The claim comes before the address, so a crash right after the add still finds it ours.
+      if (claimed !== hash) await setAddrOwner(s, hash);
       try {
-        await addAddr(s, label);
-        return { id: idOf(inputs), outs: { ...inputs, label: s.family === 4 ? (label ?? inputs.device) : undefined } };
+        try {
+          await addAddr(s, label);
+          return { id: idOf(inputs), outs: { ...inputs, label: s.family === 4 ? (label ?? inputs.device) : undefined } };
+        } catch (err) {
+          if (failedWith(err, "NOT_FOUND")) throw missingDevice(inputs, err);
+          if (failedWith(err, "NO_NETNS")) throw missingNetns(inputs, err);
+          if (!failedWith(err, "ALREADY_EXISTS")) throw err;
+        }
+        const same = await withSameAddress(s);
+        const found = same.find((f) => `${f.addr.local}/${f.addr.prefixlen}` === inputs.address);
+        if (!found) throw otherPrefix(inputs, same[0]);
+        // Ours when our record predates this create: a create retried after a crash.
+        if (claimed !== hash && !inputs.adopt) throw foreign(inputs, found, false);
+        return { id: idOf(inputs), outs: { ...inputs, label: found.addr.label } };
       } catch (err) {
-        if (failedWith(err, "NOT_FOUND")) throw missingDevice(inputs, err);
-        if (failedWith(err, "NO_NETNS")) throw missingNetns(inputs, err);
-        if (!failedWith(err, "ALREADY_EXISTS")) throw err;
+        if (claimed !== hash) await setAddrOwner(s, claimed);
+        throw err;
       }
-      const same = await withSameAddress(s);
-      const found = same.find((f) => `${f.addr.local}/${f.addr.prefixlen}` === inputs.address);
-      if (!found) throw otherPrefix(inputs, same[0]);
-      const ours = label !== undefined && found.addr.label === label;
-      if (!ours && !inputs.adopt) throw foreign(inputs, found);
-      return { id: idOf(inputs), outs: { ...inputs, label: found.addr.label } };
     });
   },
 
   async read(id, props) {
     if (!props) return {};
-    const found = await findAddr(specOf(props));
+    const s = specOf(props);
+    if ((await addrOwner(s)) !== ownerHash(props.owner)) return {};
+    const found = await findAddr(s);
     // Gone, or re-added by someone else under another label: not ours any more.
     if (!found || (props.label !== undefined && found.addr.label !== props.label)) return {};
     return { id, props };
@@ -125,23 +142,73 @@ export const address: KindProvider<AddressInputs, AddressOutputs> = {
   },
 
   async delete(_id, props) {
+    const s = specOf(props);
     return withResource(KIND, props.owner, "delete", async () => {
-      await delAddr(specOf(props), props.label);
+      // An address whose record names another owner (or none) is not ours any more: left alone.
+      if ((await addrOwner(s)) !== ownerHash(props.owner)) return;
+      const restore = s.family === 4 ? await keepWhatIsNotOurs(props) : undefined;
+      try {
+        await delAddr(s, props.label);
+      } finally {
+        await restore?.();
+      }
+      await setAddrOwner(s, undefined);
     });
   },
 };
+
+/**
+ * What the kernel takes with an IPv4 address must be nslab's: deleting a primary address also
+ * deletes the secondaries of its subnet, unless the device's promote_secondaries is set (then it
+ * is set for the delete, and restored after); the kernel removes the routes whose source is the
+ * address, and every route over the device once it has no IPv4 address left, so a route nslab did
+ * not make among those refuses the delete. Returns what restores promote_secondaries, if it was set.
+ */
+async function keepWhatIsNotOurs(i: AddressOutputs): Promise<(() => Promise<unknown>) | undefined> {
+  const addrs = await deviceAddrs(i.netns, i.device);
+  const mine = addrs.find((a) => `${a.local}/${a.prefixlen}` === i.address);
+  if (!mine) return undefined;
+  const rest = addrs.filter((a) => a !== mine);
+  const address = i.address.split("/")[0]!;
+  const taken = [];
+  for (const r of await routesOverDevice(i.netns, i.device)) {
+    if (r.protocol === "2" || r.table === "255" || (rest.length && r.prefsrc !== address)) continue;
+    if ((await routeOwner(keyOfRoute(i.netns, 4, r))) === undefined) taken.push(r);
+  }
+  if (taken.length) throw routesTaken(i, taken, rest.length === 0);
+  const subnet = (a: AddrInfo) => `${formatIp(network(parseCidr(`${a.local}/${a.prefixlen}`)!))}/${a.prefixlen}`;
+  if (mine.secondary || !rest.some((a) => a.secondary && subnet(a) === subnet(mine))) return undefined;
+  const key = `net.ipv4.conf.${i.device.replace(/\./g, "/")}.promote_secondaries`;
+  const before = await readSysctl(i.netns, key);
+  if (before !== "0") return undefined;
+  await writeSysctl(i.netns, key, "1");
+  return () => writeSysctl(i.netns, key, before);
+}
+
+function routesTaken(i: AddressInputs, routes: RouteInfo[], last: boolean): NslabError {
+  const keys = routes.map((r) => keyOfRoute(i.netns, 4, r));
+  const listed = routes.map((r, n) => `"${r.dst}${r.gateway ? ` via ${r.gateway}` : ""} table ${keys[n]!.table}"`).join(", ");
+  const why = last
+    ? `it is the last IPv4 address of "${i.device}", and the kernel removes every route over a device that loses its last IPv4 address`
+    : `the kernel removes the routes whose source (src) is the address`;
+  return new NslabError(
+    "CONFLICT",
+    `${i.address} on "${i.device}" in ${where(i.netns)} cannot be deleted without deleting routes nslab did not make: ${listed} (${why}). ` +
+      `Move or remove them first (${keys.map(delRouteCommand).join("; ")})${last ? `, or add another IPv4 address to "${i.device}"` : ""}, then retry.`,
+  );
+}
 
 function delCommand(i: AddressInputs): string {
   return ipArgv(i.netns, ["addr", "del", i.address, "dev", i.device]).map(shellQuote).join(" ");
 }
 
-function foreign(i: AddressInputs, found: FoundAddr): NslabError {
+function foreign(i: AddressInputs, found: FoundAddr, nslab: boolean): NslabError {
   const mark = found.addr.label && found.addr.label !== i.device ? ` (label "${found.addr.label}")` : "";
-  const why = specOf(i).family === 6 ? "IPv6 addresses carry no mark, so nslab cannot tell whether it made it" : ourLabel(i) === undefined ? `the device name leaves no room in the 15-byte label for nslab's mark` : `it does not carry this resource's label "${ourLabel(i)}"`;
+  const who = nslab ? "was made by another nslab resource or stack" : "was not made by this resource (nslab has no record of making it)";
   return new NslabError(
     "CONFLICT",
-    `${i.address} already exists on "${i.device}" in ${where(i.netns)}${mark} and was not made by this resource (${why}). ` +
-      `Remove it with: ${delCommand(i)}, or set adopt: true to take it over.`,
+    `${i.address} already exists on "${i.device}" in ${where(i.netns)}${mark} and ${who}. ` +
+      `${nslab ? "Remove that resource, or remove the address" : "Remove it"} with: ${delCommand(i)}, or set adopt: true to take it over.`,
   );
 }
 

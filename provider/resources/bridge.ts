@@ -122,7 +122,7 @@ export const bridge: KindProvider<BridgeInputs, BridgeOutputs> = {
 /** Creates the bridge; false when the name is taken (then the caller looks at what holds it). */
 async function add(i: BridgeInputs, mac: string, again = false): Promise<boolean> {
   try {
-    await addBridge({ netns: i.netns, name: i.name, mac, mtu: i.mtu, stp: i.stp });
+    await addBridge({ netns: i.netns, name: i.name, mac, hash: ownerHash(i.owner), mtu: i.mtu, stp: i.stp });
     return true;
   } catch (err) {
     if (failedWith(err, "NO_NETNS")) {

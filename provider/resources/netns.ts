@@ -1,12 +1,12 @@
 import type { KindProvider } from "../lib/kind";
-import { NslabError, withResource } from "../errors";
+import { NslabError, shellQuote, withResource } from "../errors";
 import { failedWith } from "../driver/exec";
 import { ip } from "../driver/ip";
 import { isUp, setLink } from "../driver/link";
 import { linkAlias, ownerOfAlias } from "../driver/marks";
 import { netnsNameProblem } from "../lib/names";
 import { addNetns, delNetns, findNetns, netnsIdentity, netnsPath, type NetnsInfo } from "../driver/netns";
-import { readRecord, removeRecord, writeRecord } from "../driver/runstate";
+import { readRecord, removeNetnsRecords, removeRecord, writeRecord } from "../driver/runstate";
 import { commonRules, required, rule } from "../lib/check";
 import { changedKeys, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
@@ -64,6 +64,8 @@ export const netns: KindProvider<NetnsInputs, NetnsOutputs> = {
           await addNetns(name);
           // Made just now, so ours, with an unmarked lo: nothing to read back but its identity.
           identity = await netnsIdentity(name);
+          // Records of objects in an earlier namespace of this name describe nothing here.
+          await removeNetnsRecords(name);
         } catch (err) {
           if (!failedWith(err, "ALREADY_EXISTS")) throw err;
         }
@@ -74,6 +76,7 @@ export const netns: KindProvider<NetnsInputs, NetnsOutputs> = {
         if (!(await isOurs(name, ns, hash)) && !inputs.adopt) throw foreign(inputs, ns);
         identity = ns.identity;
       }
+      await writeRecord("netns", name, `${hash} ${identity}`);
       await setLink(name, "lo", { alias: linkAlias(hash), up: inputs.loopback });
       return { id: idOf(name), outs: { ...inputs, path: netnsPath(name), identity } };
     });
@@ -103,16 +106,33 @@ export const netns: KindProvider<NetnsInputs, NetnsOutputs> = {
       const ns = identity !== undefined && identity !== props.identity ? await findNetns(name) : undefined;
       const foreign = ns?.state === "live" && !(await isOurs(name, ns, hash));
       if (identity !== undefined && !foreign) await delNetns(name);
-      // Our record goes too, also when the namespace was deleted by hand before us.
-      if ((await readRecord("netns", name)) === hash) await removeRecord("netns", name);
+      // Our records go too, also when the namespace was deleted by hand before us.
+      if ((await record(name))?.owner === hash) {
+        await removeNetnsRecords(name);
+        await removeRecord("netns", name);
+      }
     });
   },
 };
 
+/**
+ * Ours when its lo carries our alias, or, before the alias is set, when our record names it: the
+ * record holds the owner, and once `ip netns add` is done the namespace's identity, so a namespace
+ * deleted and made again by hand under the name is not taken for ours.
+ */
 async function isOurs(name: string, ns: Extract<NetnsInfo, { state: "live" }>, hash: string): Promise<boolean> {
   const alias = ns.lo.ifalias;
   if (alias) return ownerOfAlias(alias) === hash;
-  return (await readRecord("netns", name)) === hash;
+  const r = await record(name);
+  return r?.owner === hash && (r.identity === undefined || r.identity === ns.identity);
+}
+
+/** The namespace's record: its owner hash, and its identity once made. */
+async function record(name: string): Promise<{ owner: string; identity?: string } | undefined> {
+  const text = await readRecord("netns", name);
+  if (text === undefined) return undefined;
+  const [owner = "", identity] = text.split(" ");
+  return identity === undefined ? { owner } : { owner, identity };
 }
 
 function foreign(inputs: NetnsInputs, ns: Extract<NetnsInfo, { state: "live" }>): NslabError {
@@ -120,6 +140,6 @@ function foreign(inputs: NetnsInputs, ns: Extract<NetnsInfo, { state: "live" }>)
   return new NslabError(
     "CONFLICT",
     `namespace "${inputs.name}" already exists and was made by ${who}. ` +
-      `Choose another name, remove it with: ip netns del ${inputs.name}, or set adopt: true to take it over.`,
+      `Choose another name, remove it with: ip netns del ${shellQuote(inputs.name)}, or set adopt: true to take it over.`,
   );
 }

@@ -4,18 +4,19 @@ import { listAddrs } from "../driver/addr";
 import { failedWith } from "../driver/exec";
 import { where } from "../driver/link";
 import { ifnameProblem, netnsNameProblem } from "../lib/names";
-import { addRoute, defaultMetric, delRoute, delRouteCommand, findRoutes, isOurRoute, MAIN_TABLE, replaceRoute, type RouteInfo, type RouteSpec } from "../driver/route";
+import { addRoute, defaultMetric, delRoute, delRouteCommand, findRoutes, isOurRoute, MAIN_TABLE, replaceRoute, routeOwner, setRouteOwner, type RouteInfo, type RouteSpec } from "../driver/route";
 import { commonRules, identityProblem, intInRange, isUnknown, known, rule, ruleUnset, validate } from "../lib/check";
 import { cidrProblem, contains, familyOf, formatCidr, hasHostBits, ipProblem, isLimitedBroadcast, isLinkLocal, isMulticast, isUnspecified, networkCidr, parseCidr, parseIp, type Family } from "../lib/cidr";
 import { planDiff, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
-import type { Owner } from "../lib/owner";
+import { ownerHash, type Owner } from "../lib/owner";
 
-// Route: a unicast route marked `proto ROUTE_PROTO`. Identity is (netns, family, destination,
-// table, metric): a change replaces it, delete first. The next hop (`via`, `device`) changes in
-// place with `ip route replace`. Create uses `ip route add` so an existing route of the same
-// identity is noticed: one marked ours is taken (a create retried after a crash), any other
-// fails unless `adopt` is set. Delete removes only a route that carries our mark.
+// Route: a unicast route marked `proto ROUTE_PROTO`, its owner recorded in /run/nslab before it is
+// added (driver/route.ts). Identity is (netns, family, destination, table, metric): a change
+// replaces it, delete first. The next hop (`via`, `device`) changes in place with `ip route
+// replace`. Create uses `ip route add` so an existing route of the same identity is noticed: one
+// recorded as ours is taken (a create retried after a crash), any other fails unless `adopt` is
+// set. Read and delete act only on a route recorded as ours; one changed by hand is still ours.
 //
 // `table` is "main" or a number: 1-252 or 256-4294967295. 254 must be written "main" (one
 // spelling per identity), 253 ("default") and 255 ("local", the kernel's local and broadcast
@@ -140,28 +141,45 @@ export const route: KindProvider<RouteInputs, RouteOutputs> = {
 
   async create(inputs) {
     const s = specOf(inputs);
+    const hash = ownerHash(inputs.owner);
     return withResource(KIND, inputs.owner, "create", async () => {
+      const claimed = await routeOwner(s);
+      // Another owner's route while it exists; a record of a route that is gone claims nothing.
+      const existing = claimed !== undefined && claimed !== hash ? await findRoutes(s) : [];
+      if (existing.length && !inputs.adopt) throw foreign(inputs, s, existing[0], true);
+      // The claim comes before the route, so a crash right after the add still finds it ours.
+      if (claimed !== hash) await setRouteOwner(s, hash);
       try {
-        await addRoute(s);
+        try {
+          await addRoute(s);
+          return { id: idOf(inputs), outs: inputs };
+        } catch (err) {
+          if (!failedWith(err, "ALREADY_EXISTS")) throw await explain(inputs, err);
+        }
+        // Ours when our record predates this create (a create retried after a crash, or our route changed by hand).
+        if (claimed !== hash && !inputs.adopt) throw foreign(inputs, s, (await findRoutes(s))[0], false);
+        await replaceRoute(s).catch(async (err) => {
+          throw await explain(inputs, err);
+        });
         return { id: idOf(inputs), outs: inputs };
       } catch (err) {
-        if (!failedWith(err, "ALREADY_EXISTS")) throw await explain(inputs, err);
+        if (claimed !== hash) await setRouteOwner(s, claimed);
+        throw err;
       }
-      const existing = await findRoutes(s);
-      if (!existing.some(isOurRoute) && !inputs.adopt) throw foreign(inputs, s, existing[0]);
-      await replaceRoute(s).catch(async (err) => {
-        throw await explain(inputs, err);
-      });
-      return { id: idOf(inputs), outs: inputs };
     });
   },
 
   async read(id, props) {
     if (!props) return {};
-    const ours = (await findRoutes(specOf(props))).find(isOurRoute);
+    const s = specOf(props);
+    if ((await routeOwner(s)) !== ownerHash(props.owner)) return {};
+    const routes = await findRoutes(s);
+    // Ours is the marked one, else the one changed by hand (`ip route change` marks it proto boot): drift to repair.
+    const ours = routes.find(isOurRoute) ?? routes[0];
     if (!ours) return {};
     const { via: _v, device: _d, ...rest } = props;
-    return { id, props: { ...rest, ...(ours.gateway ? { via: ours.gateway } : {}), ...(ours.dev ? { device: ours.dev } : {}) } };
+    // The device is reported only when declared: without one the kernel picks it from the gateway.
+    return { id, props: { ...rest, ...(ours.gateway ? { via: ours.gateway } : {}), ...(ours.dev && props.device !== undefined ? { device: ours.dev } : {}) } };
   },
 
   async update(_id, _olds, news) {
@@ -174,20 +192,25 @@ export const route: KindProvider<RouteInputs, RouteOutputs> = {
   },
 
   async delete(_id, props) {
+    const s = specOf(props);
     return withResource(KIND, props.owner, "delete", async () => {
-      await delRoute(specOf(props));
+      // A route whose record names another owner (or none) is not ours any more: left alone.
+      if ((await routeOwner(s)) !== ownerHash(props.owner)) return;
+      await delRoute(s);
+      await setRouteOwner(s, undefined);
     });
   },
 };
 
-function foreign(i: RouteInputs, s: RouteSpec, found: RouteInfo | undefined): NslabError {
+function foreign(i: RouteInputs, s: RouteSpec, found: RouteInfo | undefined, nslab: boolean): NslabError {
   const what = found
     ? `${found.gateway ? `via ${found.gateway} ` : ""}${found.dev ? `dev ${found.dev} ` : ""}proto ${found.protocol ?? "boot"}`.trim()
     : "of another type";
+  const who = nslab ? "was made by another nslab resource or stack" : "was not made by nslab for this resource (nslab has no record of making it)";
   return new NslabError(
     "CONFLICT",
-    `a route to ${i.destination} (table ${i.table}, metric ${s.metric}) already exists in ${where(i.netns)} (${what}) and was not made by nslab. ` +
-      `Remove it with: ${delRouteCommand(s)}, or set adopt: true to take it over.`,
+    `a route to ${i.destination} (table ${i.table}, metric ${s.metric}) already exists in ${where(i.netns)} (${what}) and ${who}. ` +
+      `${nslab ? "Remove that resource, or remove the route" : "Remove it"} with: ${delRouteCommand(s)}, or set adopt: true to take it over.`,
   );
 }
 

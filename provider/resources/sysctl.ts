@@ -67,6 +67,10 @@ function valueProblem(value: string | number): string | undefined {
   if (normalizeValue(value) === "") return `it is blank; ${allowed}`;
   // Tabs separate fields (as the kernel prints them); any other control character, a newline included, is refused.
   if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) return `it contains a newline or control character; a sysctl value is one line`;
+  // Values are numbers, words and paths. Shell characters are refused (a value with them is most
+  // likely a command pasted by mistake); this leaves out kernel.core_pattern's "|program" form.
+  const odd = /[;&|$`'"\\<>(){}*?!#]/.exec(value);
+  if (odd) return `it contains "${odd[0]}"; a sysctl value is numbers or words separated by spaces (A-Z a-z 0-9 and . , : / _ - + = @ %)`;
   return undefined;
 }
 

@@ -32,7 +32,7 @@ import { checkAndDiff, delOwnLink, linkId } from "../lib/linkKind";
 import { ownerHash, type Owner } from "../lib/owner";
 
 // VethPair: two connected veth ends, each optionally in a namespace and enslaved to a bridge.
-// Both ends are created by one atomic `ip link add` carrying the LINK_GROUP mark, then aliased,
+// Both ends are created by one atomic `ip link add` carrying the owner's group mark, then aliased,
 // enslaved and brought up. The id names the first end; the stored outputs name the peer.
 
 export interface VethPairInputs {
@@ -173,7 +173,7 @@ export const vethPair: KindProvider<VethPairInputs, VethPairOutputs> = {
 /** Creates the pair; false when a name is taken (then the caller looks at what holds it). */
 async function add(i: VethPairInputs, again = false): Promise<boolean> {
   try {
-    await addVeth({ netns: i.netns, name: i.name, mac: i.mac }, { netns: i.peerNetns, name: i.peerName, mac: i.peerMac }, i.mtu);
+    await addVeth({ netns: i.netns, name: i.name, mac: i.mac }, { netns: i.peerNetns, name: i.peerName, mac: i.peerMac }, ownerHash(i.owner), i.mtu);
     return true;
   } catch (err) {
     if (failedWith(err, "NO_NETNS")) throw await missingNetns(i, err);
@@ -234,11 +234,13 @@ async function missingNetns(i: VethPairInputs, err: unknown): Promise<Error> {
  * left out, so the outputs are what the provider host sends (see provider/index.ts).
  */
 function outputsOf(base: VethPairInputs, a: LinkInfo, b: LinkInfo): VethPairOutputs {
-  const { master: _m, peerMaster: _pm, ...rest } = base;
+  const { master: _m, peerMaster: _pm, mtu: _mtu, ...rest } = base;
   return {
     ...rest,
-    // The two ends can differ only by hand; report the one that drifted from what was asked.
-    mtu: a.mtu === b.mtu || a.mtu !== base.mtu ? a.mtu : b.mtu,
+    // The two ends differ only by hand: then no one MTU describes the pair and none is reported,
+    // the same on every refresh (reporting the end that differs from the last report flipped
+    // between the ends); a program's mtu then differs from the state, and up sets both ends.
+    ...(a.mtu === b.mtu ? { mtu: a.mtu } : {}),
     ...(a.address ? { mac: a.address } : {}),
     ...(b.address ? { peerMac: b.address } : {}),
     ...(a.master ? { master: a.master } : {}),

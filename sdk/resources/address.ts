@@ -61,7 +61,9 @@ export class Address extends pulumi.dynamic.Resource {
         owner: ownerOf(name, opts),
         label: undefined,
       },
-      deletedWithRef(opts, args.netns, args.device),
+      // \`deletedWith\` its Netns only, not its device: deleting the device does not remove this
+      // resource's owner record under /run/nslab (deleting the namespace removes its records).
+      deletedWithRef(opts, args.netns),
       "nslab",
       "Address",
     );

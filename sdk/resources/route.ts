@@ -91,7 +91,9 @@ export class Route extends pulumi.dynamic.Resource {
         adopt: args.adopt,
         owner: ownerOf(name, opts),
       },
-      deletedWithRef(opts, args.netns, args.device),
+      // \`deletedWith\` its Netns only, not its device: deleting the device does not remove this
+      // resource's owner record under /run/nslab (deleting the namespace removes its records).
+      deletedWithRef(opts, args.netns),
       "nslab",
       "Route",
     );

@@ -31,7 +31,6 @@ test("every method builds the star of 10 namespaces, which works, and tears it d
     cwd: root,
     encoding: "utf8",
     env: { ...process.env, TMPDIR: tmp },
-    timeout: 120_000,
   });
   assert.is(r.status, 0, `bench exited ${r.status}:\n${r.stderr}\n${r.stdout}`);
   const reported = r.stderr.split("\n").filter((l) => / n=10 run 1\/1: up [\d.]+ s, destroy [\d.]+ s, .*; verified, clean$/.test(l));

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { run } from "../../engine/deploy";
-import { FIXTURE, Lab, ops } from "./lab";
+import { descendants, ended, FIXTURE, Lab, ops, running, until } from "./lab";
 
 // Failures (docs/engine.md, "Failures"): a program that throws (exit 32, already logged), a feature
 // nslab does not serve, a partial create recorded with initErrors, Ctrl-C, and type errors.
@@ -50,7 +50,7 @@ test("a partial create is kept in state with initErrors and fails; the next up u
   assert.is(lab.state().deployment.resources.find((s) => s.urn.endsWith("::half"))!.initErrors, undefined);
 });
 
-test("type errors fail up before the program runs (modules resolve through NODE_PATH); typecheck: false runs it anyway", async () => {
+test("type errors fail up before the program runs (modules resolve through NODE_PATH); typecheck: false runs it anyway, with no warning about its missing package.json", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nslab-typed-"));
   try {
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: typed\nruntime: nodejs\n");
@@ -70,6 +70,8 @@ test("type errors fail up before the program runs (modules resolve through NODE_
     r = await run("up", { ...options, typecheck: false });
     assert.is(r.failed, false, JSON.stringify(r.diagnostics));
     assert.match(printed.join(""), /the program ran/);
+    // A lab without a package.json runs as it is: the runtime's warning about it is not passed on.
+    assert.equal(r.diagnostics, []);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -134,6 +136,85 @@ test("a run killed mid-create leaves the operation recorded as pending; the next
   assert.match(pending[0]!.resource.urn, /::k$/);
   const r = await lab.run("preview", [{ name: "k", value: "1" }]);
   assert.match(r.diagnostics.map((d) => d.message).join("\n"), /interrupted while creating urn:.*::k/);
+});
+
+/** `nslab up` of the recorder with `spec` (and extra arguments), in its own process group, its stderr collected. */
+function startUp(spec: object[], ...extra: string[]) {
+  const child = spawn(process.execPath, ["--import", "tsx", cli, "up", FIXTURE, "--skip-typecheck", "--state-dir", lab.stateDir, "--config", `spec=${JSON.stringify(spec)}`, ...extra], {
+    detached: true,
+    env: { ...process.env, ENGINE_TEST_LOG: lab.log },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output = { stderr: "" };
+  child.stderr.on("data", (d) => (output.stderr += d));
+  child.stdout.resume();
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  return { child, output, exited };
+}
+
+const creates = () => lab.calls().filter((c) => c.startsWith("create"));
+
+test("Ctrl-C with --parallel 2: the 2 creates in flight finish and none of the 4 queued behind them starts", async () => {
+  fs.rmSync(lab.stateFile, { force: true });
+  fs.writeFileSync(lab.log, "");
+  const release = path.join(lab.dir, "release-parallel");
+  const spec = ["a", "b", "c", "d", "e", "f"].map((name) => ({ name, value: "1", holdUntil: release }));
+  const { child, output, exited } = startUp(spec, "--skip-preview", "--parallel", "2");
+  await until(() => creates().length === 2);
+  process.kill(-child.pid!, "SIGINT");
+  await until(() => output.stderr.includes("interrupted: finishing the steps in flight"));
+  fs.writeFileSync(release, "");
+  assert.is(await exited, 1, output.stderr);
+  assert.is(creates().length, 2, lab.calls().join());
+  assert.is(lab.names().length, 2);
+  assert.is(lab.state().deployment.pending_operations, undefined);
+});
+
+test("a second Ctrl-C stops at once: exit 130 with the creates in flight recorded as pending and the lock released; the next up warns once per resource and converges", async () => {
+  fs.rmSync(lab.stateFile, { force: true });
+  fs.writeFileSync(lab.log, "");
+  const release = path.join(lab.dir, "release-twice");
+  const spec = [{ name: "keep", value: "1" }, ...["p", "q"].map((name) => ({ name, value: "1", after: "keep", holdUntil: release }))];
+  const { child, output, exited } = startUp(spec, "--skip-preview");
+  await until(() => creates().length === 3);
+  process.kill(-child.pid!, "SIGINT");
+  await until(() => output.stderr.includes("Ctrl-C again"));
+  process.kill(-child.pid!, "SIGINT");
+  assert.is(await exited, 130, output.stderr);
+  assert.equal(lab.names(), ["keep"]);
+  assert.equal(lab.state().deployment.pending_operations!.map((p) => `${p.type} ${p.resource.urn.split("::").pop()}`).sort(), ["creating p", "creating q"]);
+  assert.not.ok(fs.existsSync(path.join(lab.stateDir, "dev.lock")));
+  fs.writeFileSync(release, "");
+  const again = spawnSync(process.execPath, ["--import", "tsx", cli, "up", FIXTURE, "--skip-typecheck", "--state-dir", lab.stateDir, "--config", `spec=${JSON.stringify(spec)}`], { env: { ...process.env, ENGINE_TEST_LOG: lab.log }, encoding: "utf8" });
+  assert.is(again.status, 0, again.stderr);
+  for (const name of ["p", "q"]) assert.is(again.stdout.split("\n").filter((l) => l.includes(`interrupted while creating`) && l.endsWith(`::${name}; check it by hand or run refresh`)).length, 1, again.stdout);
+  assert.equal(lab.names().sort(), ["keep", "p", "q"]);
+});
+
+test("SIGKILL of nslab alone: the provider host and the program it started exit too", async () => {
+  fs.rmSync(lab.stateFile, { force: true });
+  fs.writeFileSync(lab.log, "");
+  const { child, exited } = startUp([{ name: "k", value: "1", holdUntil: path.join(lab.dir, "never") }], "--skip-preview");
+  await until(() => creates().length === 1);
+  const children = descendants(child.pid!);
+  const host = lab.callRecords().find((c) => c.call === "create")!.pid!;
+  assert.ok(children.includes(host), `${host} among ${children.join(" ")}`);
+  assert.ok(children.length >= 2, "the program and the provider host");
+  process.kill(child.pid!, "SIGKILL");
+  await exited;
+  await ended(children);
+  assert.not.ok(children.some(running));
+});
+
+test("duplicate resource names are refused before anything is created, with the engine's message", () => {
+  fs.rmSync(lab.stateFile, { force: true });
+  fs.writeFileSync(lab.log, "");
+  const spec = JSON.stringify([{ name: "x", value: "1" }, { name: "x", value: "2" }]);
+  const r = spawnSync(process.execPath, ["--import", "tsx", cli, "up", FIXTURE, "--skip-typecheck", "--state-dir", lab.stateDir, "--config", `spec=${spec}`], { env: { ...process.env, ENGINE_TEST_LOG: lab.log }, encoding: "utf8" });
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /Duplicate resource URN 'urn:pulumi:dev::recorder::pulumi-nodejs:dynamic\/test:Rec::x'; try giving it a unique name/);
+  assert.equal(creates(), []);
+  assert.not.ok(fs.existsSync(lab.stateFile));
 });
 
 test.run();

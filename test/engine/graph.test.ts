@@ -107,7 +107,7 @@ test("fails with a usage error for --format on other commands or with other valu
   ]) {
     const r = cli(ex, ...args);
     assert.is(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
-    assert.ok(/^nslab: (--format|--preview|graph prints)/.test(r.stderr), r.stderr);
+    assert.ok(/^nslab: (--format|--preview|--json) /.test(r.stderr), r.stderr);
   }
   const none = cli(ex, "graph");
   assert.is(none.status, 1);

@@ -7,13 +7,14 @@ import * as assert from "uvu/assert";
 import { argv, changes, nslab, ROOT as root, summary, type Json } from "../helpers/example";
 import { readState } from "../../engine/state";
 import { kernelSnapshot } from "../helpers/snapshot";
+import { descendants, ended, until } from "./lab";
 
 // End to end on the real kernel, in this file's sandbox, through the built CLI (dist/): the lab
 // of fixtures/lab (a host bridge, veth pairs enslaved to it with their peers in namespaces,
 // addresses, default routes via the bridge's address, forwarding, NAT) through up, changes that
 // replace or update one resource (previewed exactly as up then does them), replaced referents,
 // drift, and destroy; a run of fixtures/scale
-// killed mid-way and re-run; and a program with a bad input.
+// killed mid-way (nothing it started outlives it) and re-run; and a program with a bad input.
 
 const test = suite("nslab CLI on the kernel: a lab's lifecycle");
 const LAB = path.join(__dirname, "fixtures/lab");
@@ -50,6 +51,15 @@ function addresses(dev: string, netns?: string): string[] {
 const routes = (netns: string) => execFileSync("ip", ["-n", netns, "route", "show", "default"], { encoding: "utf8" }).trim();
 
 const pings = (netns: string, address: string) => spawnSync("ip", ["netns", "exec", netns, "ping", "-c1", "-W2", address]).status === 0;
+
+/** How many nslab resources the state file records now. */
+function nslabResources(stateFile: string): number {
+  try {
+    return readState(stateFile)?.deployment.resources.filter((r) => r.type.includes("/nslab:")).length ?? 0;
+  } catch {
+    return 0; // not written yet
+  }
+}
 
 // The lab stack: each test starts from the config the previous one left (--config is per run).
 const labState = path.join(tmp, "lab");
@@ -174,22 +184,18 @@ test("destroy deletes every resource and leaves the kernel as it was before up",
   assert.fixture(kernelSnapshot(), pristine);
 });
 
-test("an up killed mid-way (SIGKILL to its process group) is converged by the next up; destroy is then clean", async () => {
+test("an up killed mid-way (SIGKILL to nslab alone, at its 6th resource) leaves nothing running and is converged by the next up; destroy is then clean", async () => {
   const stateDir = path.join(tmp, "killed");
   const stateFile = path.join(stateDir, "dev.json");
-  const child = spawn(process.execPath, argv("up", SCALE, stateDir, { n: 6 }), { cwd: root, detached: true, stdio: "ignore" });
+  const child = spawn(process.execPath, argv("up", SCALE, stateDir, { n: 6 }), { cwd: root, stdio: "ignore" });
   const exited = new Promise((resolve) => child.on("close", resolve));
-  const recorded = () => {
-    try {
-      return readState(stateFile)?.deployment.resources.filter((r) => r.type.includes("/nslab:")).length ?? 0;
-    } catch {
-      return 0; // not written yet
-    }
-  };
-  const deadline = Date.now() + 30_000;
-  while (recorded() < 6 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  process.kill(-child.pid!, "SIGKILL");
+  const recorded = () => nslabResources(stateFile);
+  await until(() => recorded() >= 6);
+  // The program, the provider host and its command spawner (bash, in a session of its own).
+  const children = descendants(child.pid!);
+  process.kill(child.pid!, "SIGKILL");
   await exited;
+  await ended(children);
   const done = recorded();
   assert.ok(done >= 6 && done < 24, `killed after ${done} of 24 resources`);
   const up = nslab("up", SCALE, stateDir, { n: 6 });
@@ -198,6 +204,25 @@ test("an up killed mid-way (SIGKILL to its process group) is converged by the ne
   assert.equal(preview.steps.filter((s) => s.op !== "same"), []);
   assert.equal(preview.changeSummary, summary(24, 0, 0, 0, 0));
   for (const [i, ns] of (up.outputs!.namespaces as string[]).entries()) assert.equal(addresses("eth0", ns), [`10.20.${i}.2/24`]);
+  assert.equal(nslab("destroy", SCALE, stateDir).changeSummary, summary(0, 0, 0, 0, 24));
+  assert.fixture(kernelSnapshot(), pristine);
+});
+
+test("Ctrl-C (SIGINT to the process group, at the 6th resource): the commands in flight finish (the spawner never sees it), no pending operation is left, and the next up converges", async () => {
+  const stateDir = path.join(tmp, "interrupted");
+  const stateFile = path.join(stateDir, "dev.json");
+  const child = spawn(process.execPath, argv("up", SCALE, stateDir, { n: 6 }), { cwd: root, detached: true, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  const recorded = () => nslabResources(stateFile);
+  await until(() => recorded() >= 6);
+  process.kill(-child.pid!, "SIGINT");
+  assert.is(await exited, 1, stderr);
+  assert.not.match(stderr, /spawner/);
+  assert.is(readState(stateFile)!.deployment.pending_operations, undefined);
+  const up = nslab("up", SCALE, stateDir, { n: 6 });
+  assert.is(up.changeSummary.same! + up.changeSummary.create!, 24, JSON.stringify(up.changeSummary));
   assert.equal(nslab("destroy", SCALE, stateDir).changeSummary, summary(0, 0, 0, 0, 24));
   assert.fixture(kernelSnapshot(), pristine);
 });

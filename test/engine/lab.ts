@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { run, type Operation, type Result } from "../../engine/deploy";
-import { parseUrn } from "../../engine/steps";
+import { parseUrn } from "../../engine/urn";
 import { readState, type Checkpoint } from "../../engine/state";
 import type { Spec } from "./fixtures/recorder";
 
@@ -21,6 +21,8 @@ export interface Call {
   id?: string;
   olds?: boolean;
   value?: string;
+  /** create: the provider host's pid. */
+  pid?: number;
 }
 
 export class Lab {
@@ -73,4 +75,45 @@ export function ops(r: Result): string[] {
     .filter((s) => !s.type.startsWith("pulumi:"))
     .map((s) => `${s.op} ${parseUrn(s.urn).name}`)
     .sort();
+}
+
+/** The processes under `pid` (children, their children, …), from /proc. */
+export function descendants(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // pid (comm) state ppid …: comm may hold spaces and parentheses, so read after the last ")".
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: number[] = [];
+  for (let level = [pid]; level.length; ) {
+    level = [...parents].filter(([, parent]) => level.includes(parent)).map(([child]) => child);
+    found.push(...level);
+  }
+  return found;
+}
+
+/** Whether `pid` runs (a zombie does not). */
+export function running(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves once none of `pids` runs. */
+export async function ended(pids: number[]): Promise<void> {
+  while (pids.some(running)) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/** Resolves once `predicate` holds, checked every 20 ms (an event, not a deadline). */
+export async function until(predicate: () => boolean): Promise<void> {
+  while (!predicate()) await new Promise((resolve) => setTimeout(resolve, 20));
 }

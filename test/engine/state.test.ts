@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { holderRecord } from "../../provider/driver/lock";
 import { FIXTURE, Lab, type Spec } from "./lab";
 
 // The state file (docs/engine.md, "The state file": the `pulumi stack export` v3 shape, mode 0600, secrets in
@@ -58,7 +59,7 @@ test("state: export v3 shape, mode 0600, Stack first, default provider before it
 
 test("lock: a run of a locked stack fails; a lock left by a dead process is taken over", async () => {
   const lock = path.join(lab.stateDir, "dev.lock");
-  fs.writeFileSync(lock, `${process.pid}\n`);
+  fs.writeFileSync(lock, holderRecord());
   try {
     await lab.run("preview", []);
     assert.unreachable("the locked stack ran");
@@ -103,6 +104,67 @@ test("nslab: usage errors exit 2", () => {
   const r = nslab("destroy", path.join(root, "test"));
   assert.is(r.status, 2);
   assert.match(r.stderr, /is not a Pulumi project \(no Pulumi.yaml\)/);
+});
+
+test("nslab --help, -h and help print the commands; COMMAND --help and help COMMAND its options; exit 0", () => {
+  for (const args of [["--help"], ["-h"], ["help"]]) {
+    const r = nslab(...args);
+    assert.is(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^usage: nslab sandbox \[DIR\]\n {7}nslab up \[DIR\] \[options\]/);
+    assert.match(r.stdout, /\n {2}refresh +read every resource back/);
+  }
+  for (const args of [["up", "--help"], ["help", "up"], ["up", "-h"]]) {
+    const r = nslab(...args);
+    assert.is(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^usage: nslab up \[DIR\] \[options\]\n/);
+    assert.match(r.stdout, /--refresh +read every resource back first/);
+    assert.match(r.stdout, /--skip-preview/);
+  }
+  const graph = nslab("destroy", "--preview");
+  assert.is(graph.status, 2);
+  assert.match(graph.stderr, /^nslab: --preview is an option of graph, not of destroy\n/);
+});
+
+/** A copy of the recorder fixture whose Pulumi.yaml sets `options: refresh: always`. */
+function refreshingFixture(): string {
+  const dir = path.join(lab.dir, "refreshing");
+  fs.cpSync(FIXTURE, dir, { recursive: true });
+  fs.appendFileSync(path.join(dir, "Pulumi.yaml"), "options:\n  refresh: always\n");
+  return dir;
+}
+
+test("refresh prints what it found (gone; changed, old → new), not deletions; up --refresh re-creates what is gone, and options: refresh: always does so unasked (--no-refresh skips it)", () => {
+  fs.rmSync(lab.stateFile, { force: true });
+  const spec = JSON.stringify([{ name: "a", value: "1" }, { name: "b", value: "1" }, { name: "c", value: "1" }]);
+  const args = (dir: string, ...extra: string[]) => [extra[0]!, dir, "--skip-typecheck", "--state-dir", lab.stateDir, "--config", `spec=${spec}`, ...extra.slice(1)];
+  assert.is(nslab(...args(FIXTURE, "up")).status, 0);
+  const env = { ...process.env, ENGINE_TEST_LOG: lab.log, ENGINE_TEST_GONE: "b", ENGINE_TEST_DRIFT: "a" };
+  const run = (...a: string[]) => spawnSync(process.execPath, ["--import", "tsx", path.join(root, "engine/cli.ts"), ...a], { cwd: root, encoding: "utf8", env });
+
+  const preview = run(...args(FIXTURE, "preview", "--refresh"));
+  assert.is(preview.status, 0, preview.stderr);
+  assert.match(preview.stdout, /^ {2}gone +pulumi-nodejs:dynamic\/test:Rec +b$/m);
+  assert.match(preview.stdout, /^ {2}\+ +create +pulumi-nodejs:dynamic\/test:Rec +b$/m);
+  assert.match(preview.stdout, /Refresh found: 1 gone, 1 changed, 1 unchanged\nResources: 1 to create, 1 to update, 1 unchanged/);
+  assert.equal(lab.names(), ["a", "b", "c"], "preview --refresh writes no state");
+
+  const refresh = run("refresh", FIXTURE, "--state-dir", lab.stateDir);
+  assert.is(refresh.status, 0, refresh.stderr);
+  assert.equal(refresh.stdout.split("\n").filter((l) => l.startsWith("  ")).sort(), ['  changed  pulumi-nodejs:dynamic/test:Rec  a: value "1" → "drifted"', "  gone     pulumi-nodejs:dynamic/test:Rec  b"].sort());
+  assert.match(refresh.stdout, /^Refresh found: 1 gone, 1 changed, 1 unchanged$/m);
+  assert.not.match(refresh.stdout, /delete/);
+  assert.equal(lab.names(), ["a", "c"]);
+
+  const refreshing = refreshingFixture();
+  const noRefresh = nslab(...args(refreshing, "up", "--no-refresh", "--json"));
+  assert.is(noRefresh.status, 0, noRefresh.stderr);
+  assert.is(JSON.parse(noRefresh.stdout).refreshed, undefined);
+  const always = run(...args(refreshing, "up", "--json"));
+  assert.is(always.status, 0, always.stderr);
+  const out = JSON.parse(always.stdout) as { refreshed: { op: string; urn: string }[]; steps: { op: string; urn: string }[] };
+  assert.equal(out.refreshed.filter((s) => s.op === "delete").map((s) => s.urn.split("::").pop()), ["b"]);
+  assert.equal(out.steps.filter((s) => s.op === "create" && s.urn.includes("test:Rec")).map((s) => s.urn.split("::").pop()), ["b"]);
+  assert.equal(lab.names().sort(), ["a", "b", "c"]);
 });
 
 test.run();

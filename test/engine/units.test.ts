@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { shown } from "../../engine/output";
+import { stderrFilter } from "../../engine/programOutput";
 import { loadProject, namespaceConfig, ProjectError } from "../../engine/project";
 import { annotateSecrets, applyIgnoreChanges, changedKeys, fromState, toState, UNKNOWN, type Props } from "../../engine/values";
 
@@ -71,6 +72,29 @@ test("values: ignoreChanges resets top-level, nested and indexed paths to the ol
 
 test("output: secrets are masked and unknowns named", () => {
   assert.equal(shown({ a: wireSecret("x"), b: UNKNOWN, c: ["ok"] }), { a: "[secret]", b: "[unknown]", c: ["ok"] });
+});
+
+// As the runtime printed it after a failed create in a copy of examples/docker-bridge (each of
+// its lines ends with a space before the newline; the stack shortened).
+const UNDELIVERED_BLOCK = [
+  "failed to deliver log message. ",
+  "error: Error: Channel has been shut down ",
+  "original message: Error: Channel has been shut down",
+  "    at InternalChannel.createCall (node_modules/@grpc/grpc-js/src/internal-channel.ts:941:13)",
+  "    at ServiceClientImpl.registerResource (node_modules/@grpc/grpc-js/src/make-client.ts:189:15)",
+  " message severity: error",
+  "",
+].join("\n");
+
+test("the program's stderr: the runtime's undelivered-log blocks after nslab stopped it are dropped, in whatever chunks they come; the rest passes by whole lines", () => {
+  const text = `the program says\n${UNDELIVERED_BLOCK}${UNDELIVERED_BLOCK}and goes on\nunfinished`;
+  for (const size of [1, 7, 64, text.length]) {
+    const filter = stderrFilter();
+    let out = "";
+    for (let i = 0; i < text.length; i += size) out += filter.push(text.slice(i, i + size));
+    out += filter.flush();
+    assert.is(out, "the program says\nand goes on\nunfinished", `chunks of ${size}`);
+  }
 });
 
 test.run();

@@ -136,11 +136,14 @@ test("create retried after a crash converges: nothing left by a crash before `ip
     assert.equal(addrsOf("a", "va"), []);
   }));
 
-test("an IPv6 address cannot be marked: a retried create after a lost result is refused with the adopt advice", () =>
+test("an IPv6 address is owned by its record: a create retried after a lost result takes it; a hand-made one is refused with the adopt advice (I1, I5)", () =>
   withLab(async () => {
     const inputs = await input({ address: "2001:db8::1/64" });
     await address.create(inputs);
-    await rejects(address.create(inputs), /IPv6 addresses carry no mark/, /ip -n a addr del 2001:db8::1\/64 dev va/, /adopt: true/);
+    const mine = await created(address, inputs);
+    await address.delete(mine.id, mine.outs);
+    sh("ip", "-n", "a", "addr", "add", "2001:db8::1/64", "dev", "va", "nodad");
+    await rejects(address.create(inputs), /was not made by this resource \(nslab has no record of making it\)/, /ip -n a addr del 2001:db8::1\/64 dev va/, /adopt: true/);
     const { id, outs } = await created(address, { ...inputs, adopt: true });
     await address.delete(id, outs);
     assert.equal(addrsOf("a", "va"), []);
@@ -163,7 +166,7 @@ test("refuses a foreign address of the same identity, never deletes it, and adop
 
     // Another stack's labelled address is foreign too.
     sh("ip", "-n", "a", "addr", "add", "10.0.0.7/24", "dev", "va", "label", `va:${ownerHash(owner("addr", "other")).slice(0, 12)}`);
-    await rejects(address.create(await input({ address: "10.0.0.7/24" })), /\(label "va:[0-9a-f]{12}"\)/, /does not carry this resource's label/);
+    await rejects(address.create(await input({ address: "10.0.0.7/24" })), /\(label "va:[0-9a-f]{12}"\)/, /nslab has no record of making it/);
     sh("ip", "-n", "a", "addr", "del", "10.0.0.7/24", "dev", "va");
 
     const { id, outs } = await created(address, { ...inputs, adopt: true });

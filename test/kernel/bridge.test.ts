@@ -1,7 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { setCommandHook } from "../../provider/driver/exec";
-import { LINK_GROUP, linkAlias } from "../../provider/driver/marks";
+import { linkAlias, linkGroup } from "../../provider/driver/marks";
 import { ownerHash } from "../../provider/lib/owner";
 import { bridge, type BridgeInputs, type BridgeOutputs } from "../../provider/resources/bridge";
 import { vethPair } from "../../provider/resources/vethPair";
@@ -35,7 +35,7 @@ test("create, read, update mtu, stp and up in place keeping the ifindex, delete,
   const shown = link("n", "br0");
   assert.match(outs.mac, /^[0-9a-f][26ae](:[0-9a-f]{2}){5}$/, "locally administered unicast");
   assert.equal(outs, { ...inputs, mtu: 1500, stp: false, up: true, ifindex: shown.ifindex, mac: shown.address });
-  assert.equal([shown.ifalias, shown.group, shown.flags.includes("UP")], [linkAlias(ownerHash(inputs.owner)), String(LINK_GROUP), true]);
+  assert.equal([shown.ifalias, shown.group, shown.flags.includes("UP")], [linkAlias(ownerHash(inputs.owner)), String(linkGroup(ownerHash(inputs.owner))), true]);
   assert.equal((await bridge.read(id, outs)).props, outs, "read equals what was asked");
 
   const news = { ...inputs, mtu: 9000, stp: true, up: false };
@@ -135,7 +135,7 @@ test("create after a crash between `ip link add` and the alias adopts its own br
   await rejects(bridge.create(inputs), /Bridge "crash": create: "br0" was created but not set up, and removing it failed: injected crash/);
   setCommandHook(undefined);
   const left = link(undefined, "br0");
-  assert.equal([left.group, left.ifalias], [String(LINK_GROUP), undefined]);
+  assert.equal([left.group, left.ifalias], [String(linkGroup(ownerHash(inputs.owner))), undefined]);
   const { id, outs } = await created(bridge, inputs);
   assert.equal([outs.ifindex, outs.mtu, link(undefined, "br0").ifalias], [left.ifindex, 1400, linkAlias(ownerHash(inputs.owner))]);
   await bridge.delete(id, outs);
@@ -165,7 +165,7 @@ test("refuses a foreign bridge of the same name and never deletes it; adopt: tru
 
   const { id, outs } = await created(bridge, { ...inputs, adopt: true });
   const shown = link(undefined, "br0");
-  assert.equal([outs.ifindex, shown.address, shown.linkinfo.info_data.stp_state, shown.ifalias, shown.group], [before, outs.mac, 1, linkAlias(ownerHash(inputs.owner)), String(LINK_GROUP)]);
+  assert.equal([outs.ifindex, shown.address, shown.linkinfo.info_data.stp_state, shown.ifalias, shown.group], [before, outs.mac, 1, linkAlias(ownerHash(inputs.owner)), String(linkGroup(ownerHash(inputs.owner)))]);
   await bridge.delete(id, outs);
   assert.not.ok(ok("ip", "link", "show", "dev", "br0"));
 });

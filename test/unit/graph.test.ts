@@ -241,7 +241,7 @@ test("draws a Process in its namespace and a TrafficControl on the veth it shape
     d2(["va"])
     d3[/"web: python3 -m http.server 80"/]
   end
-  d2 ---|"veth · va → rate 8mbit"| d1
+  d2 ---|"link · va → rate 8mbit"| d1
 `,
   );
   assert.match(toDot(labGraph(lab)), /d3 \[label="web: python3 -m http.server 80" shape=parallelogram\];/);
