@@ -101,7 +101,8 @@ interface PreviewStep {
 function fromPreview(out: string): Json {
   const digest = JSON.parse(out) as { steps: PreviewStep[]; changeSummary: Record<string, number>; diagnostics?: { severity: string; message: string }[] };
   return {
-    steps: digest.steps.map((s) => ({ op: s.op, urn: s.urn, type: (s.newState ?? s.oldState)!.type, diffs: s.diffReasons ?? [] })),
+    // The refresh steps of `options: refresh: always`, which nslab's --json does not list.
+    steps: digest.steps.filter((s) => s.op !== "refresh").map((s) => ({ op: s.op, urn: s.urn, type: (s.newState ?? s.oldState)!.type, diffs: s.diffReasons ?? [] })),
     changeSummary: summaryOf(digest.changeSummary),
     diagnostics: digest.diagnostics ?? [],
     failed: false,
@@ -118,12 +119,12 @@ interface StepMetadata {
 
 /**
  * `pulumi up|refresh|destroy --json`: the preview's object, then one engine event a line
- * (apitype.EngineEvent); a resource's step is its resOutputsEvent, the stack's outputs are the
- * Stack resource's.
+ * (apitype.EngineEvent); a resource's step is its resOutputsEvent (but the refresh steps of
+ * `options: refresh: always`, as in a preview), the stack's outputs are the Stack resource's.
  */
 function fromEvents(out: string): Json {
   const events = out.split("\n").filter((l) => l.startsWith('{"sequence"')).map((l) => JSON.parse(l) as Record<string, { metadata?: StepMetadata } & Record<string, unknown>>);
-  const steps = events.flatMap((e) => (e.resOutputsEvent?.metadata ? [e.resOutputsEvent.metadata] : []));
+  const steps = events.flatMap((e) => (e.resOutputsEvent?.metadata && e.resOutputsEvent.metadata.op !== "refresh" ? [e.resOutputsEvent.metadata] : []));
   const summary = events.find((e) => e.summaryEvent)?.summaryEvent as { resourceChanges: Record<string, number>; result: string };
   const stack = steps.find((s) => s.type === "pulumi:pulumi:Stack");
   return {

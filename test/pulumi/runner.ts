@@ -34,14 +34,17 @@ export const plan = (j: Json) =>
 
 /**
  * nslab preview and pulumi preview of the same program on the same state plan the same steps.
- * Two deviations of nslab's --json, pinned: it lists the default provider's step (Pulumi's engine
- * keeps it internal: no event, not in the digest), and its changeSummary leaves out the Stack
- * (Pulumi's counts it).
+ * Three deviations of nslab's --json, pinned: it lists the default provider's step (Pulumi's engine
+ * keeps it internal: no event, not in the digest), its changeSummary leaves out the Stack
+ * (Pulumi's counts it), and with `options: refresh: always` it does not list the refresh steps
+ * Pulumi's preview lists before the plan (op "refresh", left out by PulumiStack.run; Pulumi's
+ * summary then counts them too, so it is not compared).
  */
-export function expectSamePlan(ours: Json, theirs: Json): void {
+export function expectSamePlan(ours: Json, theirs: Json, refreshFirst: boolean): void {
   assert.equal(plan(ours), plan(theirs), "nslab preview plans what pulumi preview plans");
   assert.ok(ours.steps.some((s) => s.urn.endsWith(DEFAULT_PROVIDER)), "nslab lists the default provider's step");
   assert.not.ok(theirs.steps.some((s) => s.urn.endsWith(DEFAULT_PROVIDER)), "pulumi does not list the default provider's step");
+  if (refreshFirst) return;
   const stackOp = theirs.steps.find((s) => s.type === "pulumi:pulumi:Stack")!.op;
   const withStack = Object.fromEntries(Object.entries(ours.changeSummary).map(([op, n]) => [op, n + (op === stackOp ? 1 : 0)]));
   assert.equal(withStack, theirs.changeSummary, "pulumi's changeSummary is nslab's and the Stack");
@@ -70,7 +73,7 @@ useRunner({
     const stack = stackOf(ex);
     const previewBoth = () => {
       const theirs = stack.run("preview", config);
-      expectSamePlan(nslab("preview", ex.dir, ex.stateDir, config), theirs);
+      expectSamePlan(nslab("preview", ex.dir, ex.stateDir, config), theirs, /refresh: always/.test(fs.readFileSync(path.join(ex.dir, "Pulumi.yaml"), "utf8")));
       return theirs;
     };
     if (op === "preview") return previewBoth();
