@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { engine } from "./star/engine";
 import type { Method } from "./star/method";
 import { provider } from "./star/provider";
+import { pulumiCli } from "./star/pulumiCli";
 import { mergeResults, svg, table } from "./star/report";
 import { runStar } from "./star/run";
 import { sandboxed } from "./sandboxed";
@@ -15,7 +16,7 @@ import { ipBatch, shellNaive } from "./star/shell";
 // already inside one); the table on stdout, the results as JSON and a chart beside it (.svg).
 // --cpu-prof DIR: the nslab runs' Node processes write CPU profiles there (bench/star/profile.ts).
 
-const METHODS: Method[] = [engine(false), engine(true), provider, shellNaive, ipBatch];
+const METHODS: Method[] = [engine(false), engine(true), provider, shellNaive, ipBatch, pulumiCli];
 
 const USAGE = `usage: npm run bench -- [--sizes 10,50,200] [--runs 3] [--methods ${METHODS.map((m) => m.name).join(",")}] [--out bench/results.json] [--cpu-prof DIR]`;
 

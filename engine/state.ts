@@ -90,7 +90,10 @@ export function readState(file: string, owner?: StackRef): Checkpoint | undefine
   if (text === undefined) return undefined;
   const state = parseJson<Checkpoint>(file, text, "the state file");
   if (state?.version !== 3) throw new StateError(`${file}: unsupported state version ${JSON.stringify(state?.version)}: nslab reads version 3 (pulumi stack export)`);
+  // `pulumi stack export` omits what is empty: an empty stack's resources, a resource's inputs and outputs.
+  if (state.deployment && state.deployment.resources === undefined) state.deployment.resources = [];
   if (!Array.isArray(state.deployment?.resources)) throw new StateError(`${file}: not a state file: it has no deployment.resources list`);
+  state.deployment.resources = state.deployment.resources.map((r) => ({ ...r, inputs: r.inputs ?? {}, outputs: r.outputs ?? {} }));
   if (owner) checkOwner(file, state.deployment.resources, owner);
   const journal = journalPath(file);
   const jtext = readText(journal);

@@ -272,10 +272,13 @@ export async function exec(argv: readonly string[], options: ExecOptions = {}): 
       await new Promise((res) => setTimeout(res, 50 * 2 ** Math.min(attempt, 5)));
       continue;
     }
-    const detail = r.code === "ENOENT" ? notInstalled(argv[0]!) : stderr;
+    const detail = r.code === "ENOENT" ? notInstalled(argv[0]!) : code === "PERMISSION_DENIED" ? `${stderr.trim()}\n${NOT_ROOT}` : stderr;
     throw new CommandError(code, argv, r.exitCode, detail, { input: options.input });
   }
 }
+
+/** What to say when the kernel refuses a change for want of privilege. */
+const NOT_ROOT = "nslab changes the kernel's network: run `pulumi up` / `nslab up` as root (sudo -E …) or with CAP_NET_ADMIN and CAP_SYS_ADMIN";
 
 /** What to say when a program is not installed. */
 export function notInstalled(file: string): string {

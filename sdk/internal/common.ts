@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { derivedName } from "../../provider/lib/names";
 import type { Owner } from "../../provider/lib/owner";
+import "./runtime";
 
 /** Arguments every nslab resource takes. */
 export interface CommonArgs {

@@ -56,6 +56,22 @@ export function changes(j: Json): string[] {
 /** A changeSummary, in the order of the contract. */
 export const summary = (same: number, create: number, update: number, replace: number, del: number) => ({ same, create, update, replace, delete: del });
 
+/**
+ * How an Example's operations run: nslab's engine by default; test/pulumi/ runs the same example
+ * tests through the Pulumi CLI (useRunner before importing them).
+ */
+export interface Runner {
+  run(ex: Example, op: Operation, config: Config): Json;
+  /** After the change is up: drift made by hand, found by refresh and repaired by up. */
+  drift?(ex: Example): void;
+}
+
+let runner: Runner = { run: (ex, op, config) => nslab(op, ex.dir, ex.stateDir, config) };
+
+export function useRunner(r: Runner): void {
+  runner = r;
+}
+
 /** A temp copy of examples/<name> (state beside it, both removed when the process exits). */
 export class Example {
   readonly dir: string;
@@ -70,9 +86,9 @@ export class Example {
     fs.cpSync(path.join(ROOT, "examples", name), this.dir, { recursive: true, filter: (src) => path.basename(src) !== ".nslab" });
   }
 
-  /** Runs `nslab <op>` on the copy; it must succeed. */
+  /** Runs `nslab <op>` (or the runner's) on the copy; it must succeed. */
   run(op: Operation, config: Config = {}): Json {
-    return nslab(op, this.dir, this.stateDir, config);
+    return runner.run(this, op, config);
   }
 
   /** Appends TypeScript to the copy's index.ts (it sees the program's own top-level names). */
@@ -138,6 +154,10 @@ export async function expectLifecycle(ex: Example, change: Change): Promise<void
   const up = ex.run("up");
   assert.equal(changes(up), change.steps, "the change's up");
   await change.check?.(up.outputs ?? {});
+  if (runner.drift) {
+    runner.drift(ex);
+    await change.check?.(up.outputs ?? {});
+  }
   expectGraph(ex);
   const refresh = ex.run("refresh");
   assert.equal(changes(refresh), [], "refresh after up finds no drift");

@@ -1,0 +1,2 @@
+import "../runner";
+import "../../examples/routed-subnets.test";
