@@ -8,8 +8,9 @@ import { inParallel, type Method } from "./method";
 // SDK sends for the program in program/index.ts (names, and the referents' incarnations: any
 // token the provider only compares, here the referent's kernel identity). Creates go in dependency order, one
 // wave per level, at most PARALLEL at a time (the engine's default --parallel); destroy calls
-// delete only where the engine would: not for the veth pairs, addresses and routes, which are
-// `deletedWith` their namespace or link (sdk/internal/refs.ts deletedWithRef; engine/steps.ts).
+// delete only where the engine would: not for the veth pairs and the namespaces' addresses and
+// routes, which are `deletedWith` their namespace (sdk/internal/refs.ts deletedWithRef); the
+// bridge's address, in the host's namespace, is deleted like any resource.
 
 const PARALLEL = 8;
 
@@ -47,7 +48,7 @@ export const provider: Method = {
     ]);
     const br = bridge!;
     await wave([
-      () => make("Address", "bridge-ip", { device: BRIDGE.name, deviceIdentity: String(br.outs.ifindex), address: BRIDGE.address }),
+      async () => made.rules.push(await make("Address", "bridge-ip", { device: BRIDGE.name, deviceIdentity: String(br.outs.ifindex), address: BRIDGE.address })),
       ...star.map((m) => async () => {
         made.veths[m.i] = await make("VethPair", `veth${m.i}`, {
           name: m.veth,
@@ -63,7 +64,7 @@ export const provider: Method = {
     await wave(star.map((m) => () => make("Address", `ip${m.i}`, { ...onPeer(m), address: m.address })));
     await wave(star.map((m) => () => make("Route", `default${m.i}`, { ...onPeer(m), destination: "default", via: BRIDGE.ip })));
     return async () => {
-      // What nothing depends on first (the rules, the sysctl), then the namespaces and the bridge.
+      // What nothing depends on first (the rules, the sysctl, the bridge's address), then the namespaces and the bridge.
       await wave([...made.forwards, ...made.rules].map((m) => () => remove(m)));
       await wave([...made.netns, br].map((m) => () => remove(m)));
     };
