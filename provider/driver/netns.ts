@@ -62,6 +62,9 @@ export async function addNetns(name: string): Promise<void> {
  */
 export async function delNetns(name: string): Promise<void> {
   const nsid = await hostNsid(name);
+  // The host's links whose peer is in the namespace (veth ends): the kernel drops the namespace's
+  // id before it unregisters its devices, so the id going is not yet the end of those links.
+  const peers = nsid === undefined ? [] : (await listLinks()).filter((l) => l.link_netnsid === nsid).map((l) => l.ifindex);
   try {
     await ip(undefined, ["netns", "del", name]);
   } catch (err) {
@@ -69,6 +72,7 @@ export async function delNetns(name: string): Promise<void> {
   }
   if (nsid === undefined) return;
   for (let i = 0; i < 200 && (await listNsids()).some((e) => e.nsid === nsid); i++) await sleep(10);
+  for (let i = 0; i < 200 && peers.length && (await listLinks()).some((l) => peers.includes(l.ifindex)); i++) await sleep(10);
 }
 
 /** The id the host namespace knows `name` by (it has one while links connect the two). */
@@ -85,6 +89,13 @@ let listing: Promise<{ nsid: number; name?: string }[]> | undefined;
  */
 function listNsids(): Promise<{ nsid: number; name?: string }[]> {
   return (listing ??= ipJson<{ nsid: number; name?: string }>(undefined, ["netns", "list-id"]).finally(() => (listing = undefined)));
+}
+
+let links: Promise<{ ifindex: number; link_netnsid?: number }[]> | undefined;
+
+/** The host's links, shared by concurrent deletes like listNsids. */
+function listLinks(): Promise<{ ifindex: number; link_netnsid?: number }[]> {
+  return (links ??= ipJson<{ ifindex: number; link_netnsid?: number }>(undefined, ["link", "show"]).finally(() => (links = undefined)));
 }
 
 function sleep(ms: number): Promise<void> {

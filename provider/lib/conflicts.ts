@@ -37,7 +37,10 @@ interface Declaration {
   forward?: { netns: string; protocol: string; port: number; hostAddress?: string; inInterface?: string };
 }
 
-const declarations = new Map<string, Declaration>();
+/** The declarations of each program (project and stack): only resources of one program conflict. */
+const programs = new Map<string, Map<string, Declaration>>();
+/** Those of the program being checked (a provider host serves one program; tests check several). */
+let declarations = new Map<string, Declaration>();
 
 const ns = (v: unknown) => (typeof v === "string" ? v : "");
 const where = (n: string) => (n ? `namespace "${n}"` : "the host namespace");
@@ -73,7 +76,10 @@ export function markedFor(hash: string | undefined): string {
 export function conflicts(kind: Kind, inputs: Inputs, kernel: KernelView): pulumi.dynamic.CheckFailure[] {
   const owner = inputs.owner;
   if (!owner || !Array.isArray(owner.path)) return [];
-  const me = `${kind}:${owner.project}/${owner.stack}/${owner.path.join("/")}`;
+  const program = `${owner.project}/${owner.stack}`;
+  declarations = programs.get(program) ?? new Map();
+  programs.set(program, declarations);
+  const me = `${kind}:${owner.path.join("/")}`;
   const d: Declaration = { who: whoOf(kind, owner), hash: ownerHash(owner), claims: new Map() };
   const failures: pulumi.dynamic.CheckFailure[] = [];
   const fail = (property: string, why: string) => {

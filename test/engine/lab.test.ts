@@ -235,7 +235,7 @@ test("fails on an interface name of 16 characters before anything is created: ex
   assert.is(out.failed, true);
   assert.equal(changes(out), []);
   const errors = out.diagnostics.filter((d) => d.severity === "error").map((d) => d.message);
-  assert.match(errors.join("\n"), /Bridge resource 'br'.*name "labbridge0123456" is not valid: it is 16 bytes long; the kernel allows at most 15/, errors.join("\n"));
+  assert.match(errors.join("\n"), /Bridge resource 'br': property name has a problem: "labbridge0123456" is not valid: it is 16 bytes long; the kernel allows at most 15/, errors.join("\n"));
   assert.match(r.stderr, /'br'.*16 bytes long/);
   assert.fixture(kernelSnapshot(), pristine);
 });

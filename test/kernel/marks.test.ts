@@ -48,7 +48,7 @@ test("an address with another project's label of the same two characters is not 
   const [p1, p2] = labelTwins("m-twelvechar");
   const one = await created(address, await checked(address, { device: "m-twelvechar", address: "10.72.0.1/24", owner: p1 }));
   const theirs = await checked(address, { device: "m-twelvechar", address: "10.72.0.1/24", owner: p2 });
-  await rejects(address.create(theirs), /already exists on "m-twelvechar" .* made by another nslab resource or stack/);
+  await rejects(address.create(theirs), /already exists on "m-twelvechar" .* made by nslab for another resource\. /);
   await address.delete("addr:-/m-twelvechar/10.72.0.1/24", { ...theirs, label: one.outs.label });
   assert.match(sh("ip", "addr", "show", "dev", "m-twelvechar"), /10\.72\.0\.1\/24/, "P2's destroy left P1's address");
   assert.equal(await address.read("x", { ...theirs, label: one.outs.label }), {}, "P2 does not read it as its own");

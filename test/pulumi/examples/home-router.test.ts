@@ -1,2 +1,0 @@
-import "../runner";
-import "../../examples/home-router.test";

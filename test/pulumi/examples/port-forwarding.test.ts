@@ -1,2 +1,0 @@
-import "../runner";
-import "../../examples/port-forwarding.test";
