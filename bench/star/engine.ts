@@ -1,8 +1,7 @@
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { resourceCount, STACK } from "./lab";
-import type { Method } from "./method";
+import { runCommand, type Method } from "./method";
 
 // The `nslab-engine` methods: the star as a Pulumi program (program/) through the built CLI,
 // `nslab up` then `nslab destroy`, each a whole process run end to end, as a user runs them.
@@ -17,20 +16,9 @@ export interface Json {
 }
 
 /** Runs `node dist/engine/cli.js ...argv --json`, which must exit 0; its JSON answer. */
-export function nslab(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<Json> {
+export async function nslab(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<Json> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...argv, "--json"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d));
-    child.stderr.on("data", (d: Buffer) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code === 0) resolve(JSON.parse(stdout) as Json);
-      else reject(new Error(`nslab ${argv.join(" ")} exited ${code}:\n${stderr.trimEnd()}\n${stdout.slice(-2000)}`));
-    });
-  });
+  return JSON.parse(await runCommand(process.execPath, [CLI, ...argv, "--json"], { cwd: root, env })) as Json;
 }
 
 /** Fails unless the run did `count` steps of kind `op` and nothing else. */

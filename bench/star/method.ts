@@ -1,3 +1,6 @@
+import { spawn, type SpawnOptions } from "node:child_process";
+import * as path from "node:path";
+
 // One way of building and tearing down the star lab (bench/star/lab.ts), as timed by run.ts.
 
 /** Tears down what `up` made. */
@@ -18,4 +21,23 @@ export async function inParallel<T>(items: readonly T[], limit: number, fn: (ite
     while (next < items.length) await fn(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * Runs a command without blocking (the bench watches /run/netns meanwhile); resolves with its
+ * output once it exited 0, rejects with its argv, exit code, stderr and the tail of stdout otherwise.
+ */
+export function runCommand(file: string, argv: string[], options: Pick<SpawnOptions, "cwd" | "env">): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, argv, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d: Buffer) => (stdout += d));
+    child.stderr!.on("data", (d: Buffer) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`${path.basename(file)} ${argv.join(" ")} exited ${code}:\n${stderr.trimEnd()}\n${stdout.slice(-2000)}`));
+    });
+  });
 }

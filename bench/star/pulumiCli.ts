@@ -1,9 +1,8 @@
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PulumiStack } from "../../test/helpers/pulumi";
 import { resourceCount } from "./lab";
-import type { Method } from "./method";
+import { runCommand, type Method } from "./method";
 
 // The `pulumi-cli` method: the star program (program/) through the real Pulumi CLI v3.248.0
 // (`npm run -s pulumi:cli`), `pulumi up --yes` then `pulumi destroy --yes` with their default
@@ -28,21 +27,12 @@ function stackFor(n: number): PulumiStack {
 }
 
 /** Runs `pulumi ARGS` (not blocking: the bench watches /run/netns meanwhile); its JSON summary line's changes. */
-function pulumi(stack: PulumiStack, ...args: string[]): Promise<Record<string, number>> {
+async function pulumi(stack: PulumiStack, ...args: string[]): Promise<Record<string, number>> {
   const [file, ...argv] = stack.argv(...args, "--json");
-  return new Promise((resolve, reject) => {
-    const child = spawn(file!, argv, { cwd: stack.dir, env: stack.env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d));
-    child.stderr.on("data", (d: Buffer) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const summary = stdout.split("\n").find((l) => l.includes('"summaryEvent"'));
-      if (code === 0 && summary) resolve((JSON.parse(summary) as { summaryEvent: { resourceChanges: Record<string, number> } }).summaryEvent.resourceChanges);
-      else reject(new Error(`pulumi ${args.join(" ")} exited ${code}:\n${stderr.trimEnd()}\n${stdout.slice(-2000)}`));
-    });
-  });
+  const stdout = await runCommand(file!, argv, { cwd: stack.dir, env: stack.env });
+  const summary = stdout.split("\n").find((l) => l.includes('"summaryEvent"'));
+  if (!summary) throw new Error(`pulumi ${args.join(" ")} printed no summaryEvent:\n${stdout.slice(-2000)}`);
+  return (JSON.parse(summary) as { summaryEvent: { resourceChanges: Record<string, number> } }).summaryEvent.resourceChanges;
 }
 
 /** Fails unless the run did `count` steps of kind `op` (and the Stack's) and nothing else. */
