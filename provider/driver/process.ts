@@ -94,9 +94,14 @@ function statOf(pid: number): string | undefined {
   }
 }
 
+/**
+ * Whether the process carries the mark and sees this host's /run: pids are shared by every
+ * sandbox on the machine (engine/sandbox.ts: each has its own /run), and the same lab in another
+ * sandbox marks its processes alike; /proc/PID/root/run is /run as the process sees it.
+ */
 function carriesMark(pid: number, mark: string): boolean {
   try {
-    return fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(mark);
+    return fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(mark) && fs.statSync(`/proc/${pid}/root/run`).dev === fs.statSync("/run").dev;
   } catch {
     return false;
   }
@@ -110,7 +115,7 @@ export function isOurs(pid: number, startTime: string, owner: string): boolean {
   return stat !== undefined && startTimeOf(stat) === startTime && carriesMark(pid, markOf(owner));
 }
 
-/** Every live process carrying owner's mark: the one started, what it started, and any a crashed create left. */
+/** Every live process on this host carrying owner's mark: the one started, what it started, and any a crashed create left. */
 export function marked(owner: string): number[] {
   const mark = markOf(owner);
   return fs

@@ -69,6 +69,20 @@ test("a reused pid is not ours: another start time or no mark reads as gone, and
   foreign.kill();
 });
 
+test("the same lab's process in another sandbox (its own /run, engine/sandbox.ts) is not ours: create and delete leave it alone", async () => {
+  const inputs = await web("twin");
+  const mark = `NSLAB_OWNER=${ownerHash(inputs.owner)}`;
+  const twin = spawn("unshare", ["--mount", "--propagation", "private", "--", "sh", "-c", `mount -t tmpfs twin /run && exec env ${mark} sleep 60`], { stdio: "ignore" });
+  const marks = () => fs.readFileSync(`/proc/${twin.pid}/environ`, "utf8").split("\0");
+  for (let i = 0; i < 100 && !marks().includes(mark); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(marks().includes(mark), "the twin carries the same mark");
+  const { id, outs } = await created(processKind, inputs);
+  assert.equal(marked(ownerHash(inputs.owner)), [outs.pid], "only this sandbox's process is marked ours");
+  await processKind.delete(id, outs);
+  assert.ok(fs.existsSync(`/proc/${twin.pid}`) && marks().includes(mark), "the twin still runs");
+  twin.kill();
+});
+
 test("drift: a process killed out of band reads as gone; create starts it again", async () => {
   const inputs = await web("drift");
   const { id, outs } = await created(processKind, inputs);
