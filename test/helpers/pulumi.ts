@@ -45,12 +45,12 @@ export class PulumiStack {
       ...process.env,
       PATH: `${bin}:${process.env.PATH}`,
       PULUMI_HOME: path.join(this.backend, "home"),
+      PULUMI_BACKEND_URL: `file://${this.backend}`,
       PULUMI_SKIP_UPDATE_CHECK: "true",
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
       PULUMI_CONFIG_PASSPHRASE: "nslab-test",
       ...(typecheck ? {} : { PULUMI_NODEJS_TRANSPILE_ONLY: "true" }),
     };
-    this.cli("login", `file://${this.backend}`);
     this.cli("stack", "init", stack);
   }
 
@@ -67,10 +67,13 @@ export class PulumiStack {
     return r.stdout;
   }
 
-  /** `pulumi <op> --json` (--yes; a preview --show-sames, as nslab lists them), read as nslab's --json object. */
+  /**
+   * `pulumi <op> --json` (a preview --show-sames, as nslab lists them; the others --yes
+   * --skip-preview: the tests compare a preview of their own), read as nslab's --json object.
+   */
   run(op: Operation, config: Config = {}): Json {
     for (const [k, v] of Object.entries(config)) this.cli("config", "set", k, String(v));
-    const out = this.cli(op, ...(op === "preview" ? ["--show-sames"] : ["--yes"]), "--json");
+    const out = this.cli(op, ...(op === "preview" ? ["--show-sames"] : ["--yes", "--skip-preview"]), "--json");
     return op === "preview" ? fromPreview(out) : fromEvents(out);
   }
 

@@ -35,18 +35,18 @@ function files(dir: string): string {
  * The live processes carrying NSLAB_OWNER whose stdout is a file on this sandbox's /run (their
  * log): pids are shared by every sandbox, /run is each one's own.
  */
-function processes(): string {
+export function sandboxProcesses(): { pid: number; line: string }[] {
   const run = fs.statSync("/run").dev;
-  const lines: string[] = [];
+  const found: { pid: number; line: string }[] = [];
   for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
     try {
       const owner = fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").find((e) => e.startsWith("NSLAB_OWNER="));
-      if (owner && fs.statSync(`/proc/${pid}/fd/1`).dev === run) lines.push(`${owner} ${fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim()}`);
+      if (owner && fs.statSync(`/proc/${pid}/fd/1`).dev === run) found.push({ pid: Number(pid), line: `${owner} ${fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim()}` });
     } catch {
       // ended meanwhile
     }
   }
-  return lines.sort().join("\n");
+  return found;
 }
 
 export function kernelSnapshot(): string {
@@ -57,7 +57,7 @@ export function kernelSnapshot(): string {
     "# routes\n" + run(["ip", "route", "show", "table", "all"]) + run(["ip", "-6", "route", "show", "table", "all"]),
     "# nslab records\n" + files("/run/nslab"),
     "# iptables\n" + iptablesLines(),
-    "# processes\n" + processes(),
+    "# processes\n" + sandboxProcesses().map((p) => p.line).sort().join("\n"),
     "# sysctl\n" + ["net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding"].map((k) => `${k}=${fs.readFileSync(`/proc/sys/${k}`, "utf8").trim()}`).join("\n"),
   ].join("\n");
 }

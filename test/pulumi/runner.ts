@@ -80,7 +80,7 @@ useRunner({
     const first = op === "up" && !fs.existsSync(path.join(ex.stateDir, `${stack.stack}.json`));
     if (first) previewBoth();
     const j = stack.run(op, config);
-    stack.exportTo(ex.stateDir);
+    if (op !== "destroy") stack.exportTo(ex.stateDir);
     if (first) {
       const ours = upInOwnSandbox(ex.dir);
       assert.equal(ours.outputs, j.outputs, "nslab up and pulumi up: the same stack outputs");

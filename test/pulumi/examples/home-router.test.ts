@@ -1,0 +1,2 @@
+import "../runner";
+import "../../examples/home-router.test";

@@ -1,0 +1,2 @@
+import "../runner";
+import "../../examples/same-port-two-addresses.test";
