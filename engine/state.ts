@@ -93,6 +93,10 @@ export function readState(file: string, owner?: StackRef): Checkpoint | undefine
   // `pulumi stack export` omits what is empty: an empty stack's resources, a resource's inputs and outputs.
   if (state.deployment && state.deployment.resources === undefined) state.deployment.resources = [];
   if (!Array.isArray(state.deployment?.resources)) throw new StateError(`${file}: not a state file: it has no deployment.resources list`);
+  // `pulumi stack export` without --show-secrets: secrets encrypted by the stack's secrets provider.
+  if (/"1b47061264138c4ac30d75fd1eb44270",\s*"ciphertext":/.test(text)) {
+    throw new StateError(`${file}: holds secrets encrypted by Pulumi's secrets provider ("ciphertext"), which nslab cannot read; export the stack again with: pulumi stack export --show-secrets --file ${shellQuote(file)}`);
+  }
   state.deployment.resources = state.deployment.resources.map((r) => ({ ...r, inputs: r.inputs ?? {}, outputs: r.outputs ?? {} }));
   if (owner) checkOwner(file, state.deployment.resources, owner);
   const journal = journalPath(file);

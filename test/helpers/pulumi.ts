@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import * as assert from "uvu/assert";
 import { SANDBOX_ENV, sandboxArgv } from "../../engine/sandbox";
 import { cacheProblem, PULUMI_VERSION, pulumiCliDir } from "../../scripts/pulumi-cli/build";
@@ -77,10 +78,10 @@ export class PulumiStack {
     return op === "preview" ? fromPreview(out) : fromEvents(out);
   }
 
-  /** `pulumi stack export` into nslab's state file for the stack in `stateDir`. */
+  /** `pulumi stack export --show-secrets` (nslab reads no encrypted secret) into nslab's state file for the stack in `stateDir`. */
   exportTo(stateDir: string): void {
     fs.mkdirSync(stateDir, { recursive: true });
-    this.cli("stack", "export", "--file", path.join(stateDir, `${this.stack}.json`));
+    this.cli("stack", "export", "--show-secrets", "--file", path.join(stateDir, `${this.stack}.json`));
   }
 
   /** `pulumi stack import` of nslab's state file for the stack in `stateDir`. */
@@ -95,9 +96,22 @@ const summaryOf = (counts: Record<string, number>) => Object.fromEntries(CHANGE_
 interface PreviewStep {
   op: string;
   urn: string;
-  oldState?: { type: string };
-  newState?: { type: string };
+  oldState?: { type: string; inputs?: Record<string, unknown> };
+  newState?: { type: string; inputs?: Record<string, unknown> };
   diffReasons?: string[];
+  replaceReasons?: string[];
+}
+
+/**
+ * The changed property names of a step, as nslab's `diffs` gives them: the provider's (Pulumi's
+ * `diffReasons`, which the dynamic-provider host never sends, and `replaceReasons`) and the input
+ * keys whose values differ (what Pulumi's display shows as `[diff: ~key]`), the serialized
+ * provider's apart.
+ */
+function diffsOf(s: PreviewStep): string[] {
+  const [olds, news] = [s.oldState?.inputs ?? {}, s.newState?.inputs ?? {}];
+  const changed = s.op === "update" || s.op === "replace" ? Object.keys({ ...olds, ...news }).filter((k) => k !== "__provider" && !isDeepStrictEqual(olds[k], news[k])) : [];
+  return [...new Set([...(s.diffReasons ?? []), ...(s.replaceReasons ?? []), ...changed])];
 }
 
 /** `pulumi preview --json`: one object (apitype.PreviewDigest). */
@@ -105,7 +119,7 @@ function fromPreview(out: string): Json {
   const digest = JSON.parse(out) as { steps: PreviewStep[]; changeSummary: Record<string, number>; diagnostics?: { severity: string; message: string }[] };
   return {
     // The refresh steps of `options: refresh: always`, which nslab's --json does not list.
-    steps: digest.steps.filter((s) => s.op !== "refresh").map((s) => ({ op: s.op, urn: s.urn, type: (s.newState ?? s.oldState)!.type, diffs: s.diffReasons ?? [] })),
+    steps: digest.steps.filter((s) => s.op !== "refresh").map((s) => ({ op: s.op, urn: s.urn, type: (s.newState ?? s.oldState)!.type, diffs: diffsOf(s) })),
     changeSummary: summaryOf(digest.changeSummary),
     diagnostics: digest.diagnostics ?? [],
     failed: false,
@@ -160,10 +174,55 @@ export function deleteAnAddress(file: string): string {
   return address!.urn.split("::").pop()!;
 }
 
-/** `nslab up DIR` in a fresh sandbox of its own (as the test files get theirs): its outputs and the kernel snapshot there. */
-export function upInOwnSandbox(dir: string): { outputs: Record<string, unknown>; snapshot: string } {
-  const argv = sandboxArgv([process.execPath, "--import", "tsx", path.join(__dirname, "../pulumi/nslabUp.ts"), dir]);
+/** `nslab up DIR` (with `config`) in a fresh sandbox of its own (as the test files get theirs): its outputs and the kernel snapshot there. */
+export function upInOwnSandbox(dir: string, config: Config = {}): { outputs: Record<string, unknown>; snapshot: string } {
+  const argv = sandboxArgv([process.execPath, "--import", "tsx", path.join(__dirname, "../pulumi/nslabUp.ts"), dir, JSON.stringify(config)]);
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", env: { ...process.env, [SANDBOX_ENV]: "1" }, maxBuffer: 64 << 20 });
   assert.is(r.status, 0, `nslab up in a sandbox of its own exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as { outputs: Record<string, unknown>; snapshot: string };
 }
+
+const DEFAULT_PROVIDER = "pulumi:providers:pulumi-nodejs::default";
+
+/** What a preview plans: (URN, op) and the changed property names, in one order; the default provider's step apart. */
+export const plan = (j: Json) =>
+  j.steps
+    .filter((s) => !s.urn.endsWith(DEFAULT_PROVIDER))
+    .map((s) => `${s.op} ${s.urn} [${[...s.diffs].sort().join(",")}]`)
+    .sort();
+
+/**
+ * nslab preview and pulumi preview of the same program on the same state plan the same steps.
+ * Three deviations of nslab's --json, pinned: it lists the default provider's step (Pulumi's engine
+ * keeps it internal: no event, not in the digest), its changeSummary leaves out the Stack
+ * (Pulumi's counts it), and with `options: refresh: always` it does not list the refresh steps
+ * Pulumi's preview lists before the plan (op "refresh", left out by PulumiStack.run; Pulumi's
+ * summary then counts them too, so it is not compared).
+ */
+export function expectSamePlan(ours: Json, theirs: Json, refreshFirst: boolean): void {
+  assert.equal(plan(ours), plan(theirs), "nslab preview plans what pulumi preview plans");
+  assert.ok(ours.steps.some((s) => s.urn.endsWith(DEFAULT_PROVIDER)), "nslab lists the default provider's step");
+  assert.not.ok(theirs.steps.some((s) => s.urn.endsWith(DEFAULT_PROVIDER)), "pulumi does not list the default provider's step");
+  if (refreshFirst) return;
+  const stackOp = theirs.steps.find((s) => s.type === "pulumi:pulumi:Stack")!.op;
+  const withStack = Object.fromEntries(Object.entries(ours.changeSummary).map(([op, n]) => [op, n + (op === stackOp ? 1 : 0)]));
+  assert.equal(withStack, theirs.changeSummary, "pulumi's changeSummary is nslab's and the Stack");
+}
+
+/**
+ * A kernel snapshot without what differs between two builds of the same lab: interface indexes
+ * and the order of lines (creation order follows parallelism), IPv6 link-local addresses and
+ * routes (random MACs) and duplicate address detection in progress.
+ */
+export const comparable = (snapshot: string) =>
+  snapshot
+    .split(/^(?=# )/m)
+    .map((section) =>
+      section
+        .split("\n")
+        .filter((l) => !l.includes("fe80:"))
+        .map((l) => l.replace(/^\d+: /, "").replace(/@if\d+/, "").replace(/ tentative/, ""))
+        .sort()
+        .join("\n"),
+    )
+    .join("\n");

@@ -1,8 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as assert from "uvu/assert";
-import { changes, type Example, type Json, nslab, ROOT, useRunner } from "../helpers/example";
-import { deleteAnAddress, PulumiStack, upInOwnSandbox } from "../helpers/pulumi";
+import { changes, type Example, nslab, ROOT, useRunner } from "../helpers/example";
+import { comparable, deleteAnAddress, expectSamePlan, PulumiStack, upInOwnSandbox } from "../helpers/pulumi";
 import { kernelSnapshot } from "../helpers/snapshot";
 
 // Imported first by test/pulumi/examples/*: the example tests of test/examples/ then run through
@@ -22,51 +22,6 @@ function stackOf(ex: Example): PulumiStack {
   }
   return stack;
 }
-
-const DEFAULT_PROVIDER = "pulumi:providers:pulumi-nodejs::default";
-
-/** What a preview plans: (URN, op) and the changed property names, in one order; the default provider's step apart. */
-export const plan = (j: Json) =>
-  j.steps
-    .filter((s) => !s.urn.endsWith(DEFAULT_PROVIDER))
-    .map((s) => `${s.op} ${s.urn} [${[...s.diffs].sort().join(",")}]`)
-    .sort();
-
-/**
- * nslab preview and pulumi preview of the same program on the same state plan the same steps.
- * Three deviations of nslab's --json, pinned: it lists the default provider's step (Pulumi's engine
- * keeps it internal: no event, not in the digest), its changeSummary leaves out the Stack
- * (Pulumi's counts it), and with `options: refresh: always` it does not list the refresh steps
- * Pulumi's preview lists before the plan (op "refresh", left out by PulumiStack.run; Pulumi's
- * summary then counts them too, so it is not compared).
- */
-export function expectSamePlan(ours: Json, theirs: Json, refreshFirst: boolean): void {
-  assert.equal(plan(ours), plan(theirs), "nslab preview plans what pulumi preview plans");
-  assert.ok(ours.steps.some((s) => s.urn.endsWith(DEFAULT_PROVIDER)), "nslab lists the default provider's step");
-  assert.not.ok(theirs.steps.some((s) => s.urn.endsWith(DEFAULT_PROVIDER)), "pulumi does not list the default provider's step");
-  if (refreshFirst) return;
-  const stackOp = theirs.steps.find((s) => s.type === "pulumi:pulumi:Stack")!.op;
-  const withStack = Object.fromEntries(Object.entries(ours.changeSummary).map(([op, n]) => [op, n + (op === stackOp ? 1 : 0)]));
-  assert.equal(withStack, theirs.changeSummary, "pulumi's changeSummary is nslab's and the Stack");
-}
-
-/**
- * A kernel snapshot without what differs between two builds of the same lab: interface indexes
- * and the order of lines (creation order follows parallelism), IPv6 link-local addresses and
- * routes (random MACs) and duplicate address detection in progress.
- */
-const comparable = (snapshot: string) =>
-  snapshot
-    .split(/^(?=# )/m)
-    .map((section) =>
-      section
-        .split("\n")
-        .filter((l) => !l.includes("fe80:"))
-        .map((l) => l.replace(/^\d+: /, "").replace(/@if\d+/, "").replace(/ tentative/, ""))
-        .sort()
-        .join("\n"),
-    )
-    .join("\n");
 
 useRunner({
   run(ex, op, config) {
