@@ -37,6 +37,8 @@ export function pulumiMissing(): string | undefined {
 export class PulumiStack {
   readonly backend = fs.mkdtempSync(path.join(os.tmpdir(), "nslab-pulumi-"));
   readonly env: NodeJS.ProcessEnv;
+  /** What the last `run` printed. */
+  lastOutput = "";
 
   constructor(readonly dir: string, readonly stack = "dev", typecheck = false) {
     process.on("exit", () => fs.rmSync(this.backend, { recursive: true, force: true }));
@@ -74,7 +76,7 @@ export class PulumiStack {
    */
   run(op: Operation, config: Config = {}): Json {
     for (const [k, v] of Object.entries(config)) this.cli("config", "set", k, String(v));
-    const out = this.cli(op, ...(op === "preview" ? ["--show-sames"] : ["--yes", "--skip-preview"]), "--json");
+    const out = (this.lastOutput = this.cli(op, ...(op === "preview" ? ["--show-sames"] : ["--yes", "--skip-preview"]), "--json"));
     return op === "preview" ? fromPreview(out) : fromEvents(out);
   }
 
