@@ -5,6 +5,7 @@ import { Monitor, type MonitorHandler, type Severity } from "./monitor";
 import { packageRoot } from "./packageRoot";
 import { stderrFilter } from "./programOutput";
 import { loadProject, namespaceConfig, type Project } from "./project";
+import { InProcessProviders, type Providers } from "./dynamicProviders";
 import { ProviderHost } from "./providerHost";
 import { typeErrors } from "./typecheck";
 import { lockStack, readState, resourceFromState, statePath, StateWriter, type Checkpoint, type ResourceState } from "./state";
@@ -149,7 +150,7 @@ export async function run(operation: Operation, options: EngineOptions): Promise
   const dryRun = operation === "preview";
   const unlock = lockStack(stateDir, stack);
   let monitor: Monitor | undefined;
-  let host: Promise<ProviderHost> | undefined;
+  let host: Promise<Providers> | undefined;
   let detach = () => {};
   let onExit = () => {};
   try {
@@ -160,7 +161,10 @@ export async function run(operation: Operation, options: EngineOptions): Promise
     const sdk = pulumiDir(project, env.NODE_PATH!);
 
     const startHost = () =>
-      (host ??= ProviderHost.start({ nodeArgs: [CHILD_OF_NSLAB], hostDir: path.join(sdk, "cmd/dynamic-provider"), projectDir: project.dir, engineAddress: monitor!.address, env, config: namespaceConfig(project, "pulumi-nodejs") }));
+      (host ??=
+        process.env.NSLAB_PROVIDER_HOST === "process"
+          ? ProviderHost.start({ nodeArgs: [CHILD_OF_NSLAB], hostDir: path.join(sdk, "cmd/dynamic-provider"), projectDir: project.dir, engineAddress: monitor!.address, env, config: namespaceConfig(project, "pulumi-nodejs") })
+          : Promise.resolve(new InProcessProviders({ projectDir: project.dir, searchPath: env.NODE_PATH!.split(path.delimiter), sdkDir: sdk, project: project.name, config: namespaceConfig(project, "pulumi-nodejs") })));
     const writer = new StateWriter(file);
     const save = (final = false) => {
       const { resources, pending } = deployment.snapshot();
@@ -267,7 +271,7 @@ export async function run(operation: Operation, options: EngineOptions): Promise
   } finally {
     process.off("exit", onExit);
     detach();
-    if (host) void host.then((h) => h.stop(), () => undefined);
+    if (host) void host.then((h) => h.stop?.(), () => undefined);
     monitor?.stop();
     unlock();
   }

@@ -4,7 +4,7 @@ import type { Registration, RegisterResult } from "./monitor";
 import { StepFailed } from "./monitor";
 import { componentStep, decide, deleteCallsProvider, duplicateUrn, inheritedOptions, inputsToCheck, inputsWithUnknownDependencies, refreshFinding, stepWithValues, unsupported, withMovedReferences, type Decision } from "./planner";
 import { namespaceConfig, type Project } from "./project";
-import { InitError, type ProviderHost, type Subject } from "./providerHost";
+import { InitError, type Providers, type Subject } from "./dynamicProviders";
 import type { PendingOperation, ResourceState } from "./state";
 import type { Diagnostic, Step } from "./steps";
 import { aliasUrn, makeUrn, parseUrn, PROVIDER_TYPE, qualifiedType, STACK_TYPE } from "./urn";
@@ -32,7 +32,7 @@ export interface DeploymentOptions {
   parallel: number;
   /** The previous snapshot, in wire form. */
   resources: ResourceState[];
-  provider: () => Promise<ProviderHost>;
+  provider: () => Promise<Providers>;
   events: Events;
 }
 
@@ -70,7 +70,7 @@ export class Deployment {
   private readonly project: Project;
   private readonly dryRun: boolean;
   private readonly events: Events;
-  private readonly providerHost: () => Promise<ProviderHost>;
+  private readonly providerHost: () => Promise<Providers>;
   private readonly limiter: Limiter;
   /** Live resources of the previous snapshot by URN, and its pending deletes. */
   private readonly olds = new Map<string, ResourceState>();

@@ -191,16 +191,19 @@ test("a second Ctrl-C stops at once: exit 130 with the creates in flight recorde
   assert.equal(lab.names().sort(), ["keep", "p", "q"]);
 });
 
-test("SIGKILL of nslab alone: the provider host and the program it started exit too", async () => {
+test("SIGKILL of nslab alone: the program it started exits too", async () => {
   fs.rmSync(lab.stateFile, { force: true });
   fs.writeFileSync(lab.log, "");
   const { child, exited } = startUp([{ name: "k", value: "1", holdUntil: path.join(lab.dir, "never") }], "--skip-preview");
   await until(() => creates().length === 1);
   const children = descendants(child.pid!);
-  const host = lab.callRecords().find((c) => c.call === "create")!.pid!;
-  assert.ok(children.includes(host), `${host} among ${children.join(" ")}`);
-  assert.ok(children.length >= 2, "the program and the provider host");
-  process.kill(child.pid!, "SIGKILL");
+  const caller = lab.callRecords().find((c) => c.call === "create")!.pid!;
+  // Dynamic providers are called in nslab's own process (docs/engine.md).
+  const stop = () => process.kill(child.pid!, "SIGKILL");
+  if (caller !== child.pid) stop();
+  assert.is(caller, child.pid, "the provider's create runs in nslab's process");
+  assert.ok(children.length >= 1, "the program");
+  stop();
   await exited;
   await ended(children);
   assert.not.ok(children.some(running));
