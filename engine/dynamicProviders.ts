@@ -48,8 +48,6 @@ export interface Providers {
   update(s: Subject, id: string, olds: Props, news: Props, oldInputs: Props, ignoreChanges: string[]): Promise<Props>;
   delete(s: Subject, id: string, outputs: Props, oldInputs: Props): Promise<void>;
   read(s: Subject, id: string, outputs: Props, inputs: Props): Promise<{ id: string; outputs: Props; inputs?: Props }>;
-  /** Ends what the calls needed (a provider host process). */
-  stop?(): void;
 }
 
 /** What a serialized provider's `handler()` returns (pulumi.dynamic.ResourceProvider). */

@@ -5,13 +5,14 @@ import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { ResourceProviderClient } from "@pulumi/pulumi/proto/provider_grpc_pb";
 import * as prov from "@pulumi/pulumi/proto/provider_pb";
 import { Status } from "@pulumi/pulumi/proto/status_pb";
-import { InitError, type CheckResult, type DiffResult, type Providers, type Subject } from "./dynamicProviders";
-import type { Props } from "./values";
+import { InitError, type CheckResult, type DiffResult, type Providers, type Subject } from "../../engine/dynamicProviders";
+import type { Props } from "../../engine/values";
 
-// The dynamic-provider host: the real `@pulumi/pulumi/cmd/dynamic-provider` process, as the CLI's
-// `pulumi-resource-pulumi-nodejs` shim runs it (docs/engine.md, "URNs, the Stack and the default provider"): in the project directory
-// (require-from-string resolves the provider code's requires from its cwd), printing its port on
-// stdout, then driven over ResourceProvider gRPC. One process per engine run, started eagerly.
+// The dynamic-provider host: the real `@pulumi/pulumi/cmd/dynamic-provider` process, as the Pulumi
+// CLI's `pulumi-resource-pulumi-nodejs` shim runs it: in the project directory (require-from-string
+// resolves the provider code's requires from its cwd), printing its port on stdout, then driven
+// over ResourceProvider gRPC, with the plugin loader's start-up sequence. The engine calls dynamic
+// providers in its own process (engine/dynamicProviders.ts); providers.test.ts holds it to this.
 
 export interface ProviderHostOptions {
   /** Options for node itself, before the host's script. */
