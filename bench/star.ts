@@ -16,7 +16,7 @@ import { ipBatch, shellNaive } from "./star/shell";
 // already inside one); the table on stdout, the results as JSON and a chart beside it (.svg).
 // --cpu-prof DIR: the nslab runs' Node processes write CPU profiles there (bench/star/profile.ts).
 
-const METHODS: Method[] = [engine(false), engine(true), provider, shellNaive, ipBatch, pulumiCli, engine(false, true), engine(true, true)];
+const METHODS: Method[] = [engine(false), engine(true), provider, shellNaive, ipBatch, pulumiCli];
 
 const USAGE = `usage: npm run bench -- [--sizes 10,50,200] [--runs 3] [--methods ${METHODS.map((m) => m.name).join(",")}] [--out bench/results.json] [--cpu-prof DIR]`;
 

@@ -35,15 +35,14 @@ async function warmUp(work: string): Promise<void> {
 }
 
 /** The star through `nslab up` (previewing first, the default, or with --skip-preview) and `nslab destroy`. */
-export function engine(skipPreview: boolean, providerHost = false): Method {
-  const name = (skipPreview ? "nslab-engine-skip-preview" : "nslab-engine") + (providerHost ? "-provider-host" : "");
-  const env = providerHost ? { ...process.env, NSLAB_PROVIDER_HOST: "process" } : process.env;
+export function engine(skipPreview: boolean): Method {
+  const name = skipPreview ? "nslab-engine-skip-preview" : "nslab-engine";
   return {
     name,
     async up(n, work) {
       const common = [PROGRAM, "--stack", STACK, "--state-dir", path.join(work, "state"), "--skip-typecheck"];
-      expectOnly(await nslab(["up", ...common, "--config", `n=${n}`, ...(skipPreview ? ["--skip-preview"] : [])], env), "create", resourceCount(n), `${name} up`);
-      return async () => expectOnly(await nslab(["destroy", ...common], env), "delete", resourceCount(n), `${name} destroy`);
+      expectOnly(await nslab(["up", ...common, "--config", `n=${n}`, ...(skipPreview ? ["--skip-preview"] : [])]), "create", resourceCount(n), `${name} up`);
+      return async () => expectOnly(await nslab(["destroy", ...common]), "delete", resourceCount(n), `${name} destroy`);
     },
     warmUp,
   };
