@@ -180,6 +180,9 @@ export async function run(operation: Operation, options: EngineOptions): Promise
     const sdk = pulumiDir(project, env.NODE_PATH!);
 
     const providers = new InProcessProviders({ projectDir: project.dir, searchPath: env.NODE_PATH!.split(path.delimiter), sdkDir: sdk, project: project.name, config: namespaceConfig(project, "pulumi-nodejs") });
+    // What the run reports, held back while a preview's program runs beside the type check.
+    let held: (() => void)[] | undefined;
+    const shown = (report: () => void) => (held ? held.push(report) : report());
     const writer = new StateWriter(file);
     const save = (final = false) => {
       const { resources, pending } = deployment.snapshot();
@@ -202,7 +205,7 @@ export async function run(operation: Operation, options: EngineOptions): Promise
       parallel: options.parallel ?? 8,
       resources: (prior?.deployment.resources ?? []).map(resourceFromState),
       providers,
-      events: { step: (s) => options.onStep?.(s), finding: (s) => options.onFinding?.(s), diagnostic: (d) => options.onDiagnostic?.(d), changed: () => (dryRun ? Promise.resolve() : changed()) },
+      events: { step: (s) => shown(() => options.onStep?.(s)), finding: (s) => shown(() => options.onFinding?.(s)), diagnostic: (d) => shown(() => options.onDiagnostic?.(d)), changed: () => (dryRun ? Promise.resolve() : changed()) },
     });
     // Stopped at once (a second Ctrl-C exits the process): the state as it stands, operations
     // in flight recorded as pending, and the lock released.
@@ -247,9 +250,15 @@ export async function run(operation: Operation, options: EngineOptions): Promise
     if (refresh) await deployment.refresh();
 
     const runsProgram = (operation === "up" || operation === "preview") && !deployment.failed;
-    const typeErrorReport = runsProgram && options.typecheck !== false ? await typeErrors(project, env.NODE_PATH!, stateDir) : undefined;
+    const typecheck = runsProgram && options.typecheck !== false;
+    const typeErrorsFound = (report: string) => `the program has type errors (--skip-typecheck runs it anyway):\n${report}`;
+    // A preview changes nothing, so its program runs beside the type check rather than after it
+    // (docs/engine.md, "Running the program"); what it reports is held back until the check
+    // passed, and type errors are then all the run shows, as when they stop it before the program.
+    const beside = typecheck && dryRun;
+    const typeErrorReport = typecheck && !beside ? await typeErrors(project, env.NODE_PATH!, stateDir) : undefined;
     if (typeErrorReport) {
-      deployment.fail(`the program has type errors (--skip-typecheck runs it anyway):\n${typeErrorReport}`);
+      deployment.fail(typeErrorsFound(typeErrorReport));
     } else if (runsProgram) {
       const argv = [
         CHILD_OF_NSLAB,
@@ -263,10 +272,24 @@ export async function run(operation: Operation, options: EngineOptions): Promise
         ...["--parallel", String(options.parallel ?? 8), ...(dryRun ? ["--dry-run"] : []), project.main],
       ];
       const programEnv = { ...env, PULUMI_CONFIG: JSON.stringify(project.config), PULUMI_CONFIG_SECRET_KEYS: "[]" };
-      const { code, stderr } = await runProgram(argv, project.dir, programEnv, options.onOutput);
+      const before = { diagnostics: deployment.diagnostics.length, planned: deployment.snapshot().resources };
+      if (beside) held = [];
+      const checked = beside ? typeErrors(project, env.NODE_PATH!, stateDir) : undefined;
+      checked?.catch(() => undefined);
+      const { code, stderr } = await runProgram(argv, project.dir, programEnv, (stream, text) => shown(() => options.onOutput?.(stream, text)));
       await settle();
       deployment.programExited(code, stderr);
       await deletePhase();
+      const report = await checked;
+      const reports = held ?? [];
+      held = undefined;
+      if (report) {
+        const message = typeErrorsFound(report);
+        options.onDiagnostic?.({ severity: "error", message });
+        const diagnostics = [...deployment.diagnostics.slice(0, before.diagnostics), { severity: "error" as const, message }];
+        return { operation, stack, steps: [], changeSummary: summarize([]), diagnostics, failed: true, ...(refresh ? { refreshed: deployment.findings } : {}), outputs: {}, planned: before.planned };
+      }
+      for (const r of reports) r();
     } else if (operation === "destroy") {
       await deployment.deletePhase(true);
     }
