@@ -89,7 +89,7 @@ function pulumiDir(project: Project, searchPath: string): string {
 // itself decides what stops (EngineOptions.signal). It ends when its stdin, a pipe from nslab,
 // reaches its end: the kernel closes it when nslab goes, however it goes (SIGKILL included), so
 // it does not outlive nslab. (Linux's PR_SET_PDEATHSIG would do the same but is out of
-// Node's reach without native code; polling the parent's pid would leave them running until the
+// Node's reach without native code; polling the parent's pid would leave it running until the
 // next poll.) The pipe is unref'd: a program that ends by itself is not kept alive by it.
 const CHILD_OF_NSLAB = `--import=data:text/javascript,${encodeURIComponent(
   'process.on("SIGINT",()=>{});process.stdin.on("end",()=>process.exit(129)).on("error",()=>process.exit(129)).resume().unref()',

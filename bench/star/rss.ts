@@ -33,18 +33,40 @@ function rssBytes(pid: number): number {
   }
 }
 
-/** Starts sampling this process's descendants; `stop` ends it and returns the peak sum in MiB. */
-export function watchRss(): { stop: () => number } {
+/** What a process is, for the breakdown: the nslab CLI, the program (the runtime's cmd/run), or its command name. */
+function role(pid: number): string {
+  try {
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    if (argv.some((a) => a.endsWith("engine/cli.js"))) return "engine";
+    if (argv.some((a) => a.endsWith("cmd/run"))) return "program";
+    return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return "gone";
+  }
+}
+
+const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
+
+/**
+ * Starts sampling this process's descendants; `stop` ends it and returns the peak sum in MiB,
+ * and what each kind of process held at that moment.
+ */
+export function watchRss(): { stop: () => { peak: number; by: Record<string, number> } } {
   let peak = 0;
+  let by: Record<string, number> = {};
   const sample = () => {
-    const sum = descendants(process.pid).reduce((total, pid) => total + rssBytes(pid), 0);
-    if (sum > peak) peak = sum;
+    const sizes = descendants(process.pid).map((pid): [number, number] => [pid, rssBytes(pid)]);
+    const sum = sizes.reduce((total, [, size]) => total + size, 0);
+    if (sum <= peak) return;
+    peak = sum;
+    by = {};
+    for (const [pid, size] of sizes) by[role(pid)] = (by[role(pid)] ?? 0) + size;
   };
   const timer = setInterval(sample, 100);
   return {
     stop() {
       clearInterval(timer);
-      return Math.round(peak / 2 ** 20);
+      return { peak: mib(peak), by: Object.fromEntries(Object.entries(by).map(([k, v]) => [k, mib(v)])) };
     },
   };
 }

@@ -18,6 +18,8 @@ export interface Run {
   destroy_s: number;
   first_netns_s: number;
   peak_rss_mib: number;
+  /** At the peak: MiB by kind of process (engine, program, bash, ip, ...). */
+  peak_rss_by: Record<string, number>;
 }
 
 export interface Row {
@@ -77,7 +79,9 @@ async function once(m: Method, n: number, dir: string, tag: string): Promise<Run
   rss = watchRss();
   await teardown();
   const destroy = performance.now() - t;
-  return { up_s: seconds(up), destroy_s: seconds(destroy), first_netns_s: seconds(first - start), peak_rss_mib: Math.max(upRss, rss.stop()) };
+  const destroyRss = rss.stop();
+  const peak = destroyRss.peak > upRss.peak ? destroyRss : upRss;
+  return { up_s: seconds(up), destroy_s: seconds(destroy), first_netns_s: seconds(first - start), peak_rss_mib: peak.peak, peak_rss_by: peak.by };
 }
 
 export async function runStar(o: Options): Promise<Row[]> {
@@ -90,7 +94,7 @@ export async function runStar(o: Options): Promise<Row[]> {
         const tag = `${m.name} n=${n} run ${r}/${o.runs}`;
         const run = await once(m, n, path.join(o.work, `${m.name}-${n}`), tag);
         verifyClean(pristine, tag);
-        o.log(`${tag}: up ${run.up_s.toFixed(2)} s, destroy ${run.destroy_s.toFixed(2)} s, first namespace after ${run.first_netns_s.toFixed(2)} s, peak RSS ${run.peak_rss_mib} MiB; verified, clean`);
+        o.log(`${tag}: up ${run.up_s.toFixed(2)} s, destroy ${run.destroy_s.toFixed(2)} s, first namespace after ${run.first_netns_s.toFixed(2)} s, peak RSS ${run.peak_rss_mib} MiB (${Object.entries(run.peak_rss_by).map(([k, v]) => `${k} ${v}`).join(", ")}); verified, clean`);
         const key = `${m.name}/${n}`;
         times.set(key, [...(times.get(key) ?? []), run]);
       }
