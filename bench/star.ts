@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { engine } from "./star/engine";
+import { EXAMPLE, exampleLines, smallLab } from "./star/example";
 import type { Method } from "./star/method";
 import { provider } from "./star/provider";
 import { pulumiCli } from "./star/pulumiCli";
@@ -15,22 +16,26 @@ import { ipBatch, shellNaive } from "./star/shell";
 // every run verified and checked clean, in a throwaway sandbox (re-executed into one unless
 // already inside one); the table on stdout, the results as JSON and a chart beside it (.svg).
 // --cpu-prof DIR: the nslab runs' Node processes write CPU profiles there (bench/star/profile.ts).
+// The method two-namespaces is the small lab's fixed cost (star/example.ts), after the star.
 
 const METHODS: Method[] = [engine(false), engine(true), provider, shellNaive, ipBatch, pulumiCli];
 
-const USAGE = `usage: npm run bench -- [--sizes 10,50,200] [--runs 3] [--methods ${METHODS.map((m) => m.name).join(",")}] [--out bench/results.json] [--cpu-prof DIR]`;
+const NAMES = [...METHODS.map((m) => m.name), EXAMPLE];
+const USAGE = `usage: npm run bench -- [--sizes 10,50,200] [--runs 3] [--methods ${NAMES.join(",")}] [--out bench/results.json] [--cpu-prof DIR]`;
 
 interface Args {
   sizes: number[];
   runs: number;
   methods: Method[];
+  /** Measure examples/two-namespaces too. */
+  example: boolean;
   out: string;
   /** Where the nslab runs' Node processes write V8 CPU profiles (bench/star/profile.ts reads them). */
   cpuProf?: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { sizes: [10, 50, 200], runs: 3, methods: METHODS, out: path.join(__dirname, "results.json") };
+  const a: Args = { sizes: [10, 50, 200], runs: 3, methods: METHODS, example: true, out: path.join(__dirname, "results.json") };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i]!, argv[i + 1]];
     if (value === undefined) throw new Error(`${flag} needs a value`);
@@ -41,11 +46,10 @@ function parseArgs(argv: string[]): Args {
       a.runs = Number(value);
       if (!Number.isInteger(a.runs) || a.runs < 1) throw new Error(`--runs ${value}: use a positive integer`);
     } else if (flag === "--methods") {
-      a.methods = value.split(",").map((name) => {
-        const m = METHODS.find((x) => x.name === name);
-        if (!m) throw new Error(`--methods: unknown method ${name}; the methods are ${METHODS.map((x) => x.name).join(", ")}`);
-        return m;
-      });
+      const names = value.split(",");
+      for (const name of names) if (!NAMES.includes(name)) throw new Error(`--methods: unknown method ${name}; the methods are ${NAMES.join(", ")}`);
+      a.methods = METHODS.filter((m) => names.includes(m.name));
+      a.example = names.includes(EXAMPLE);
     } else if (flag === "--out") a.out = path.resolve(value);
     else if (flag === "--cpu-prof") a.cpuProf = path.resolve(value);
     else throw new Error(`unknown option ${flag}`);
@@ -60,12 +64,15 @@ async function inSandbox(a: Args): Promise<void> {
   }
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "nslab-bench-star-"));
   console.error(`bench: each method's scripts and state are in ${work}/<method>-<N>/ (up.sh and down.sh for the shell methods)`);
-  const rows = await runStar({ ...a, work, log: (line) => console.error(line) });
-  console.log(table(rows, a.runs));
-  mergeResults(a.out, { results: rows });
+  const log = (line: string) => console.error(line);
+  const rows = a.methods.length ? await runStar({ ...a, work, log }) : [];
+  const example = a.example ? await smallLab(a.runs, work, log) : undefined;
+  if (rows.length) console.log(table(rows, a.runs));
+  if (example) console.log(["", ...exampleLines(example, a.runs)].join("\n"));
+  mergeResults(a.out, { ...(rows.length ? { results: rows } : {}), ...(example ? { examples: [example] } : {}) });
   const chart = a.out.replace(/\.json$/, "") + ".svg";
-  fs.writeFileSync(chart, svg(rows, a.runs));
-  console.log(`\nwrote ${a.out} and ${chart}`);
+  if (rows.length) fs.writeFileSync(chart, svg(rows, a.runs));
+  console.log(`\nwrote ${a.out}${rows.length ? ` and ${chart}` : ""}`);
 }
 
 let args: Args;

@@ -5,7 +5,7 @@ import { Monitor, type MonitorHandler, type Severity } from "./monitor";
 import { packageRoot } from "./packageRoot";
 import { stderrFilter } from "./programOutput";
 import { loadProject, namespaceConfig, type Project } from "./project";
-import { ProviderHost } from "./providerHost";
+import { InProcessProviders } from "./dynamicProviders";
 import { typeErrors } from "./typecheck";
 import { lockStack, readState, resourceFromState, statePath, StateWriter, type Checkpoint, type ResourceState } from "./state";
 import { Deployment } from "./deployment";
@@ -14,7 +14,7 @@ import { STACK_TYPE } from "./urn";
 import type { Props } from "./values";
 
 // The operations (up, preview, refresh, destroy): the project and its state, the program run by
-// the real language runtime against our monitor, the dynamic-provider host started alongside it,
+// the real language runtime against our monitor, the dynamic providers called in this process,
 // and the state written as the run goes (docs/engine.md, "How a run goes").
 
 export type Operation = "up" | "preview" | "refresh" | "destroy";
@@ -75,7 +75,7 @@ export function nodePath(): string {
   return [path.join(packageRoot, "node_modules"), path.dirname(packageRoot), process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
 }
 
-/** The program's own @pulumi/pulumi: its runtime and its dynamic-provider host must match. */
+/** The program's own @pulumi/pulumi: its runtime, and the Config its dynamic providers' configure gets. */
 function pulumiDir(project: Project, searchPath: string): string {
   const paths = [project.dir, ...searchPath.split(path.delimiter)];
   try {
@@ -85,11 +85,11 @@ function pulumiDir(project: Project, searchPath: string): string {
   }
 }
 
-// The program and the provider host ignore SIGINT: a Ctrl-C reaches the whole foreground process
-// group, and nslab itself decides what stops (EngineOptions.signal). They end when their stdin, a pipe from
-// nslab, reaches its end: the kernel closes it when nslab goes, however it goes (SIGKILL
-// included), so neither outlives it. (Linux's PR_SET_PDEATHSIG would do the same but is out of
-// Node's reach without native code; polling the parent's pid would leave them running until the
+// The program ignores SIGINT: a Ctrl-C reaches the whole foreground process group, and nslab
+// itself decides what stops (EngineOptions.signal). It ends when its stdin, a pipe from nslab,
+// reaches its end: the kernel closes it when nslab goes, however it goes (SIGKILL included), so
+// it does not outlive nslab. (Linux's PR_SET_PDEATHSIG would do the same but is out of
+// Node's reach without native code; polling the parent's pid would leave it running until the
 // next poll.) The pipe is unref'd: a program that ends by itself is not kept alive by it.
 const CHILD_OF_NSLAB = `--import=data:text/javascript,${encodeURIComponent(
   'process.on("SIGINT",()=>{});process.stdin.on("end",()=>process.exit(129)).on("error",()=>process.exit(129)).resume().unref()',
@@ -111,6 +111,43 @@ const NODE_SOURCE_MAPS = `--import=data:text/javascript,${encodeURIComponent(
     "  const node = Error.prepareStackTrace;",
     "  sourceMapSupport.install({ handleUncaughtExceptions: false });",
     "  Error.prepareStackTrace = node;",
+    "} catch {}",
+  ].join("\n"),
+)}`;
+
+// The SDK records a stack trace with each of the four promises of every resource property
+// (debuggablePromise), for the report of promises a program leaves pending, only ever read
+// there; taking and source-mapping them was a quarter of the CPU of a preview of the bench's
+// star of 200 (9.3 -> 7.0 s of user time). Those records are taken with no frames (the leak
+// report shows none); every other stack, a thrown error's first, keeps Node's usual ten frames.
+// argv[1] is the runtime's cmd/run.
+const NO_DEBUG_STACKS = `--import=data:text/javascript,${encodeURIComponent(
+  [
+    'import { createRequire } from "node:module";',
+    "try {",
+    '  const debuggable = createRequire(process.argv[1])("../runtime/debuggable");',
+    "  const record = debuggable.debuggablePromise;",
+    "  debuggable.debuggablePromise = (p, ctx) => {",
+    "    const limit = Error.stackTraceLimit;",
+    "    Error.stackTraceLimit = 0;",
+    "    try { return record(p, ctx); } finally { Error.stackTraceLimit = limit; }",
+    "  };",
+    "} catch {}",
+  ].join("\n"),
+)}`;
+
+// The runtime and the SDK are loaded before tsx's hooks are in place (the program's own files
+// still go through tsx): they are plain CommonJS, and tsx otherwise lexes each of their hundreds
+// of files for ESM syntax (a preview of examples/two-namespaces: 1.67 -> 1.34 s of CPU). In
+// cmd/run's order: instrumentation before anything that loads gRPC. argv[1] is the runtime's
+// cmd/run; nothing in the SDK reads its settings while it loads.
+const SDK_FIRST = `--import=data:text/javascript,${encodeURIComponent(
+  [
+    'import { createRequire } from "node:module";',
+    "try {",
+    "  const sdk = createRequire(process.argv[1]);",
+    '  sdk("./run/instrumentation");',
+    '  sdk("..");',
     "} catch {}",
   ].join("\n"),
 )}`;
@@ -149,7 +186,6 @@ export async function run(operation: Operation, options: EngineOptions): Promise
   const dryRun = operation === "preview";
   const unlock = lockStack(stateDir, stack);
   let monitor: Monitor | undefined;
-  let host: Promise<ProviderHost> | undefined;
   let detach = () => {};
   let onExit = () => {};
   try {
@@ -159,8 +195,10 @@ export async function run(operation: Operation, options: EngineOptions): Promise
     delete env.PULUMI_NODEJS_TYPESCRIPT;
     const sdk = pulumiDir(project, env.NODE_PATH!);
 
-    const startHost = () =>
-      (host ??= ProviderHost.start({ nodeArgs: [CHILD_OF_NSLAB], hostDir: path.join(sdk, "cmd/dynamic-provider"), projectDir: project.dir, engineAddress: monitor!.address, env, config: namespaceConfig(project, "pulumi-nodejs") }));
+    const providers = new InProcessProviders({ projectDir: project.dir, searchPath: env.NODE_PATH!.split(path.delimiter), sdkDir: sdk, project: project.name, config: namespaceConfig(project, "pulumi-nodejs") });
+    // What the run reports, held back while a preview's program runs beside the type check.
+    let held: (() => void)[] | undefined;
+    const shown = (report: () => void) => (held ? held.push(report) : report());
     const writer = new StateWriter(file);
     const save = (final = false) => {
       const { resources, pending } = deployment.snapshot();
@@ -182,8 +220,8 @@ export async function run(operation: Operation, options: EngineOptions): Promise
       dryRun,
       parallel: options.parallel ?? 8,
       resources: (prior?.deployment.resources ?? []).map(resourceFromState),
-      provider: startHost,
-      events: { step: (s) => options.onStep?.(s), finding: (s) => options.onFinding?.(s), diagnostic: (d) => options.onDiagnostic?.(d), changed: () => (dryRun ? Promise.resolve() : changed()) },
+      providers,
+      events: { step: (s) => shown(() => options.onStep?.(s)), finding: (s) => shown(() => options.onFinding?.(s)), diagnostic: (d) => shown(() => options.onDiagnostic?.(d)), changed: () => (dryRun ? Promise.resolve() : changed()) },
     });
     // Stopped at once (a second Ctrl-C exits the process): the state as it stands, operations
     // in flight recorded as pending, and the lock released.
@@ -228,15 +266,21 @@ export async function run(operation: Operation, options: EngineOptions): Promise
     if (refresh) await deployment.refresh();
 
     const runsProgram = (operation === "up" || operation === "preview") && !deployment.failed;
-    const typeErrorReport = runsProgram && options.typecheck !== false ? await typeErrors(project, env.NODE_PATH!, stateDir) : undefined;
+    const typecheck = runsProgram && options.typecheck !== false;
+    const typeErrorsFound = (report: string) => `the program has type errors (--skip-typecheck runs it anyway):\n${report}`;
+    // A preview changes nothing, so its program runs beside the type check rather than after it
+    // (docs/engine.md, "Running the program"); what it reports is held back until the check
+    // passed, and type errors are then all the run shows, as when they stop it before the program.
+    const beside = typecheck && dryRun;
+    const typeErrorReport = typecheck && !beside ? await typeErrors(project, env.NODE_PATH!, stateDir) : undefined;
     if (typeErrorReport) {
-      deployment.fail(`the program has type errors (--skip-typecheck runs it anyway):\n${typeErrorReport}`);
+      deployment.fail(typeErrorsFound(typeErrorReport));
     } else if (runsProgram) {
-      // Started now, alongside the program: its ~0.7 s start-up overlaps the program's.
-      startHost().catch(() => undefined);
       const argv = [
         CHILD_OF_NSLAB,
         NODE_SOURCE_MAPS,
+        NO_DEBUG_STACKS,
+        SDK_FIRST,
         "--import",
         pathToFileURL(require.resolve("tsx", { paths: [packageRoot] })).href,
         path.join(sdk, "cmd/run"),
@@ -245,10 +289,24 @@ export async function run(operation: Operation, options: EngineOptions): Promise
         ...["--parallel", String(options.parallel ?? 8), ...(dryRun ? ["--dry-run"] : []), project.main],
       ];
       const programEnv = { ...env, PULUMI_CONFIG: JSON.stringify(project.config), PULUMI_CONFIG_SECRET_KEYS: "[]" };
-      const { code, stderr } = await runProgram(argv, project.dir, programEnv, options.onOutput);
+      const before = { diagnostics: deployment.diagnostics.length, planned: deployment.snapshot().resources };
+      if (beside) held = [];
+      const checked = beside ? typeErrors(project, env.NODE_PATH!, stateDir) : undefined;
+      checked?.catch(() => undefined);
+      const { code, stderr } = await runProgram(argv, project.dir, programEnv, (stream, text) => shown(() => options.onOutput?.(stream, text)));
       await settle();
       deployment.programExited(code, stderr);
       await deletePhase();
+      const report = await checked;
+      const reports = held ?? [];
+      held = undefined;
+      if (report) {
+        const message = typeErrorsFound(report);
+        options.onDiagnostic?.({ severity: "error", message });
+        const diagnostics = [...deployment.diagnostics.slice(0, before.diagnostics), { severity: "error" as const, message }];
+        return { operation, stack, steps: [], changeSummary: summarize([]), diagnostics, failed: true, ...(refresh ? { refreshed: deployment.findings } : {}), outputs: {}, planned: before.planned };
+      }
+      for (const r of reports) r();
     } else if (operation === "destroy") {
       await deployment.deletePhase(true);
     }
@@ -267,7 +325,6 @@ export async function run(operation: Operation, options: EngineOptions): Promise
   } finally {
     process.off("exit", onExit);
     detach();
-    if (host) void host.then((h) => h.stop(), () => undefined);
     monitor?.stop();
     unlock();
   }

@@ -4,7 +4,7 @@ import type { Registration, RegisterResult } from "./monitor";
 import { StepFailed } from "./monitor";
 import { componentStep, decide, deleteCallsProvider, duplicateUrn, inheritedOptions, inputsToCheck, inputsWithUnknownDependencies, refreshFinding, stepWithValues, unsupported, withMovedReferences, type Decision } from "./planner";
 import { namespaceConfig, type Project } from "./project";
-import { InitError, type ProviderHost, type Subject } from "./providerHost";
+import { InitError, type Providers, type Subject } from "./dynamicProviders";
 import type { PendingOperation, ResourceState } from "./state";
 import type { Diagnostic, Step } from "./steps";
 import { aliasUrn, makeUrn, parseUrn, PROVIDER_TYPE, qualifiedType, STACK_TYPE } from "./urn";
@@ -32,7 +32,7 @@ export interface DeploymentOptions {
   parallel: number;
   /** The previous snapshot, in wire form. */
   resources: ResourceState[];
-  provider: () => Promise<ProviderHost>;
+  providers: Providers;
   events: Events;
 }
 
@@ -70,7 +70,7 @@ export class Deployment {
   private readonly project: Project;
   private readonly dryRun: boolean;
   private readonly events: Events;
-  private readonly providerHost: () => Promise<ProviderHost>;
+  private readonly providers: Providers;
   private readonly limiter: Limiter;
   /** Live resources of the previous snapshot by URN, and its pending deletes. */
   private readonly olds = new Map<string, ResourceState>();
@@ -92,7 +92,7 @@ export class Deployment {
     this.project = options.project;
     this.dryRun = options.dryRun;
     this.events = options.events;
-    this.providerHost = options.provider;
+    this.providers = options.providers;
     this.limiter = new Limiter(Math.max(1, options.parallel));
     for (const r of options.resources) {
       if (r.delete) this.oldPendingDeletes.push(r);
@@ -242,8 +242,7 @@ export class Deployment {
   }
 
   private async check(subject: Subject, olds: Props, news: Props): Promise<Props> {
-    const host = await this.providerHost();
-    const checked = await host.check(subject, plain(olds), plain(news));
+    const checked = await this.providers.check(subject, plain(olds), plain(news));
     if (checked.failures.length) {
       throw new Error(checked.failures.map((f) => (f.property ? `property ${f.property} has a problem: ${f.reason}` : `has a problem: ${f.reason}`)).join("; "));
     }
@@ -251,7 +250,6 @@ export class Deployment {
   }
 
   private async custom(registration: Registration, urn: string, parent: ResourceState | undefined): Promise<RegisterResult> {
-    const host = await this.providerHost();
     const subject: Subject = { urn, name: registration.name, type: registration.type };
     const providerReference = await this.provider();
     const old = this.old(urn);
@@ -277,7 +275,7 @@ export class Deployment {
     const create = async (inputs: Props): Promise<ResourceState> => {
       if (this.dryRun) return entry("", inputs, inputs);
       const inFlight = entry("", {}, inputs);
-      const made = await this.pendingOperation(inFlight, "creating", () => host.create(subject, plain(inputs))).catch((err) => this.keepPartial(err, inFlight));
+      const made = await this.pendingOperation(inFlight, "creating", () => this.providers.create(subject, plain(inputs))).catch((err) => this.keepPartial(err, inFlight));
       if (!made.id) throw new Error("the provider's create returned an empty id");
       return entry(made.id, annotateSecrets(made.outputs, inputs, registration.additionalSecretOutputs), inputs);
     };
@@ -293,7 +291,7 @@ export class Deployment {
       return done(await create(checked), { op, urn, type: registration.type, diffs: [] });
     }
 
-    const diff = await host.diff(subject, old.id ?? "", plain(old.outputs), plain(checked), plain(old.inputs), registration.ignoreChanges);
+    const diff = await this.providers.diff(subject, old.id ?? "", plain(old.outputs), plain(checked), plain(old.inputs), registration.ignoreChanges);
     const decision: Decision = decide({ old, registration, checked, diff, protect: !!inheritedOptions(registration, parent).protect });
     const id = old.id ?? "";
     if (decision.op === "same") return done(entry(id, old.outputs), { op: "same", urn, type: registration.type, diffs: [] });
@@ -302,7 +300,7 @@ export class Deployment {
     if (decision.op === "update") {
       if (this.dryRun) return done(entry(id, checked), step);
       const inFlight = entry(id, old.outputs);
-      const outputs = await this.pendingOperation(inFlight, "updating", () => host.update(subject, id, plain(old.outputs), plain(checked), plain(old.inputs), registration.ignoreChanges)).catch((err) =>
+      const outputs = await this.pendingOperation(inFlight, "updating", () => this.providers.update(subject, id, plain(old.outputs), plain(checked), plain(old.inputs), registration.ignoreChanges)).catch((err) =>
         this.keepPartial(err, inFlight),
       );
       return done(entry(id, annotateSecrets(outputs, checked, registration.additionalSecretOutputs)), step);
@@ -350,14 +348,13 @@ export class Deployment {
    * are unknown. In dependency order.
    */
   private async dependentReplacements(target: ResourceState): Promise<ResourceState[]> {
-    const host = await this.providerHost();
     const replaced = new Set([target.urn]);
     const result: ResourceState[] = [];
     for (const candidate of this.olds.values()) {
       if (candidate === target || this.deleted.has(candidate) || this.news.has(candidate.urn)) continue;
       const inputs = inputsWithUnknownDependencies(candidate, replaced);
       if (!inputs) continue;
-      const diff = await host.diff(subjectOf(candidate), candidate.id ?? "", plain(candidate.outputs), plain(inputs), plain(candidate.inputs), candidate.ignoreChanges ?? []);
+      const diff = await this.providers.diff(subjectOf(candidate), candidate.id ?? "", plain(candidate.outputs), plain(inputs), plain(candidate.inputs), candidate.ignoreChanges ?? []);
       if (diff.replaces.length) {
         replaced.add(candidate.urn);
         result.push(candidate);
@@ -369,8 +366,7 @@ export class Deployment {
   /** Deletes an old resource: through the provider unless the planner says it only leaves the state. */
   private async deleteOld(r: ResourceState, deletedWithGoing = false): Promise<void> {
     if (deleteCallsProvider(r, deletedWithGoing) && !this.dryRun) {
-      const host = await this.providerHost();
-      await this.pendingOperation(r, "deleting", () => host.delete(subjectOf(r), r.id ?? "", plain(r.outputs), plain(r.inputs)));
+      await this.pendingOperation(r, "deleting", () => this.providers.delete(subjectOf(r), r.id ?? "", plain(r.outputs), plain(r.inputs)));
     } else {
       this.mayStart();
     }
@@ -407,13 +403,12 @@ export class Deployment {
    * preview or destroy (--refresh) the run then goes on from what it read.
    */
   async refresh(): Promise<void> {
-    const host = await this.providerHost();
     await Promise.all(
       [...this.olds.values()].map((r) =>
         this.limiter.run(async () => {
           if (!r.custom || r.type === PROVIDER_TYPE || this.cancelled) return;
           try {
-            const finding = refreshFinding(r, await host.read(subjectOf(r), r.id ?? "", plain(r.outputs), plain(r.inputs)));
+            const finding = refreshFinding(r, await this.providers.read(subjectOf(r), r.id ?? "", plain(r.outputs), plain(r.inputs)));
             if (finding.gone) this.deleted.add(r);
             // In place: the snapshot keeps its order.
             else this.olds.set(r.urn, finding.resource);

@@ -1,5 +1,5 @@
 import type { Registration } from "./monitor";
-import type { DiffResult } from "./providerHost";
+import type { DiffResult } from "./dynamicProviders";
 import type { ResourceState } from "./state";
 import type { Op, Step } from "./steps";
 import { PROVIDER_TYPE, providerUrn, STACK_TYPE } from "./urn";

@@ -7,6 +7,8 @@ import type { Row } from "./run";
 // targets), bench/results.json, and a hand-written SVG chart of time against N.
 
 export const BASELINE = "shell-naive";
+/** The engine users would otherwise run. */
+export const PULUMI = "pulumi-cli";
 
 function version(argv: string[]): string {
   try {
@@ -31,15 +33,15 @@ const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined
 const find = (rows: Row[], method: string, n: number) => rows.find((r) => r.method === method && r.n === n);
 
 export function table(rows: Row[], runs: number): string {
-  const head = ["method", "N", "up s", "destroy s", "up/naive", "destroy/naive", "1st netns s"];
+  const head = ["method", "N", "up s", "destroy s", "up/naive", "destroy/naive", "up/pulumi", "destroy/pulumi", "1st netns s", "peak RSS MiB"];
   const body = rows.map((r) => {
-    const base = find(rows, BASELINE, r.n);
-    return [r.method, String(r.n), r.up_s.toFixed(2), r.destroy_s.toFixed(2), ratio(r.up_s, base?.up_s), ratio(r.destroy_s, base?.destroy_s), r.first_netns_s.toFixed(2)];
+    const [base, cli] = [find(rows, BASELINE, r.n), find(rows, PULUMI, r.n)];
+    return [r.method, String(r.n), r.up_s.toFixed(2), r.destroy_s.toFixed(2), ratio(r.up_s, base?.up_s), ratio(r.destroy_s, base?.destroy_s), ratio(r.up_s, cli?.up_s), ratio(r.destroy_s, cli?.destroy_s), r.first_netns_s.toFixed(2), String(r.peak_rss_mib ?? "-")];
   });
   const width = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join("  ");
   return [
-    `The star lab, median of ${runs} run(s), wall seconds; ratios against ${BASELINE} at the same N.`,
+    `The star lab, median of ${runs} run(s), wall seconds; ratios against ${BASELINE} and ${PULUMI} at the same N; peak RSS: the most all of a method's processes held at once (the largest of the runs).`,
     `nslab-engine is the default \`nslab up\` (previewing first); nslab-engine-skip-preview is \`nslab up --skip-preview\`.`,
     "",
     line(head),
@@ -49,20 +51,28 @@ export function table(rows: Row[], runs: number): string {
   ].join("\n");
 }
 
-/** The issue's targets at the largest N measured, with the ratio of this run. */
-function targets(rows: Row[]): string[] {
-  const n = Math.max(...rows.map((r) => r.n));
-  const get = (m: string) => find(rows, m, n);
-  const [engine, naive, provider, batch] = [get("nslab-engine"), get(BASELINE), get("provider"), get("ip-batch")];
-  const check = (what: string, a: number | undefined, b: number | undefined, bound: number) =>
-    a === undefined || !b ? [] : [`  ${what}: ${(a / b).toFixed(2)}x (target <= ${bound}x) ${a / b <= bound ? "met" : "NOT met"}`];
-  const lines = [
-    ...check(`nslab-engine up / ${BASELINE} up`, engine?.up_s, naive?.up_s, 1.0),
-    ...check(`nslab-engine destroy / ${BASELINE} destroy`, engine?.destroy_s, naive?.destroy_s, 0.5),
-    ...check("provider up / ip-batch up", provider?.up_s, batch?.up_s, 2),
-    ...check("provider destroy / ip-batch destroy", provider?.destroy_s, batch?.destroy_s, 2),
-  ];
-  return lines.length ? [`Targets at N=${n}:`, ...lines] : [];
+/** The targets (README, "Speed") at every N measured, with this run's figures. */
+export function targets(rows: Row[]): string[] {
+  const lines: string[] = [];
+  const check = (what: string, value: number | undefined, bound: number, unit = "x") => {
+    if (value === undefined || !Number.isFinite(value)) return;
+    const shown = unit === "x" ? `${value.toFixed(2)}x` : `${value} ${unit}`;
+    lines.push(`  ${what}: ${shown} (target <= ${bound}${unit === "x" ? "x" : ` ${unit}`}) ${value <= bound ? "met" : "NOT met"}`);
+  };
+  const over = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? a / b : undefined);
+  for (const n of [...new Set(rows.map((r) => r.n))].sort((a, b) => a - b)) {
+    const get = (m: string) => find(rows, m, n);
+    const [engine, skip, naive, cli] = [get("nslab-engine"), get("nslab-engine-skip-preview"), get(BASELINE), get(PULUMI)];
+    const before = lines.length;
+    check(`nslab up / ${BASELINE} up`, over(engine?.up_s, naive?.up_s), 2.0);
+    check(`nslab up --skip-preview / ${BASELINE} up`, over(skip?.up_s, naive?.up_s), 1.0);
+    check(`nslab destroy / ${BASELINE} destroy`, over(engine?.destroy_s, naive?.destroy_s), 0.15);
+    check(`nslab up / pulumi up --yes`, over(engine?.up_s, cli?.up_s), 0.5);
+    check(`nslab destroy / pulumi destroy --yes`, over(engine?.destroy_s, cli?.destroy_s), 0.5);
+    check("peak RSS of nslab up and destroy", engine?.peak_rss_mib, 1536, "MiB");
+    if (lines.length > before) lines.splice(before, 0, `Targets at N=${n} (the ${BASELINE} ratios are targets at N=200, the RSS at N=1000):`);
+  }
+  return lines;
 }
 
 const COLORS: Record<string, string> = {
@@ -71,6 +81,7 @@ const COLORS: Record<string, string> = {
   provider: "#9467bd",
   "shell-naive": "#1f77b4",
   "ip-batch": "#2ca02c",
+  "pulumi-cli": "#8c564b",
 };
 
 /** Time against N, both log scales; one colour per method, up solid and destroy dashed. */

@@ -3,18 +3,23 @@ import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { kernelSnapshot } from "../../test/helpers/snapshot";
 import type { Method } from "./method";
+import { watchRss } from "./rss";
 import { verifyClean, verifyLab } from "./verify";
 
 // The measurement loop of `npm run bench`, inside a sandbox: for each N and each run, every
 // method in turn (so drifting load spreads over all of them) builds the star, is verified,
 // and tears it down; the kernel must then be exactly as before. Times are wall seconds of the
 // build and of the teardown; first_netns_s is the time from the start of the build to the
-// first namespace appearing in /run/netns (the engine's fixed cost before any kernel work).
+// first namespace appearing in /run/netns (the engine's fixed cost before any kernel work);
+// peak_rss_mib the most memory the method's processes held at once, up or destroy (rss.ts).
 
 export interface Run {
   up_s: number;
   destroy_s: number;
   first_netns_s: number;
+  peak_rss_mib: number;
+  /** At the peak: MiB by kind of process (engine, program, bash, ip, ...). */
+  peak_rss_by: Record<string, number>;
 }
 
 export interface Row {
@@ -24,6 +29,7 @@ export interface Row {
   up_s: number;
   destroy_s: number;
   first_netns_s: number;
+  peak_rss_mib: number;
   runs: Run[];
 }
 
@@ -63,13 +69,19 @@ async function once(m: Method, n: number, dir: string, tag: string): Promise<Run
   fs.mkdirSync(dir, { recursive: true });
   const watch = firstNetns();
   const start = performance.now();
+  let rss = watchRss();
   const teardown = await m.up(n, dir).finally(watch.stop);
   const up = performance.now() - start;
+  const upRss = rss.stop();
   const first = await Promise.race([watch.at, Promise.resolve(NaN)]);
   await verifyLab(tag);
   const t = performance.now();
+  rss = watchRss();
   await teardown();
-  return { up_s: seconds(up), destroy_s: seconds(performance.now() - t), first_netns_s: seconds(first - start) };
+  const destroy = performance.now() - t;
+  const destroyRss = rss.stop();
+  const peak = destroyRss.peak > upRss.peak ? destroyRss : upRss;
+  return { up_s: seconds(up), destroy_s: seconds(destroy), first_netns_s: seconds(first - start), peak_rss_mib: peak.peak, peak_rss_by: peak.by };
 }
 
 export async function runStar(o: Options): Promise<Row[]> {
@@ -82,7 +94,7 @@ export async function runStar(o: Options): Promise<Row[]> {
         const tag = `${m.name} n=${n} run ${r}/${o.runs}`;
         const run = await once(m, n, path.join(o.work, `${m.name}-${n}`), tag);
         verifyClean(pristine, tag);
-        o.log(`${tag}: up ${run.up_s.toFixed(2)} s, destroy ${run.destroy_s.toFixed(2)} s, first namespace after ${run.first_netns_s.toFixed(2)} s; verified, clean`);
+        o.log(`${tag}: up ${run.up_s.toFixed(2)} s, destroy ${run.destroy_s.toFixed(2)} s, first namespace after ${run.first_netns_s.toFixed(2)} s, peak RSS ${run.peak_rss_mib} MiB (${Object.entries(run.peak_rss_by).map(([k, v]) => `${k} ${v}`).join(", ")}); verified, clean`);
         const key = `${m.name}/${n}`;
         times.set(key, [...(times.get(key) ?? []), run]);
       }
@@ -91,7 +103,7 @@ export async function runStar(o: Options): Promise<Row[]> {
   return o.sizes.flatMap((n) =>
     o.methods.map((m) => {
       const runs = times.get(`${m.name}/${n}`)!;
-      return { method: m.name, n, up_s: median(runs.map((x) => x.up_s)), destroy_s: median(runs.map((x) => x.destroy_s)), first_netns_s: median(runs.map((x) => x.first_netns_s)), runs };
+      return { method: m.name, n, up_s: median(runs.map((x) => x.up_s)), destroy_s: median(runs.map((x) => x.destroy_s)), first_netns_s: median(runs.map((x) => x.first_netns_s)), peak_rss_mib: Math.max(...runs.map((x) => x.peak_rss_mib)), runs };
     }),
   );
 }

@@ -191,7 +191,7 @@ test("an up killed mid-way (SIGKILL to nslab alone, at its 6th resource) leaves 
   const exited = new Promise((resolve) => child.on("close", resolve));
   const recorded = () => nslabResources(stateFile);
   await until(() => recorded() >= 6);
-  // The program, the provider host and its command spawner (bash, in a session of its own).
+  // The program and the command spawner (bash, in a session of its own) that the providers started.
   const children = descendants(child.pid!);
   process.kill(child.pid!, "SIGKILL");
   await exited;

@@ -21,7 +21,7 @@ export interface Call {
   id?: string;
   olds?: boolean;
   value?: string;
-  /** create: the provider host's pid. */
+  /** create: the pid of the process that called the provider (nslab's own). */
   pid?: number;
 }
 
@@ -34,7 +34,7 @@ export class Lab {
   /** Runs `op` with `spec` as the program; the provider's calls of this run only are in calls(). */
   run(op: Operation, spec?: Spec[], env: Record<string, string> = {}): Promise<Result> {
     fs.writeFileSync(this.log, "");
-    // The program and the provider host inherit this process's environment.
+    // The program and the providers (called in the engine, this process) see this process's environment.
     process.env.ENGINE_TEST_LOG = this.log;
     process.env.ENGINE_TEST_GONE = env.ENGINE_TEST_GONE ?? "";
     return run(op, { dir: FIXTURE, stateDir: this.stateDir, config: spec ? { spec: JSON.stringify(spec) } : {}, parallel: 4 });

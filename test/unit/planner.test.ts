@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { deleteOrder } from "../../engine/deletePhase";
 import type { Registration } from "../../engine/monitor";
 import { componentStep, decide, deleteCallsProvider, inputsWithUnknownDependencies, refreshFinding, unsupported, type Decision, type DecisionInput } from "../../engine/planner";
-import type { DiffResult } from "../../engine/providerHost";
+import type { DiffResult } from "../../engine/dynamicProviders";
 import type { ResourceState } from "../../engine/state";
 import { STACK_TYPE } from "../../engine/urn";
 import { UNKNOWN } from "../../engine/values";

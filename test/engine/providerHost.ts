@@ -5,41 +5,14 @@ import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { ResourceProviderClient } from "@pulumi/pulumi/proto/provider_grpc_pb";
 import * as prov from "@pulumi/pulumi/proto/provider_pb";
 import { Status } from "@pulumi/pulumi/proto/status_pb";
-import type { Props } from "./values";
+import { InitError, type CheckResult, type DiffResult, type Providers, type Subject } from "../../engine/dynamicProviders";
+import type { Props } from "../../engine/values";
 
-// The dynamic-provider host: the real `@pulumi/pulumi/cmd/dynamic-provider` process, as the CLI's
-// `pulumi-resource-pulumi-nodejs` shim runs it (docs/engine.md, "URNs, the Stack and the default provider"): in the project directory
-// (require-from-string resolves the provider code's requires from its cwd), printing its port on
-// stdout, then driven over ResourceProvider gRPC. One process per engine run, started eagerly.
-
-/** Who a provider call is about, for the request's urn/name/type fields. */
-export interface Subject {
-  urn: string;
-  name: string;
-  type: string;
-}
-
-export interface CheckResult {
-  inputs: Props;
-  failures: { property: string; reason: string }[];
-}
-
-export interface DiffResult {
-  changes: "unknown" | "none" | "some";
-  replaces: string[];
-  deleteBeforeReplace: boolean;
-}
-
-/** A create/update that failed after the object was made: the engine records it with initErrors. */
-export class InitError extends Error {
-  constructor(
-    message: string,
-    readonly id: string,
-    readonly properties: Props,
-  ) {
-    super(message);
-  }
-}
+// The dynamic-provider host: the real `@pulumi/pulumi/cmd/dynamic-provider` process, as the Pulumi
+// CLI's `pulumi-resource-pulumi-nodejs` shim runs it: in the project directory (require-from-string
+// resolves the provider code's requires from its cwd), printing its port on stdout, then driven
+// over ResourceProvider gRPC, with the plugin loader's start-up sequence. The engine calls dynamic
+// providers in its own process (engine/dynamicProviders.ts); providers.test.ts holds it to this.
 
 export interface ProviderHostOptions {
   /** Options for node itself, before the host's script. */
@@ -56,7 +29,7 @@ export interface ProviderHostOptions {
 const struct = (v: Props) => Struct.fromJavaScript(v as Record<string, never>);
 const props = (s: Struct | undefined) => (s?.toJavaScript() ?? {}) as Props;
 
-export class ProviderHost {
+export class ProviderHost implements Providers {
   private constructor(
     private readonly child: ChildProcess,
     private readonly client: ResourceProviderClient,
