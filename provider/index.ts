@@ -13,6 +13,7 @@ import { route } from "./resources/route";
 import { sysctl } from "./resources/sysctl";
 import { trafficControl } from "./resources/trafficControl";
 import { vethPair } from "./resources/vethPair";
+import { vxlan } from "./resources/vxlan";
 
 // The registry the SDK's shim loads by package name (`require("nslab/provider")`).
 
@@ -55,6 +56,7 @@ const kinds: Record<Kind, KindProvider> = {
   Sysctl: sysctl,
   VethPair: vethPair,
   Bridge: bridge,
+  Vxlan: vxlan,
   Address: address,
   Route: route,
   NatRule: natRule,

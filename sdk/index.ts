@@ -2,6 +2,7 @@
 export { Netns, type NetnsArgs } from "./resources/netns";
 export { VethPair, type VethPairArgs } from "./resources/vethPair";
 export { Bridge, type BridgeArgs } from "./resources/bridge";
+export { Vxlan, type VxlanArgs } from "./resources/vxlan";
 export { Address, type AddressArgs } from "./resources/address";
 export { Route, type RouteArgs } from "./resources/route";
 export { Sysctl, type SysctlArgs } from "./resources/sysctl";

@@ -32,7 +32,7 @@ interface Declaration {
   /** Exclusive kernel objects ("link:ns/name" ...), with the value only a same-valued twin may share (Sysctl). */
   claims: Map<string, string | undefined>;
   netns?: string;
-  link?: { netns: string; name: string; kind: "veth" | "bridge"; down: boolean }[];
+  link?: { netns: string; name: string; kind: "veth" | "bridge" | "vxlan"; down: boolean }[];
   address?: { netns: string; device: string; cidr: string };
   forward?: { netns: string; protocol: string; port: number; hostAddress?: string; inInterface?: string };
 }
@@ -112,6 +112,7 @@ function claimText(kind: string, key: string, inputs: Inputs, value: string | un
     const property = key === `link:${ns(inputs.peerNetns)}/${inputs.peerName}` && kind === "VethPair" ? "peerName" : "name";
     return [property, `also makes the link "${rest.slice(rest.indexOf("/") + 1)}" in ${where(rest.slice(0, rest.indexOf("/")))}`];
   }
+  if (type === "vxlan") return ["vni", `also makes a vxlan link with vni ${inputs.vni} and dstPort ${inputs.dstPort} in ${where(ns(inputs.netns))}, and the kernel allows one per VNI and port (one link reaches every remote in its list)`];
   if (type === "addr") return ["address", `also adds ${inputs.address} to "${inputs.device}" in ${where(ns(inputs.netns))}`];
   return ["destination", `also makes the route to ${inputs.destination} (table ${inputs.table ?? "main"}, metric ${inputs.metric ?? "default"}) in ${where(ns(inputs.netns))}`];
 }
@@ -148,17 +149,19 @@ function describe(kind: Kind, i: Inputs, d: Declaration, fail: (property: string
       return;
     }
     case "Bridge":
+    case "Vxlan":
     case "VethPair": {
-      const ends = kind === "Bridge" ? [["netns", "name", "master"]] : [["netns", "name", "master"], ["peerNetns", "peerName", "peerMaster"]];
+      const ends = kind !== "VethPair" ? [["netns", "name", "master"]] : [["netns", "name", "master"], ["peerNetns", "peerName", "peerMaster"]];
       d.link = [];
       for (const [netnsKey, nameKey, masterKey] of ends as [string, string, string][]) {
         const n = netnsOf(netnsKey);
         const name = str(i[nameKey]);
         if (n === undefined || name === undefined) continue;
-        d.link.push({ netns: n, name, kind: kind === "Bridge" ? "bridge" : "veth", down: i.up === false });
+        d.link.push({ netns: n, name, kind: kind === "Bridge" ? "bridge" : kind === "Vxlan" ? "vxlan" : "veth", down: i.up === false });
         d.claims.set(`link:${n}/${name}`, undefined);
         const master = str(i[masterKey]);
-        if (kind === "VethPair" && master !== undefined) linkElsewhere(masterKey, master, n, "bridge", fail, kernel);
+        if (kind !== "Bridge" && master !== undefined) linkElsewhere(masterKey, master, n, "bridge", fail, kernel);
+        if (kind === "Vxlan" && known(i.vni) && known(i.dstPort)) d.claims.set(`vxlan:${n}/${i.vni}/${i.dstPort}`, undefined);
       }
       return;
     }

@@ -13,6 +13,10 @@ export const DIFFS = {
     update: ["master", "masterIdentity", "peerMaster", "peerMasterIdentity", "mtu", "mac", "peerMac", "up", "owner"],
   },
   Bridge: { replace: ["name", "netns", "netnsIdentity"], update: ["mtu", "stp", "up", "owner"] },
+  Vxlan: {
+    replace: ["name", "netns", "netnsIdentity", "vni", "remote", "local", "device", "dstPort"],
+    update: ["master", "masterIdentity", "mtu", "up", "owner"],
+  },
   Address: { replace: ["netns", "netnsIdentity", "device", "deviceIdentity", "address"], update: [] },
   Route: { replace: ["netns", "netnsIdentity", "destination", "table", "metric"], update: ["device", "deviceIdentity", "addressIdentity"] },
   Sysctl: { replace: ["key", "netns", "netnsIdentity", "deviceIdentity"], update: ["value", "owner"] },
