@@ -257,7 +257,7 @@ test("groups namespaces by host and draws each VXLAN tunnel once between its end
     res("VethPair", "l-veth", { name: "l-v", master: "seg", peerName: "eth0", peerNetns: "l" }),
     on("10.250.0.2", res("Bridge", "seg-h2", { name: "seg" })),
     // Without `local`, its host's address is its end.
-    on("10.250.0.2", res("Vxlan", "vx-h2", { ...vx("", ["10.250.0.1", "10.250.0.3"]), local: undefined })),
+    on("10.250.0.2", res("Vxlan", "vx-h2", { name: "vx0", vni: 42, dstPort: 4789, remote: ["10.250.0.1", "10.250.0.3"], master: "seg" })),
     on("10.250.0.2", res("Netns", "a", { name: "a" })),
     on("10.250.0.2", res("VethPair", "a-veth", { name: "a-v", master: "seg", peerName: "eth0", peerNetns: "a" })),
     on("10.250.0.2", res("Address", "a-ip", { device: "eth0", netns: "a", address: "10.9.0.2/24" })),
