@@ -17,7 +17,9 @@ export type ErrorCode =
   | "INVALID"
   | "PERMISSION_DENIED"
   | "UNSUPPORTED"
-  | "CONFLICT";
+  | "CONFLICT"
+  /** A remote host that ssh cannot reach (driver/ssh.ts). */
+  | "UNREACHABLE";
 
 export class NslabError extends Error {
   readonly [BRAND] = true;

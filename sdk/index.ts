@@ -14,3 +14,4 @@ export { TrafficControl, type TrafficControlArgs, type LinkShaping } from "./res
 export { Segment, Attachment, type SegmentArgs, type AttachmentArgs } from "./components/segment";
 export { Router, type RouterArgs, type AllowRule } from "./components/router";
 export { PublishedPort, type PublishedPortArgs } from "./components/publishedPort";
+export type { Host } from "../provider/lib/host";

@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { contains, familyOf, parseCidr, parseIp } from "./cidr";
 import { known } from "./check";
+import { hostKey, type Host } from "./host";
 import type { Kind } from "./kind";
 import { ownerHash, resourceName, type Owner } from "./owner";
 
@@ -37,7 +38,7 @@ interface Declaration {
   forward?: { netns: string; protocol: string; port: number; hostAddress?: string; inInterface?: string };
 }
 
-/** The declarations of each program (project and stack): only resources of one program conflict. */
+/** The declarations of each program (project and stack) on each host: only resources of one program on one host conflict. */
 const programs = new Map<string, Map<string, Declaration>>();
 /** Those of the program being checked (a provider host serves one program; tests check several). */
 let declarations = new Map<string, Declaration>();
@@ -76,7 +77,8 @@ export function markedFor(hash: string | undefined): string {
 export function conflicts(kind: Kind, inputs: Inputs, kernel: KernelView): pulumi.dynamic.CheckFailure[] {
   const owner = inputs.owner;
   if (!owner || !Array.isArray(owner.path)) return [];
-  const program = `${owner.project}/${owner.stack}`;
+  // Two hosts may hold objects of the same names: each host's declarations are apart.
+  const program = `${owner.project}/${owner.stack}/${hostKey(inputs.host as Host | undefined)}`;
   declarations = programs.get(program) ?? new Map();
   programs.set(program, declarations);
   const me = `${kind}:${owner.path.join("/")}`;

@@ -20,6 +20,7 @@ import { changedKeys, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
 import { checkAndDiff, delOwnLink, linkId, mayTakeLink, ownLink } from "../lib/linkKind";
 import { ownerHash, type Owner } from "../lib/owner";
+import type { Host } from "../lib/host";
 
 // Bridge: a Linux bridge with a MAC pinned at creation (derived from the owner, so the same
 // resource always gets the same one) and an MTU and STP that are managed only when given.
@@ -33,6 +34,8 @@ export interface BridgeInputs {
   stp?: boolean;
   up: boolean;
   owner: Owner;
+  /** The lab host the object is on (lib/host.ts); unset: the provider's machine. */
+  host?: Host;
   adopt?: boolean;
 }
 

@@ -22,6 +22,7 @@ import { remoteList, underlayProblem, VXLAN_PORT } from "../lib/vxlan";
 import { changedKeys, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
 import { checkAndDiff, delOwnLink, linkId, mayTakeLink, ownLink } from "../lib/linkKind";
+import type { Host } from "../lib/host";
 import { ownerHash, type Owner } from "../lib/owner";
 
 // Vxlan: a VXLAN tunnel endpoint, an Ethernet link whose frames travel in UDP to its remotes. Its
@@ -47,6 +48,8 @@ export interface VxlanInputs {
   up: boolean;
   owner: Owner;
   adopt?: boolean;
+  /** The lab host the object is on (lib/host.ts); unset: the provider's machine. */
+  host?: Host;
 }
 
 export interface VxlanOutputs extends VxlanInputs {

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { hostOf, placeOn, type HostArgs } from "../internal/common";
 import { netnsName, type NetnsRef } from "../internal/refs";
 import { segmentInternals, setSegmentInternals } from "../internal/segments";
 import { Address } from "../resources/address";
@@ -20,7 +21,7 @@ import { PublishedPort, type PublishedPortArgs } from "./publishedPort";
  * Equivalent to: `ip link add <bridge> type bridge; ip addr add <gateway>/<prefix> dev <bridge>;
  * sysctl -w net.ipv4.ip_forward=1; iptables -t nat -A POSTROUTING -s <subnet> ! -o <bridge> -j MASQUERADE`.
  */
-export interface SegmentArgs {
+export interface SegmentArgs extends HostArgs {
   /**
    * The segment's subnet, a canonical network in CIDR form without host bits (`"10.0.0.0/24"`,
    * `"2001:db8:1::/64"`), with room for at least two addresses. A plain string, not an Input:
@@ -108,6 +109,7 @@ export class Segment extends pulumi.ComponentResource {
       );
     }
     super("nslab:index:Segment", name, {}, opts);
+    placeOn(this, hostOf(args.host, opts));
     setSegmentInternals(this, { name, netns: args.netns, plan, taken: new Map() });
     this.subnet = args.subnet;
     this.prefixLength = plan.subnet.prefix;
@@ -222,6 +224,7 @@ export class Attachment extends pulumi.ComponentResource {
       throw new Error(`Attachment "${name}": defaultRoute true is not valid: segment "${seg.name}" has no gateway; give the segment a gateway, or leave defaultRoute unset`);
     }
     super("nslab:index:Attachment", name, {}, { ...opts, parent: opts?.parent ?? args.segment });
+    placeOn(this, hostOf(undefined, { parent: args.segment }));
     seg.taken.set(address, name);
     this.resourceName = name;
     this.segment = args.segment;

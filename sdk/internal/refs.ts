@@ -53,8 +53,10 @@ export function refInputs(key: string, ref: NetnsRef | LinkRef | undefined): Rec
  * preview whenever the input is.
  */
 export function incarnationOf(own: Record<string, pulumi.Output<unknown>>, inputs: Record<string, unknown>, replaceKeys: readonly string[]): pulumi.Output<string> {
-  const values = replaceKeys.map((k) => own[k] ?? pulumi.output(inputs[k] as pulumi.Input<unknown>));
-  return pulumi.all(values).apply((resolved) => shortHash(replaceKeys.map((k, i) => `${k}=${JSON.stringify(resolved[i] ?? null)}`), 16));
+  // An unset `host` adds nothing: a resource on the provider's machine keeps the token it had before hosts existed.
+  const keys = replaceKeys.filter((k) => k !== "host" || inputs.host !== undefined);
+  const values = keys.map((k) => own[k] ?? pulumi.output(inputs[k] as pulumi.Input<unknown>));
+  return pulumi.all(values).apply((resolved) => shortHash(keys.map((k, i) => `${k}=${JSON.stringify(resolved[i] ?? null)}`), 16));
 }
 
 /** The name of a namespace given as a NetnsRef. */

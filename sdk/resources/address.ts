@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DIFFS } from "../../provider/lib/diffs";
-import { ownerOf, type CommonArgs } from "../internal/common";
+import { hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { declareAddress, deletedWithRef, incarnationOf, netnsOf, linkRefInputs, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
@@ -63,6 +63,7 @@ export class Address extends pulumi.dynamic.Resource {
       ...(args.netns !== undefined ? refInputs("netns", args.netns) : { netns: netnsOf(undefined, args.device) }),
       adopt: args.adopt,
       owner: ownerOf(name, opts),
+      host: hostOf(args.host, opts),
     };
     // `deletedWith` its Netns only, not its device: deleting the device does not remove this
     // resource's owner record under /run/nslab (deleting the namespace removes its records).

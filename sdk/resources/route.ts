@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ownerOf, type CommonArgs } from "../internal/common";
+import { hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { addressesIdentity, deletedWithRef, netnsOf, linkRefInputs, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
@@ -94,6 +94,7 @@ export class Route extends pulumi.dynamic.Resource {
         table: args.table,
         adopt: args.adopt,
         owner: ownerOf(name, opts),
+        host: hostOf(args.host, opts),
       },
       // \`deletedWith\` its Netns only, not its device: deleting the device does not remove this
       // resource's owner record under /run/nslab (deleting the namespace removes its records).

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DIFFS } from "../../provider/lib/diffs";
-import { defaultName, ownerOf, type CommonArgs } from "../internal/common";
+import { defaultName, hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { declareLink, deletedWithRef, incarnationOf, netnsName, linkRefInputs, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
@@ -152,6 +152,7 @@ export class VethPair extends pulumi.dynamic.Resource {
       up: args.up,
       adopt: args.adopt,
       owner,
+      host: hostOf(args.host, opts),
     };
     super(
       providerFor("VethPair"),

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DIFFS } from "../../provider/lib/diffs";
 import { remoteList } from "../../provider/lib/vxlan";
-import { defaultName, ownerOf, type CommonArgs } from "../internal/common";
+import { defaultName, hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { declareLink, deletedWithRef, incarnationOf, linkRefInputs, netnsName, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
@@ -133,6 +133,7 @@ export class Vxlan extends pulumi.dynamic.Resource {
       up: args.up,
       adopt: args.adopt,
       owner,
+      host: hostOf(args.host, opts),
     };
     super(providerFor("Vxlan"), name, { ...inputs, ifindex: undefined, mac: undefined }, deletedWithRef(opts, args.netns), "nslab", "Vxlan");
     this.linkNetns = netnsName(args.netns);
