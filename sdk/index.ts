@@ -11,7 +11,7 @@ export { PortForward, type PortForwardArgs } from "./resources/portForward";
 export { FirewallRule, type FirewallRuleArgs } from "./resources/firewallRule";
 export { Process, type ProcessArgs, type ProcessReady } from "./resources/process";
 export { TrafficControl, type TrafficControlArgs, type LinkShaping } from "./resources/trafficControl";
-export { Segment, Attachment, type SegmentArgs, type AttachmentArgs } from "./components/segment";
+export { Segment, Attachment, type SegmentArgs, type SegmentHost, type AttachmentArgs } from "./components/segment";
 export { Router, type RouterArgs, type AllowRule } from "./components/router";
 export { PublishedPort, type PublishedPortArgs } from "./components/publishedPort";
 export type { Host } from "../provider/lib/host";
