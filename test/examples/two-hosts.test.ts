@@ -10,7 +10,7 @@ import { kernelSnapshot } from "../helpers/snapshot";
 // hosts reach each other by ping (one through `nslab exec` on a remote host) and TCP (a transfer
 // of full-size frames, which only passes when every port has the tunnel's MTU); a preview after up
 // changes nothing; the graph draws the three hosts and the tunnels; destroy leaves every host's
-// kernel as it was.
+// kernel as it was. Then `nslab sandbox examples/two-hosts`, which starts two hosts of its own.
 
 const test = suite("examples/two-hosts");
 let lab: LabHosts;
@@ -72,6 +72,17 @@ test("one Segment across this machine and two hosts: ping and TCP across hosts, 
 
   ex.run("destroy", config);
   assert.equal([local(), hostSnapshot(east), hostSnapshot(west)], pristine, "destroy leaves every host's kernel as it was");
+});
+
+test("nslab sandbox starts the example's two hosts itself: up, pings across the three hosts, destroy", () => {
+  const r = spawnSync(process.execPath, [CLI, "sandbox", "examples/two-hosts"], { cwd: ROOT, encoding: "utf8" });
+  assert.is(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /nslab sandbox: started 2 host\(s\): 10\.250\.0\.2, 10\.250\.0\.3/);
+  assert.match(r.stdout, /\[host 10\.250\.0\.3: netns west-[0-9a-f]{4}\]/, "each host's kernel is shown");
+  const pings = r.stdout.split("\n").filter((l) => / -> 10\.77\.0\./.test(l));
+  assert.is(pings.length, 6, r.stdout);
+  assert.ok(pings.every((l) => l.endsWith(": ok")), pings.join("\n"));
+  assert.match(r.stdout, /Resources: 19 deleted/);
 });
 
 test.run();
