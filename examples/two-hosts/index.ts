@@ -5,11 +5,11 @@ import * as nslab from "nslab";
 // Segment across the three hosts makes a bridge on each and joins them with VXLAN over the hosts'
 // underlay addresses, so the namespaces share one L2 network and one address plan.
 //
-//        this machine                 host east                    host west
-//   [here] 10.77.0.x         [east] 10.77.0.x            [west] 10.77.0.x
-//      |                          |                           |
-//   lan bridge ==== vxlan 4789 ==== lan bridge ==== vxlan ==== lan bridge
-//       \__________________________ vxlan _______________________/
+//   this machine (underlay)       host east                     host west
+//   [here] eth0 10.77.0.x         [east] eth0 10.77.0.x         [west] eth0 10.77.0.x
+//       |                             |                             |
+//   lan bridge ---- vxlan ---------- lan bridge ---- vxlan -------- lan bridge
+//       \___________________________ vxlan ___________________________/
 //
 // Config: `hosts`, the two lab hosts ([{ address, user?, port?, identityFile? }, ...]), reached
 // over SSH; each one's address is also its underlay address. `underlay`, this machine's address on

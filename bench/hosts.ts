@@ -1,0 +1,91 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { onLabHost, startHosts, takeCommands } from "../test/helpers/hosts";
+import { nslab } from "./star/engine";
+import { sandboxed } from "./sandboxed";
+
+// `npm run bench:hosts [-- --sizes 50,200 --hosts 1,2,4]` (after `npm run build`): the star of
+// bench/hosts/program (N namespaces on one subnet, split in turn over the hosts) made by
+// `nslab up --skip-preview` and removed by `nslab destroy` on 1, 2 and 4 "remote hosts" of
+// test/helpers/hosts.ts (namespaces of this sandbox, each with its own sshd), from the sandbox's
+// own namespace. Per run: wall time, and the ssh commands each host received (its sshd logs every
+// session): the round trips per host, the figure that bounds a lab on real hosts.
+
+const PROGRAM = path.join(__dirname, "hosts/program");
+const USAGE = "usage: npm run bench:hosts -- [--sizes 50,200] [--hosts 1,2,4]";
+
+interface Row {
+  hosts: number;
+  n: number;
+  resources: number;
+  upSeconds: number;
+  destroySeconds: number;
+  /** ssh commands each host received. */
+  upCommands: number[];
+  destroyCommands: number[];
+}
+
+function parseArgs(argv: string[]): { sizes: number[]; hosts: number[] } {
+  const a = { sizes: [50, 200], hosts: [1, 2, 4] };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i]!, argv[i + 1]];
+    const list = value?.split(",").map(Number) ?? [];
+    if (list.length === 0 || list.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`${flag} ${value ?? ""}: use positive integers, e.g. 1,2,4`);
+    if (flag === "--sizes") a.sizes = list;
+    else if (flag === "--hosts") a.hosts = list;
+    else throw new Error(`unknown option ${flag}`);
+  }
+  return a;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t = process.hrtime.bigint();
+  const r = await fn();
+  return [r, Number(process.hrtime.bigint() - t) / 1e9];
+}
+
+async function main(sizes: number[], hostCounts: number[]): Promise<void> {
+  const rows: Row[] = [];
+  for (const count of hostCounts) {
+    const lab = await startHosts(count);
+    try {
+      for (const n of sizes) {
+        const work = fs.mkdtempSync(path.join(os.tmpdir(), "nslab-bench-hosts-"));
+        const common = [PROGRAM, "--stack", "bench", "--state-dir", path.join(work, "state"), "--skip-typecheck"];
+        const config = ["--config", `n=${n}`, "--config", `hosts=${JSON.stringify(lab.hosts.map((h) => h.host))}`];
+        lab.hosts.forEach(takeCommands);
+        const [up, upSeconds] = await timed(() => nslab(["up", ...common, ...config, "--skip-preview"]));
+        const upCommands = lab.hosts.map((h) => takeCommands(h).length);
+        // The first namespace of each host reaches the gateway, on the first host's bridge: over the tunnel from the others.
+        for (const [i, h] of lab.hosts.entries()) {
+          if (i < n && !onLabHost(h, "ip", "netns", "exec", `star${i}`, "ping", "-c1", "-W2", "10.201.0.1").includes("1 received")) throw new Error(`star${i} on host ${h.host.address} does not reach the gateway`);
+        }
+        const [down, destroySeconds] = await timed(() => nslab(["destroy", ...common]));
+        const destroyCommands = lab.hosts.map((h) => takeCommands(h).length);
+        const resources = up.changeSummary.create;
+        if (up.failed || down.failed || down.changeSummary.delete < resources) throw new Error(`hosts ${count}, n ${n}: up or destroy failed (${JSON.stringify([up.changeSummary, down.changeSummary])})`);
+        rows.push({ hosts: count, n, resources, upSeconds, destroySeconds, upCommands, destroyCommands });
+        console.error(`bench: ${count} host(s), ${n} namespaces: up ${upSeconds.toFixed(1)} s, destroy ${destroySeconds.toFixed(1)} s`);
+        fs.rmSync(work, { recursive: true, force: true });
+      }
+    } finally {
+      await lab.teardown();
+    }
+  }
+  const range = (xs: number[]) => (Math.min(...xs) === Math.max(...xs) ? String(xs[0]) : `${Math.min(...xs)}-${Math.max(...xs)}`);
+  console.log("| hosts | namespaces | resources | up (s) | ssh commands per host, up | destroy (s) | ssh commands per host, destroy |");
+  console.log("|---|---|---|---|---|---|---|");
+  for (const r of rows) {
+    console.log(`| ${r.hosts} | ${r.n} | ${r.resources} | ${r.upSeconds.toFixed(1)} | ${range(r.upCommands)} | ${r.destroySeconds.toFixed(1)} | ${range(r.destroyCommands)} |`);
+  }
+}
+
+let args: { sizes: number[]; hosts: number[] };
+try {
+  args = parseArgs(process.argv.slice(2));
+} catch (err) {
+  console.error(`bench: ${(err as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+sandboxed(__filename, () => main(args.sizes, args.hosts));
