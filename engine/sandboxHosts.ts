@@ -16,11 +16,13 @@ import type { Host } from "../provider/lib/host";
 // add` there binds under that /run/netns) and sysfs for its network namespace. root's ~/.bashrc
 // (here it runs `pyenv init`, 2.3 s a command) is masked there by bind-mounting an empty file on it.
 //
-// Every session runs under a ForceCommand wrapper that logs the command to the host's
-// `commands` file and then runs it with /bin/sh -c, as sshd would with the login shell; a test
-// arms `tripAt(host, n)` to bring the host down at its n-th command: the wrapper then kills every
-// process in the host's network namespace but the holder (sshd and its sessions), so the host
-// keeps its kernel state and can be started again (`startSshd`).
+// Every ssh session runs under a ForceCommand wrapper that logs it to the host's `sessions` file
+// and then runs its command with /bin/sh -c, as sshd would with the login shell. Every `ip` the
+// host runs is a wrapper first in PATH (/usr/local/sbin, a directory of the host's own bind-mounted
+// there) that logs it to the host's `commands` file and runs the real one; a test arms
+// `tripAt(host, n)` to bring the host down at its n-th `ip`: the wrapper then kills every process
+// in the host's network namespace but the holder (sshd, its sessions, itself), so the host keeps
+// its kernel state and can be started again (`startSshd`).
 
 export const UNDERLAY = "nslab-ul";
 /** The sandbox's own address on the underlay. */
@@ -46,12 +48,13 @@ export interface LabHosts {
 
 const SETUP = [
   "set -e",
-  'dir=$1 addr=$2',
+  'dir=$1 addr=$2 bin=$3',
   "echo unshared",
   "mount -t tmpfs -o mode=0755 nslab-host /run",
   "mkdir -p /run/netns /run/nslab /run/sshd /run/lock",
   "mount -t sysfs sysfs /sys",
   'mount --bind "$dir/empty" /root/.bashrc',
+  'mount --bind "$bin" /usr/local/sbin',
   "ip link set dev lo up",
   "read -r go", // the underlay's veth end has been moved in
   // No IPv6 link-local address on the underlay: its "tentative" flag would change snapshots while DAD runs.
@@ -62,21 +65,27 @@ const SETUP = [
   "exec cat >/dev/null",
 ].join("\n");
 
-// $1: the host's directory. The command's first 400 characters on one line, then the trip check.
-const WRAPPER = [
-  'd=$1',
-  'line=$(printf %s "$SSH_ORIGINAL_COMMAND" | tr "\\n" " " | cut -c1-400)',
-  'printf "%s\\n" "$line" >>"$d/commands"',
-  'if [ -f "$d/trip" ] && [ "$(wc -l <"$d/commands")" -ge "$(cat "$d/trip")" ] && mv "$d/trip" "$d/tripped" 2>/dev/null; then',
-  '  holder=$(cat "$d/holder.pid")',
-  '  for p in /proc/[0-9]*; do',
-  '    pid=${p#/proc/}',
-  '    [ "$pid" != "$holder" ] && [ "$pid" != $$ ] && [ "$p/ns/net" -ef /proc/$$/ns/net ] && kill -9 "$pid" 2>/dev/null',
-  "  done",
-  "  kill -9 $$",
-  "fi",
-  'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"',
-].join("\n");
+// ForceCommand; $1: the host's directory.
+const WRAPPER = ['printf "%s\\n" "$(printf %s "$SSH_ORIGINAL_COMMAND" | tr "\\n" " " | cut -c1-100)" >>"$1/sessions"', 'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"'].join("\n");
+
+/** The host's `ip`: the command on one line, the trip check, the real `ip`. */
+function ipWrapper(dir: string, realIp: string): string {
+  return [
+    "#!/bin/sh",
+    `d=${dir}`,
+    'printf "%s\\n" "$(printf "%s " "$@" | tr "\\n" " ")" >>"$d/commands"',
+    'if [ -f "$d/trip" ] && [ "$(wc -l <"$d/commands")" -ge "$(cat "$d/trip")" ] && mv "$d/trip" "$d/tripped" 2>/dev/null; then',
+    '  holder=$(cat "$d/holder.pid")',
+    '  for p in /proc/[0-9]*; do',
+    '    pid=${p#/proc/}',
+    '    [ "$pid" != "$holder" ] && [ "$pid" != $$ ] && [ "$p/ns/net" -ef "/proc/$holder/ns/net" ] && kill -9 "$pid" 2>/dev/null',
+    "  done",
+    "  kill -9 $$",
+    "fi",
+    `exec ${realIp} "$@"`,
+    "",
+  ].join("\n");
+}
 
 /** Starts `count` hosts (10.250.0.2, .3, ...) reachable from the sandbox's namespace as root with a key made for the test. */
 export async function startHosts(count: number): Promise<LabHosts> {
@@ -143,7 +152,11 @@ async function startHost(root: string, i: number, identityFile: string): Promise
     ].join("\n"),
   );
   fs.writeFileSync(path.join(dir, "commands"), "");
-  const holder = spawn("unshare", ["--net", "--mount", "--propagation", "private", "--", "sh", "-c", SETUP, "nslab-host", root, address], { stdio: ["pipe", "pipe", "inherit"] });
+  fs.writeFileSync(path.join(dir, "sessions"), "");
+  const bin = path.join(dir, "bin");
+  fs.mkdirSync(bin);
+  fs.writeFileSync(path.join(bin, "ip"), ipWrapper(dir, execFileSync("sh", ["-c", "command -v ip"], { encoding: "utf8" }).trim()), { mode: 0o755 });
+  const holder = spawn("unshare", ["--net", "--mount", "--propagation", "private", "--", "sh", "-c", SETUP, "nslab-host", root, address, bin], { stdio: ["pipe", "pipe", "inherit"] });
   fs.writeFileSync(path.join(dir, "holder.pid"), String(holder.pid));
   let out = "";
   const said = (line: string) =>
@@ -188,15 +201,15 @@ export function killHost(h: LabHost): void {
   }
 }
 
-/** Brings the host down (killHost, from inside) when its `n`-th command from now arrives. */
+/** Brings the host down (killHost, from inside) when its `n`-th `ip` from now starts. */
 export function tripAt(h: LabHost, n: number): void {
   const seen = fs.readFileSync(path.join(h.dir, "commands"), "utf8").split("\n").filter(Boolean).length;
   fs.writeFileSync(path.join(h.dir, "trip"), String(seen + n));
 }
 
-/** The commands the host received since the last reset, one line each; resets the log. */
-export function takeCommands(h: LabHost): string[] {
-  const file = path.join(h.dir, "commands");
+/** The `ip` commands (`commands`) or ssh sessions (`sessions`) the host ran since the last take, one line each. */
+export function take(h: LabHost, log: "commands" | "sessions"): string[] {
+  const file = path.join(h.dir, log);
   const lines = fs.readFileSync(file, "utf8").split("\n").filter(Boolean);
   fs.writeFileSync(file, "");
   return lines;

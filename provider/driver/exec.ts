@@ -19,9 +19,8 @@ import { runRemote } from "./ssh";
 // 400 `ip link show`, 8 at a time, 3.1 against 1.3 ms each). Each command still is its own process
 // with its own argv (never a shell line): bash only forks and execs it.
 //
-// A command of a resource on a remote host (driver/host.ts) runs there: the spawner starts the ssh
-// client that carries it (driver/ssh.ts). This file and ssh.ts, which keeps each host's
-// connection, are the only ones that start processes.
+// A command of a resource on a remote host (driver/host.ts) runs there, through ssh (driver/ssh.ts,
+// which with this file is the only one that starts processes).
 
 export interface ExecResult {
   stdout: string;
@@ -76,8 +75,7 @@ export async function runOnce(argv: readonly string[], input?: string): Promise<
   if (!argv[0]) throw new Error("exec: empty argv");
   const host = currentHost();
   processHook?.(argv, input, host);
-  const spawn = async (words: readonly string[]) => (await currentSpawner()).run(words, input);
-  const r = host ? await runRemote(host, argv, spawn) : await spawn(argv);
+  const r = host ? { ...(await runRemote(host, argv, input)), timedOut: false } : await (await currentSpawner()).run(argv, input);
   // bash's words for a program it cannot find: `nslab-spawner: line N: ip: command not found`.
   const missing = r.exitCode === 127 && /: command not found$/.test(r.stderr);
   return { ...r, ...(missing ? { code: "ENOENT" as const } : {}) };

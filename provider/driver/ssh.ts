@@ -7,10 +7,14 @@ import { shortHash } from "../lib/names";
 import { RUN_DIR } from "./rundir";
 
 // The transport to a remote host (docs/hosts.md): OpenSSH, one multiplexed connection per host
-// (ControlMaster) that every command of the host rides as a new session, so a command costs a
-// round trip instead of a TCP and key exchange. Each command still is its own ssh client process,
-// started by the local spawner (exec.ts) like any command, its argv quoted word by word for the
-// remote POSIX shell and run under `env -i`: nothing of the remote login environment reaches it.
+// (ControlMaster), and on it one session per host running a small bash (RUNNER) that starts each
+// command the provider sends as its own process with its own argv, as the local spawner does
+// (exec.ts), and answers each as soon as it ends. A command costs the network's round trip, no
+// connection, session or login shell of its own; concurrent commands (the engine runs resources
+// in parallel) are in flight together, and the batching of the driver (ip -batch,
+// iptables-restore) applies per host as on this machine. The session's command line is quoted word
+// by word for the remote POSIX shell and run under `env -i`: nothing of the remote login
+// environment reaches the commands.
 //
 // The master is a child of the provider, started with a remote command that waits on its stdin
 // (a pipe from the provider): when the provider ends, however it ends, the pipe closes, the remote
@@ -28,12 +32,6 @@ export const KNOWN_HOSTS = path.join(SSH_DIR, "known_hosts");
 
 /** The PATH of remote commands: the system's directories, whatever the login shell's rc files set. */
 const REMOTE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/**
- * Sessions a host's connection runs at once: sshd's MaxSessions (default 10) counts the master's
- * own and refuses a session beyond it; the others wait here.
- */
-const SESSIONS = 8;
 
 /** One word for a POSIX shell: single-quoted, a quote inside as '\'' (everything else is literal there, newlines too). */
 export function quoteWord(word: string): string {
@@ -63,8 +61,6 @@ class Connection {
   readonly ready: Promise<void>;
   ended = false;
   private readonly master: ChildProcess;
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
 
   constructor(readonly host: Host) {
     fs.mkdirSync(SSH_DIR, { recursive: true, mode: 0o700 });
@@ -81,7 +77,7 @@ class Connection {
       this.master.stdout!.setEncoding("utf8").on("data", (d: string) => {
         out += d;
         if (out.includes(`${READY}\n`)) {
-          this.keepNodeRunning(false);
+          unref(this.master);
           resolve();
         }
       });
@@ -94,23 +90,11 @@ class Connection {
     });
     this.ready.catch(() => {});
   }
+}
 
-  /** Runs fn in one of the connection's sessions. */
-  async session<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.running >= SESSIONS) await new Promise<void>((r) => this.waiting.push(r));
-    this.running++;
-    try {
-      return await fn();
-    } finally {
-      this.running--;
-      this.waiting.shift()?.();
-    }
-  }
-
-  /** An idle connection must not keep Node running (it ends with Node: its stdin closes). */
-  private keepNodeRunning(on: boolean): void {
-    for (const h of [this.master, this.master.stdout, this.master.stderr, this.master.stdin] as { ref?(): void; unref?(): void }[]) (on ? h.ref : h.unref)?.call(h);
-  }
+/** An idle child must not keep Node running (it ends with Node: its stdin closes). */
+function unref(child: ChildProcess): void {
+  for (const h of [child, child.stdout, child.stderr, child.stdin] as ({ unref?(): void } | null)[]) h?.unref?.();
 }
 
 const connections = new Map<string, Connection>();
@@ -129,7 +113,7 @@ async function connection(host: Host): Promise<Connection> {
 
 /** What runs argv on a host: `ssh ... ADDRESS 'exec' 'env' ... 'ARG'...`, through the host's connection. */
 export function sshArgv(host: Host, socket: string, argv: readonly string[]): string[] {
-  return ["ssh", "-S", socket, "-o", "ControlMaster=no", ...options(host), host.address, remoteCommand(argv)];
+  return ["-S", socket, "-o", "ControlMaster=no", ...options(host), host.address, remoteCommand(argv)];
 }
 
 /**
@@ -143,13 +127,128 @@ export function terminalSshArgv(host: Host, argv: readonly string[], tty: boolea
 /** ssh's own failures (exit 255 with one of these, or with nothing), as against a remote command that exits 255 and says why. */
 const SSH_FAILED = /^(ssh: |mux_client_|Control ?socket|kex_exchange|Connection (closed|reset|timed out)|Host key verification failed|.*Permission denied \(|channel \d+: open failed|Broken pipe|client_loop: )/m;
 
-/** Runs argv on the host through `run` (the local spawner), in a session of the host's connection. */
-export async function runRemote<R extends { exitCode: number; stderr: string }>(host: Host, argv: readonly string[], run: (sshArgv: string[]) => Promise<R>): Promise<R> {
-  const c = await connection(host);
-  const r = await c.session(() => run(sshArgv(host, c.socket, argv)));
-  // ssh says nothing (LogLevel=ERROR) when the host closes the connection under a session.
-  if (r.exitCode === 255 && (SSH_FAILED.test(r.stderr) || !r.stderr.trim())) throw unreachable(host, r.stderr.trim() || "the connection closed under the command (ssh exited 255)");
-  return r;
+// The runner's protocol, the local spawner's (exec.ts) over one session. Requests on its stdin,
+// NUL-separated: id, argument count, the arguments, 1 and the input, or 0. bash starts each as a
+// job with stdout and stderr to files; a job that ends answers, holding a lock on its own opening
+// of DIR/lock (flock) so that answers never interleave: `ID EXIT OUTBYTES ERRBYTES`, a newline,
+// then the two outputs as they are (they may hold anything, NULs included). When the provider
+// closes stdin (it ends), the runner waits for its jobs and removes its files.
+const RUNNER = [
+  'dir=$(mktemp -d) || exit 1',
+  'trap \'rm -rf "$dir"\' EXIT',
+  "while IFS= read -r -d '' id && IFS= read -r -d '' argc; do",
+  '  argv=()',
+  "  for ((i = 0; i < argc; i++)); do IFS= read -r -d '' word; argv+=(\"$word\"); done",
+  "  IFS= read -r -d '' has",
+  '  in=/dev/null',
+  "  if [ \"$has\" = 1 ]; then in=$dir/$id.in; IFS= read -r -d '' input; printf %s \"$input\" >\"$in\"; fi",
+  '  (',
+  '    f=$dir/$id',
+  '    "${argv[@]}" <"$in" >"$f.out" 2>"$f.err"',
+  '    rc=$?',
+  '    set -- $(stat -c %s "$f.out" "$f.err")',
+  '    exec 4>>"$dir/lock" && flock 4',
+  '    printf "%s %s %s %s\\n" "$id" "$rc" "$1" "$2"',
+  '    cat "$f.out" "$f.err"',
+  '    exec 4>&-',
+  '    rm -f "$f".*',
+  '  ) &',
+  'done',
+  'wait',
+].join("\n");
+
+/** What one command printed on the host, and how it ended. */
+export interface RemoteResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+interface Job {
+  resolve: (r: RemoteResult) => void;
+  reject: (err: Error) => void;
+}
+
+/** A host's runner: one session of its connection, started with the first command and kept while the provider runs. */
+class Runner {
+  private readonly child: ChildProcess;
+  private readonly jobs = new Map<number, Job>();
+  private next = 0;
+  private buffer = Buffer.alloc(0);
+  private stderr = "";
+  /** Why it ended; undefined while it runs. */
+  private ended: NslabError | undefined;
+
+  constructor(
+    private readonly host: Host,
+    socket: string,
+    private readonly onEnd: () => void,
+  ) {
+    this.child = spawn("ssh", sshArgv(host, socket, ["bash", "-c", RUNNER, "nslab-runner"]), { stdio: ["pipe", "pipe", "pipe"], detached: true });
+    this.child.stderr!.setEncoding("utf8").on("data", (d: string) => (this.stderr += d));
+    this.child.stdin!.on("error", () => {}); // the exit reports it
+    this.child.stdout!.on("data", (chunk: Buffer) => this.onData(chunk));
+    this.child.on("error", () => this.onExit(255));
+    this.child.on("close", (code) => this.onExit(code ?? 255));
+    unref(this.child);
+  }
+
+  run(argv: readonly string[], input: string | undefined): Promise<RemoteResult> {
+    if (this.ended) return Promise.reject(this.ended);
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.jobs.set(id, { resolve, reject });
+      if (this.jobs.size === 1) ref(this.child);
+      const words = [String(id), String(argv.length), ...argv, ...(input === undefined ? ["0"] : ["1", input])];
+      this.child.stdin!.write(words.map((w) => `${w}\0`).join(""));
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffer = Buffer.concat([this.buffer, chunk]);
+    for (let nl = this.buffer.indexOf(10); nl >= 0; nl = this.buffer.indexOf(10)) {
+      const [id, exitCode, outBytes, errBytes] = this.buffer.subarray(0, nl).toString().split(" ").map(Number) as [number, number, number, number];
+      const end = nl + 1 + outBytes + errBytes;
+      if (this.buffer.length < end) return;
+      const text = (from: number, to: number) => this.buffer.subarray(from, to).toString("utf8").replace(/\n$/, "");
+      const result = { stdout: text(nl + 1, nl + 1 + outBytes), stderr: text(nl + 1 + outBytes, end), exitCode };
+      this.buffer = this.buffer.subarray(end);
+      this.jobs.get(id)?.resolve(result);
+      this.jobs.delete(id);
+      if (this.jobs.size === 0) unref(this.child);
+    }
+  }
+
+  /** The session ended (the host went away, or the provider is ending): the commands it had not answered fail. */
+  private onExit(exitCode: number): void {
+    if (this.ended) return;
+    const stderr = this.stderr.trim();
+    const why = exitCode === 255 && (SSH_FAILED.test(stderr) || !stderr) ? stderr || "the connection closed under the command (ssh exited 255)" : `the remote runner (bash) ended with ${exitCode}: ${stderr}`;
+    this.ended = unreachable(this.host, why);
+    this.onEnd();
+    for (const job of this.jobs.values()) job.reject(this.ended);
+    this.jobs.clear();
+  }
+}
+
+function ref(child: ChildProcess): void {
+  for (const h of [child, child.stdout, child.stderr, child.stdin] as ({ ref?(): void } | null)[]) h?.ref?.();
+}
+
+/** Each host's runner, from its start until it ends or fails to start (then the next command starts another). */
+const runners = new Map<string, Promise<Runner>>();
+
+/** Runs argv on the host (never through a shell there) through the host's runner. */
+export async function runRemote(host: Host, argv: readonly string[], input: string | undefined): Promise<RemoteResult> {
+  const key = hostKey(host);
+  let starting = runners.get(key);
+  if (!starting) {
+    const forget = () => runners.get(key) === starting && runners.delete(key);
+    starting = connection(host).then((c) => new Runner(host, c.socket, forget));
+    starting.catch(forget);
+    runners.set(key, starting);
+  }
+  return (await starting).run(argv, input);
 }
 
 /** The error of a host ssh cannot reach: the host, ssh's words, and what to check. */

@@ -8,7 +8,7 @@ import { exec } from "../../provider/driver/exec";
 import { onHost } from "../../provider/driver/host";
 import { providers } from "../../provider";
 import { argv, changes, nslab, ROOT, type Config, type Json } from "../helpers/example";
-import { hostSnapshot, onLabHost, startHosts, startSshd, takeCommands, tripAt, type LabHost, type LabHosts } from "../helpers/hosts";
+import { hostSnapshot, onLabHost, startHosts, startSshd, take, tripAt, type LabHost, type LabHosts } from "../helpers/hosts";
 import { owner } from "../helpers/kernel";
 import { kernelSnapshot } from "../helpers/snapshot";
 
@@ -88,16 +88,17 @@ test("up makes the lab on the provider's machine and both hosts, each with the s
 });
 
 test("preview of the same program changes nothing and touches no host", () => {
-  for (const h of [h0, h1]) takeCommands(h);
+  for (const h of [h0, h1]) for (const log of ["commands", "sessions"] as const) take(h, log);
   assert.equal(changes(nslab("preview", FIXTURE, stateDir, config)), []);
-  assert.equal([takeCommands(h0), takeCommands(h1)], [[], []]);
+  assert.equal([h0, h1].flatMap((h) => [take(h, "commands"), take(h, "sessions")]), [[], [], [], []]);
 });
 
 test("a change on one host runs commands on that host only", () => {
   const r = nslab("up", FIXTURE, stateDir, { ...config, step: 1 });
   assert.equal(changes(r), ["replace h1-rule"]);
-  assert.equal(takeCommands(h0), []);
-  assert.ok(takeCommands(h1).length > 0);
+  assert.equal([take(h0, "commands"), take(h0, "sessions")], [[], []], "host 0 is not even connected to");
+  assert.ok(take(h1, "commands").length > 0);
+  assert.equal(take(h1, "sessions").length, 2, "host 1: one connection (its master's session) and one session running every command");
   assert.match(onLabHost(h1, "ip", "netns", "exec", "lab-a", "iptables-save"), /--dport 10 .*-j DROP/);
   assert.match(onLabHost(h0, "ip", "netns", "exec", "lab-a", "iptables-save"), /--dport 9 .*-j DROP/);
 });
