@@ -6,7 +6,7 @@ import { onLabHost, startHosts, take, type LabHost } from "../test/helpers/hosts
 import { nslab } from "./star/engine";
 import { sandboxed } from "./sandboxed";
 
-// `npm run bench:hosts [-- --sizes 50,200 --hosts 1,2,4]` (after `npm run build`): the star of
+// `npm run bench:hosts [-- --sizes 50,200 --hosts 1,2,4 --parallel 8]` (after `npm run build`): the star of
 // bench/hosts/program (N namespaces on one subnet, split in turn over the hosts) made by
 // `nslab up --skip-preview` and removed by `nslab destroy` on 1, 2 and 4 "remote hosts" of
 // test/helpers/hosts.ts (namespaces of this sandbox, each with its own sshd), from the sandbox's
@@ -16,7 +16,7 @@ import { sandboxed } from "./sandboxed";
 // the driver runs there (the runner's own stat, cat, flock and rm are not counted).
 
 const PROGRAM = path.join(__dirname, "hosts/program");
-const USAGE = "usage: npm run bench:hosts -- [--sizes 50,200] [--hosts 1,2,4]";
+const USAGE = "usage: npm run bench:hosts -- [--sizes 50,200] [--hosts 1,2,4] [--parallel N]";
 
 interface Row {
   hosts: number;
@@ -29,14 +29,25 @@ interface Row {
   destroy: Counts[];
 }
 
-function parseArgs(argv: string[]): { sizes: number[]; hosts: number[] } {
-  const a = { sizes: [50, 200], hosts: [1, 2, 4] };
+interface Args {
+  sizes: number[];
+  hosts: number[];
+  /** nslab's --parallel; unset: its default. */
+  parallel?: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { sizes: [50, 200], hosts: [1, 2, 4] };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i]!, argv[i + 1]];
     const list = value?.split(",").map(Number) ?? [];
     if (list.length === 0 || list.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`${flag} ${value ?? ""}: use positive integers, e.g. 1,2,4`);
     if (flag === "--sizes") a.sizes = list;
     else if (flag === "--hosts") a.hosts = list;
+    else if (flag === "--parallel") {
+      if (list.length !== 1) throw new Error(`--parallel ${value}: give one number, e.g. 32`);
+      a.parallel = list[0];
+    }
     else throw new Error(`unknown option ${flag}`);
   }
   return a;
@@ -70,7 +81,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [r, Number(process.hrtime.bigint() - t) / 1e9];
 }
 
-async function main(sizes: number[], hostCounts: number[]): Promise<void> {
+async function main({ sizes, hosts: hostCounts, parallel }: Args): Promise<void> {
   const rows: Row[] = [];
   for (const count of hostCounts) {
     const lab = await startHosts(count);
@@ -78,7 +89,7 @@ async function main(sizes: number[], hostCounts: number[]): Promise<void> {
     try {
       for (const n of sizes) {
         const work = fs.mkdtempSync(path.join(os.tmpdir(), "nslab-bench-hosts-"));
-        const common = [PROGRAM, "--stack", "bench", "--state-dir", path.join(work, "state"), "--skip-typecheck"];
+        const common = [PROGRAM, "--stack", "bench", "--state-dir", path.join(work, "state"), "--skip-typecheck", ...(parallel ? ["--parallel", String(parallel)] : [])];
         const config = ["--config", `n=${n}`, "--config", `hosts=${JSON.stringify(lab.hosts.map((h) => h.host))}`];
         lab.hosts.forEach(counts);
         const [up, upSeconds] = await timed(() => nslab(["up", ...common, ...config, "--skip-preview"]));
@@ -108,11 +119,11 @@ async function main(sizes: number[], hostCounts: number[]): Promise<void> {
   }
 }
 
-let args: { sizes: number[]; hosts: number[] };
+let args: Args;
 try {
   args = parseArgs(process.argv.slice(2));
 } catch (err) {
   console.error(`bench: ${(err as Error).message}\n${USAGE}`);
   process.exit(2);
 }
-sandboxed(__filename, () => main(args.sizes, args.hosts));
+sandboxed(__filename, () => main(args));
