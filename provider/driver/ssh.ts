@@ -43,8 +43,8 @@ export function remoteCommand(argv: readonly string[]): string {
   return ["exec", "env", "-i", `PATH=${REMOTE_PATH}`, "LC_ALL=C", ...argv].map(quoteWord).join(" ");
 }
 
-/** ssh's options for a host, from its `host` input. */
-function options(host: Host): string[] {
+/** ssh's options for a host, from its `host` input (also for a command that logs in to it, such as a shell). */
+export function sshOptions(host: Host): string[] {
   return [
     ...["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new", "-o", `UserKnownHostsFile=${KNOWN_HOSTS} ~/.ssh/known_hosts`],
     ...["-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3", "-o", "LogLevel=ERROR"],
@@ -66,7 +66,7 @@ class Connection {
     fs.mkdirSync(SSH_DIR, { recursive: true, mode: 0o700 });
     this.socket = path.join(SSH_DIR, `${shortHash([hostKey(host)], 12)}-${process.pid}`);
     fs.rmSync(this.socket, { force: true });
-    const argv = ["-M", "-S", this.socket, "-o", "ControlPersist=no", ...options(host), host.address, remoteCommand(["sh", "-c", `echo ${READY}; exec cat >/dev/null`])];
+    const argv = ["-M", "-S", this.socket, "-o", "ControlPersist=no", ...sshOptions(host), host.address, remoteCommand(["sh", "-c", `echo ${READY}; exec cat >/dev/null`])];
     // detached: its own session, so a Ctrl-C at the terminal does not cut the connection; nslab decides what stops.
     this.master = spawn("ssh", argv, { stdio: ["pipe", "pipe", "pipe"], detached: true });
     let stderr = "";
@@ -113,7 +113,7 @@ async function connection(host: Host): Promise<Connection> {
 
 /** What runs argv on a host: `ssh ... ADDRESS 'exec' 'env' ... 'ARG'...`, through the host's connection. */
 export function sshArgv(host: Host, socket: string, argv: readonly string[]): string[] {
-  return ["-S", socket, "-o", "ControlMaster=no", ...options(host), host.address, remoteCommand(argv)];
+  return ["-S", socket, "-o", "ControlMaster=no", ...sshOptions(host), host.address, remoteCommand(argv)];
 }
 
 /** ssh's own failures (exit 255 with one of these, or with nothing), as against a remote command that exits 255 and says why. */
