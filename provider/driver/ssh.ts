@@ -126,6 +126,7 @@ const SSH_FAILED = /^(ssh: |mux_client_|Control ?socket|kex_exchange|Connection 
 // then the two outputs as they are (they may hold anything, NULs included). When the provider
 // closes stdin (it ends), the runner waits for its jobs and removes its files.
 const RUNNER = [
+  'for tool in mktemp stat flock cat; do command -v "$tool" >/dev/null || { echo "$tool: command not found on the host; install it (Debian: apt-get install coreutils util-linux)" >&2; exit 127; }; done',
   'dir=$(mktemp -d) || exit 1',
   'trap \'rm -rf "$dir"\' EXIT',
   "while IFS= read -r -d '' id && IFS= read -r -d '' argc; do",
@@ -215,8 +216,10 @@ class Runner {
   private onExit(exitCode: number): void {
     if (this.ended) return;
     const stderr = this.stderr.trim();
-    const why = exitCode === 255 && (SSH_FAILED.test(stderr) || !stderr) ? stderr || "the connection closed under the command (ssh exited 255)" : `the remote runner (bash) ended with ${exitCode}: ${stderr}`;
-    this.ended = unreachable(this.host, why);
+    this.ended =
+      exitCode === 255 && (SSH_FAILED.test(stderr) || !stderr)
+        ? unreachable(this.host, stderr || "the connection closed under the command (ssh exited 255)")
+        : new NslabError(exitCode === 127 ? "UNSUPPORTED" : "COMMAND_FAILED", `host ${hostLabel(this.host)}: nslab's command runner there (bash) ended with exit ${exitCode}: ${stderr || "(no stderr)"}`);
     this.onEnd();
     for (const job of this.jobs.values()) job.reject(this.ended);
     this.jobs.clear();
