@@ -43,8 +43,8 @@ export function remoteCommand(argv: readonly string[]): string {
   return ["exec", "env", "-i", `PATH=${REMOTE_PATH}`, "LC_ALL=C", ...argv].map(quoteWord).join(" ");
 }
 
-/** ssh's options for a host, from its `host` input. */
-function options(host: Host): string[] {
+/** ssh's options for a host, from its `host` input (also for a command that logs in to it, such as a shell). */
+export function sshOptions(host: Host): string[] {
   return [
     ...["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new", "-o", `UserKnownHostsFile=${KNOWN_HOSTS} ~/.ssh/known_hosts`],
     ...["-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3", "-o", "LogLevel=ERROR"],
@@ -66,7 +66,7 @@ class Connection {
     fs.mkdirSync(SSH_DIR, { recursive: true, mode: 0o700 });
     this.socket = path.join(SSH_DIR, `${shortHash([hostKey(host)], 12)}-${process.pid}`);
     fs.rmSync(this.socket, { force: true });
-    const argv = ["-M", "-S", this.socket, "-o", "ControlPersist=no", ...options(host), host.address, remoteCommand(["sh", "-c", `echo ${READY}; exec cat >/dev/null`])];
+    const argv = ["-M", "-S", this.socket, "-o", "ControlPersist=no", ...sshOptions(host), host.address, remoteCommand(["sh", "-c", `echo ${READY}; exec cat >/dev/null`])];
     // detached: its own session, so a Ctrl-C at the terminal does not cut the connection; nslab decides what stops.
     this.master = spawn("ssh", argv, { stdio: ["pipe", "pipe", "pipe"], detached: true });
     let stderr = "";
@@ -113,7 +113,7 @@ async function connection(host: Host): Promise<Connection> {
 
 /** What runs argv on a host: `ssh ... ADDRESS 'exec' 'env' ... 'ARG'...`, through the host's connection. */
 export function sshArgv(host: Host, socket: string, argv: readonly string[]): string[] {
-  return ["-S", socket, "-o", "ControlMaster=no", ...options(host), host.address, remoteCommand(argv)];
+  return ["-S", socket, "-o", "ControlMaster=no", ...sshOptions(host), host.address, remoteCommand(argv)];
 }
 
 /**
@@ -134,6 +134,7 @@ const SSH_FAILED = /^(ssh: |mux_client_|Control ?socket|kex_exchange|Connection 
 // then the two outputs as they are (they may hold anything, NULs included). When the provider
 // closes stdin (it ends), the runner waits for its jobs and removes its files.
 const RUNNER = [
+  'for tool in mktemp stat flock cat; do command -v "$tool" >/dev/null || { echo "$tool: command not found on the host; install it (Debian: apt-get install coreutils util-linux)" >&2; exit 127; }; done',
   'dir=$(mktemp -d) || exit 1',
   'trap \'rm -rf "$dir"\' EXIT',
   "while IFS= read -r -d '' id && IFS= read -r -d '' argc; do",
@@ -223,8 +224,10 @@ class Runner {
   private onExit(exitCode: number): void {
     if (this.ended) return;
     const stderr = this.stderr.trim();
-    const why = exitCode === 255 && (SSH_FAILED.test(stderr) || !stderr) ? stderr || "the connection closed under the command (ssh exited 255)" : `the remote runner (bash) ended with ${exitCode}: ${stderr}`;
-    this.ended = unreachable(this.host, why);
+    this.ended =
+      exitCode === 255 && (SSH_FAILED.test(stderr) || !stderr)
+        ? unreachable(this.host, stderr || "the connection closed under the command (ssh exited 255)")
+        : new NslabError(exitCode === 127 ? "UNSUPPORTED" : "COMMAND_FAILED", `host ${hostLabel(this.host)}: nslab's command runner there (bash) ended with exit ${exitCode}: ${stderr || "(no stderr)"}`);
     this.onEnd();
     for (const job of this.jobs.values()) job.reject(this.ended);
     this.jobs.clear();

@@ -59,7 +59,7 @@ export class Address extends pulumi.dynamic.Resource {
     const inputs = {
       address: args.address,
       netns: undefined,
-      ...linkRefInputs("device", args.device, netnsOf(args.netns, args.device)),
+      ...linkRefInputs("device", args.device, netnsOf(args.netns, args.device), hostOf(args.host, opts)),
       ...(args.netns !== undefined ? refInputs("netns", args.netns) : { netns: netnsOf(undefined, args.device) }),
       adopt: args.adopt,
       owner: ownerOf(name, opts),
@@ -69,6 +69,6 @@ export class Address extends pulumi.dynamic.Resource {
     // resource's owner record under /run/nslab (deleting the namespace removes its records).
     super(providerFor("Address"), name, { ...inputs, label: undefined }, deletedWithRef(opts, args.netns), "nslab", "Address");
     this.incarnation = incarnationOf({ address: this.address }, inputs, DIFFS.Address.replace);
-    declareAddress(this, { device: args.device, netns: netnsOf(args.netns, args.device), address: args.address, incarnation: this.incarnation });
+    declareAddress(this, { device: args.device, netns: netnsOf(args.netns, args.device), address: args.address, incarnation: this.incarnation, host: inputs.host });
   }
 }

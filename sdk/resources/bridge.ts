@@ -88,6 +88,6 @@ export class Bridge extends pulumi.dynamic.Resource {
     super(providerFor("Bridge"), name, { ...inputs, ifindex: undefined, mac: undefined }, deletedWithRef(opts, args.netns), "nslab", "Bridge");
     this.linkNetns = netnsName(args.netns);
     this.incarnation = incarnationOf({ name: this.name }, inputs, DIFFS.Bridge.replace);
-    declareLink({ netns: this.linkNetns, name: inputs.name, incarnation: this.incarnation });
+    declareLink({ netns: this.linkNetns, name: inputs.name, incarnation: this.incarnation, host: inputs.host });
   }
 }

@@ -50,7 +50,7 @@ export class Sysctl extends pulumi.dynamic.Resource {
     super(
       providerFor("Sysctl"),
       name,
-      { ...args, ...refInputs("netns", args.netns), deviceIdentity: linkIdentity(args.key, args.netns), owner: ownerOf(name, opts), host: hostOf(args.host, opts), previous: undefined },
+      { ...args, ...refInputs("netns", args.netns), deviceIdentity: linkIdentity(args.key, args.netns, hostOf(args.host, opts)), owner: ownerOf(name, opts), host: hostOf(args.host, opts), previous: undefined },
       opts,
       "nslab",
       "Sysctl",

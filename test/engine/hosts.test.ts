@@ -64,6 +64,13 @@ test("a bad host fails at preview, naming the resource, the value and what is al
   assert.match(await reasons({ address: "root@h" }), /give the user as user: "root"/);
 });
 
+test("host is part of an object's identity: unset is no change, another host replaces", async () => {
+  const olds = { name: "n", loopback: true, owner: owner("n") };
+  assert.is((await providers.Netns.diff("netns:n", olds, { ...olds })).changes, false);
+  assert.equal((await providers.Netns.diff("netns:n", olds, { ...olds, host: h0.host })).replaces, ["host"]);
+  assert.equal((await providers.Netns.diff("netns:n", { ...olds, host: h0.host }, { ...olds, host: h1.host })).replaces, ["host"]);
+});
+
 let up: Json;
 
 test("up makes the lab on the provider's machine and both hosts, each with the same kernel names, apart", () => {
@@ -133,7 +140,7 @@ test("ownership is per host: a foreign namespace is refused (or adopted) on its 
   const inputs = (host: LabHost["host"], adopt?: boolean) => ({ name: "foreign", loopback: true, owner: owner("foreign"), host, ...(adopt ? { adopt } : {}) });
   let message = "";
   await providers.Netns.create(inputs(h0.host)).catch((err: Error) => (message = err.message));
-  assert.match(message, /namespace "foreign" already exists and was made by something other than nslab/);
+  assert.match(message, /^Netns "foreign": create on host root@10\.250\.0\.2: namespace "foreign" already exists and was made by something other than nslab/);
   const mine = await providers.Netns.create(inputs(h1.host));
   assert.ok(onLabHost(h1, "ip", "netns", "list").includes("foreign"));
   const adopted = await providers.Netns.create(inputs(h0.host, true));
