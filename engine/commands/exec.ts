@@ -1,4 +1,4 @@
-import { terminalSshArgv } from "../../provider/driver/ssh";
+import { remoteCommand, sshOptions } from "../../provider/driver/ssh";
 import type { Host } from "../../provider/lib/host";
 import { CommandUsageError, find, hasNetns, inNetns, labArgs, labResources, netnsOf, runAttached, type LabResource } from "./lab";
 
@@ -18,8 +18,11 @@ export function execCommand(argv: string[]): number {
 /** The resource's lab host, from its state; undefined: the machine nslab runs on. */
 export const hostOfResource = (r: LabResource) => r.values.host as Host | undefined;
 
-/** argv run where the resource is: over ssh on its lab host (with a pseudo-terminal when this is a terminal), else here. */
+/**
+ * argv run where the resource is: on its lab host over ssh with nslab's options, on a connection
+ * of its own, with a pseudo-terminal when this is a terminal; else here.
+ */
 export function onItsHost(r: LabResource, argv: string[]): string[] {
   const host = hostOfResource(r);
-  return host ? terminalSshArgv(host, argv, process.stdin.isTTY === true) : argv;
+  return host ? ["ssh", process.stdin.isTTY ? "-t" : "-T", ...sshOptions(host), host.address, remoteCommand(argv)] : argv;
 }

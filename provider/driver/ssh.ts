@@ -116,14 +116,6 @@ export function sshArgv(host: Host, socket: string, argv: readonly string[]): st
   return ["-S", socket, "-o", "ControlMaster=no", ...sshOptions(host), host.address, remoteCommand(argv)];
 }
 
-/**
- * What runs argv on a host from a terminal (`nslab exec`, `shell`): ssh with nslab's options on a
- * connection of its own, with a pseudo-terminal when `tty`.
- */
-export function terminalSshArgv(host: Host, argv: readonly string[], tty: boolean): string[] {
-  return ["ssh", tty ? "-t" : "-T", ...options(host), host.address, remoteCommand(argv)];
-}
-
 /** ssh's own failures (exit 255 with one of these, or with nothing), as against a remote command that exits 255 and says why. */
 const SSH_FAILED = /^(ssh: |mux_client_|Control ?socket|kex_exchange|Connection (closed|reset|timed out)|Host key verification failed|.*Permission denied \(|channel \d+: open failed|Broken pipe|client_loop: )/m;
 

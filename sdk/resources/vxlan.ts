@@ -128,7 +128,7 @@ export class Vxlan extends pulumi.dynamic.Resource {
       netns: undefined,
       master: undefined,
       ...refInputs("netns", args.netns),
-      ...linkRefInputs("master", args.master, netnsName(args.netns)),
+      ...linkRefInputs("master", args.master, netnsName(args.netns), hostOf(args.host, opts)),
       mtu: args.mtu,
       up: args.up,
       adopt: args.adopt,
@@ -138,6 +138,6 @@ export class Vxlan extends pulumi.dynamic.Resource {
     super(providerFor("Vxlan"), name, { ...inputs, ifindex: undefined, mac: undefined }, deletedWithRef(opts, args.netns), "nslab", "Vxlan");
     this.linkNetns = netnsName(args.netns);
     this.incarnation = incarnationOf({ name: this.name }, inputs, DIFFS.Vxlan.replace);
-    declareLink({ netns: this.linkNetns, name: inputs.name, incarnation: this.incarnation });
+    declareLink({ netns: this.linkNetns, name: inputs.name, incarnation: this.incarnation, host: inputs.host });
   }
 }
