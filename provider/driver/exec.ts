@@ -75,7 +75,7 @@ export async function runOnce(argv: readonly string[], input?: string): Promise<
   if (!argv[0]) throw new Error("exec: empty argv");
   const host = currentHost();
   processHook?.(argv, input, host);
-  const r = host ? { ...(await runRemote(host, argv, input)), timedOut: false } : await (await currentSpawner()).run(argv, input);
+  const r = host ? await runRemote(host, argv, input, TIMEOUT_MS) : await (await currentSpawner()).run(argv, input);
   // bash's words for a program it cannot find: `nslab-spawner: line N: ip: command not found`.
   const missing = r.exitCode === 127 && /: command not found$/.test(r.stderr);
   return { ...r, ...(missing ? { code: "ENOENT" as const } : {}) };

@@ -123,13 +123,15 @@ const SSH_FAILED = /^(ssh: |mux_client_|Control ?socket|kex_exchange|Connection 
 // NUL-separated: id, argument count, the arguments, 1 and the input, or 0. bash starts each as a
 // job with stdout and stderr to files; a job that ends answers, holding a lock on its own opening
 // of DIR/lock (flock) so that answers never interleave: `ID EXIT OUTBYTES ERRBYTES`, a newline,
-// then the two outputs as they are (they may hold anything, NULs included). When the provider
-// closes stdin (it ends), the runner waits for its jobs and removes its files.
+// then the two outputs as they are (they may hold anything, NULs included). A request `k`, ID
+// kills the command of job ID (one that did not answer in time). When the provider closes stdin
+// (it ends), the runner waits for its jobs and removes its files.
 const RUNNER = [
   'for tool in mktemp stat flock cat; do command -v "$tool" >/dev/null || { echo "$tool: command not found on the host; install it (Debian: apt-get install coreutils util-linux)" >&2; exit 127; }; done',
   'dir=$(mktemp -d) || exit 1',
   'trap \'rm -rf "$dir"\' EXIT',
   "while IFS= read -r -d '' id && IFS= read -r -d '' argc; do",
+  '  if [ "$id" = k ]; then kill -9 "$(cat "$dir/$argc.pid" 2>/dev/null)" 2>/dev/null; continue; fi',
   '  argv=()',
   "  for ((i = 0; i < argc; i++)); do IFS= read -r -d '' word; argv+=(\"$word\"); done",
   "  IFS= read -r -d '' has",
@@ -137,7 +139,9 @@ const RUNNER = [
   "  if [ \"$has\" = 1 ]; then in=$dir/$id.in; IFS= read -r -d '' input; printf %s \"$input\" >\"$in\"; fi",
   '  (',
   '    f=$dir/$id',
-  '    "${argv[@]}" <"$in" >"$f.out" 2>"$f.err"',
+  '    "${argv[@]}" <"$in" >"$f.out" 2>"$f.err" &',
+  '    echo $! >"$f.pid"',
+  '    wait $!',
   '    rc=$?',
   '    set -- $(stat -c %s "$f.out" "$f.err")',
   '    exec 4>>"$dir/lock" && flock 4',
@@ -155,11 +159,16 @@ export interface RemoteResult {
   stdout: string;
   stderr: string;
   exitCode: number;
+  /** Killed for not answering in the time given. */
+  timedOut: boolean;
 }
 
 interface Job {
   resolve: (r: RemoteResult) => void;
   reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+  /** The time it was given, once it was killed for not answering in it. */
+  timedOut?: number;
 }
 
 /** A host's runner: one session of its connection, started with the first command and kept while the provider runs. */
@@ -186,15 +195,22 @@ class Runner {
     unref(this.child);
   }
 
-  run(argv: readonly string[], input: string | undefined): Promise<RemoteResult> {
+  run(argv: readonly string[], input: string | undefined, timeoutMs: number): Promise<RemoteResult> {
     if (this.ended) return Promise.reject(this.ended);
     const id = this.next++;
     return new Promise((resolve, reject) => {
-      this.jobs.set(id, { resolve, reject });
+      this.jobs.set(id, { resolve, reject, timer: setTimeout(() => this.timeOut(id, timeoutMs), timeoutMs) });
       if (this.jobs.size === 1) ref(this.child);
       const words = [String(id), String(argv.length), ...argv, ...(input === undefined ? ["0"] : ["1", input])];
       this.child.stdin!.write(words.map((w) => `${w}\0`).join(""));
     });
+  }
+
+  private timeOut(id: number, timeoutMs: number): void {
+    const job = this.jobs.get(id);
+    if (!job) return;
+    job.timedOut = timeoutMs;
+    this.child.stdin!.write(`k\0${id}\0`);
   }
 
   private onData(chunk: Buffer): void {
@@ -204,9 +220,12 @@ class Runner {
       const end = nl + 1 + outBytes + errBytes;
       if (this.buffer.length < end) return;
       const text = (from: number, to: number) => this.buffer.subarray(from, to).toString("utf8").replace(/\n$/, "");
-      const result = { stdout: text(nl + 1, nl + 1 + outBytes), stderr: text(nl + 1 + outBytes, end), exitCode };
+      const job = this.jobs.get(id);
+      const stderr = job?.timedOut ? `no answer within ${job.timedOut / 1000} s: killed` : text(nl + 1 + outBytes, end);
+      const result = { stdout: text(nl + 1, nl + 1 + outBytes), stderr, exitCode, timedOut: job?.timedOut !== undefined };
       this.buffer = this.buffer.subarray(end);
-      this.jobs.get(id)?.resolve(result);
+      if (job) clearTimeout(job.timer);
+      job?.resolve(result);
       this.jobs.delete(id);
       if (this.jobs.size === 0) unref(this.child);
     }
@@ -221,7 +240,10 @@ class Runner {
         ? unreachable(this.host, stderr || "the connection closed under the command (ssh exited 255)")
         : new NslabError(exitCode === 127 ? "UNSUPPORTED" : "COMMAND_FAILED", `host ${hostLabel(this.host)}: nslab's command runner there (bash) ended with exit ${exitCode}: ${stderr || "(no stderr)"}`);
     this.onEnd();
-    for (const job of this.jobs.values()) job.reject(this.ended);
+    for (const job of this.jobs.values()) {
+      clearTimeout(job.timer);
+      job.reject(this.ended);
+    }
     this.jobs.clear();
   }
 }
@@ -233,8 +255,8 @@ function ref(child: ChildProcess): void {
 /** Each host's runner, from its start until it ends or fails to start (then the next command starts another). */
 const runners = new Map<string, Promise<Runner>>();
 
-/** Runs argv on the host (never through a shell there) through the host's runner. */
-export async function runRemote(host: Host, argv: readonly string[], input: string | undefined): Promise<RemoteResult> {
+/** Runs argv on the host (never through a shell there) through the host's runner; kills it after timeoutMs. */
+export async function runRemote(host: Host, argv: readonly string[], input: string | undefined, timeoutMs: number): Promise<RemoteResult> {
   const key = hostKey(host);
   let starting = runners.get(key);
   if (!starting) {
@@ -243,7 +265,7 @@ export async function runRemote(host: Host, argv: readonly string[], input: stri
     starting.catch(forget);
     runners.set(key, starting);
   }
-  return (await starting).run(argv, input);
+  return (await starting).run(argv, input, timeoutMs);
 }
 
 /** The error of a host ssh cannot reach: the host, ssh's words, and what to check. */

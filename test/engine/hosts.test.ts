@@ -36,7 +36,7 @@ test.before(async () => {
   [h0, h1] = lab.hosts as [LabHost, LabHost];
   marker = path.join(h0.dir, "marker");
   WEIRD = ["a b", "it's", '"dq"', `$(touch ${marker})`, `\`touch ${marker}\``, `; touch ${marker}`, `x && touch ${marker}`, "new\nline", "back\\slash", "*", "$HOME", "", "-n", "'", "#"];
-  config = { hosts: JSON.stringify([h0.host, h1.host]), weird: JSON.stringify(WEIRD) };
+  config = { hosts: JSON.stringify([h0.host, h1.host]), weird: JSON.stringify(WEIRD), tag: `-${process.pid}` };
   pristine = snapshots();
 });
 
