@@ -1,3 +1,5 @@
+import { currentHost } from "./driver/host";
+import { hostLabel } from "./lib/host";
 import { resourceName, type Owner } from "./lib/owner";
 
 // Errors of the driver and the providers. Recognised by a Symbol.for brand rather than
@@ -17,7 +19,9 @@ export type ErrorCode =
   | "INVALID"
   | "PERMISSION_DENIED"
   | "UNSUPPORTED"
-  | "CONFLICT";
+  | "CONFLICT"
+  /** A remote host that ssh cannot reach (driver/ssh.ts). */
+  | "UNREACHABLE";
 
 export class NslabError extends Error {
   readonly [BRAND] = true;
@@ -99,11 +103,15 @@ export function forResource(kind: string, name: string, action: string, err: unk
   return new Error(message, { cause: err });
 }
 
-/** Runs one operation of a resource; whatever it throws is rethrown as forResource's error. */
+/**
+ * Runs one operation of a resource; whatever it throws is rethrown as forResource's error, which
+ * names the resource's host when it is not the provider's machine (driver/host.ts).
+ */
 export async function withResource<T>(kind: string, owner: Owner | undefined, action: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    throw forResource(kind, resourceName(owner), action, err);
+    const host = currentHost();
+    throw forResource(kind, resourceName(owner), host ? `${action} on host ${hostLabel(host)}` : action, err);
   }
 }

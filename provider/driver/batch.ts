@@ -2,6 +2,7 @@ import { CommandError } from "../errors";
 import { GroupCommit } from "../lib/groupCommit";
 import { classify, DUMP_INTERRUPTED } from "./classify";
 import { beforeCommand, exec, notInstalled, runOnce, type RunResult } from "./exec";
+import { hostScoped, unscoped } from "./host";
 
 // Group commit of `ip` commands: the commands that concurrent resource operations issue in one
 // namespace (with the same global options) while a batch of that namespace is running are run
@@ -30,7 +31,7 @@ interface Command {
 
 /** The namespace and global options of a queue, by its key. */
 const queueOf = (key: string) => {
-  const [netns, options] = key.split("\0") as [string, string];
+  const [netns, options] = unscoped(key).split("\0") as [string, string];
   return { netns: netns || undefined, options: options ? options.split(" ") : [] };
 };
 
@@ -58,7 +59,7 @@ export function ipQueued(argv: readonly string[], netns: string | undefined, opt
   const line = lineOf(args);
   return new Promise((resolve, reject) => {
     if (line !== undefined) beforeCommand(argv); // a command run alone is counted by exec
-    queues.add(`${netns ?? ""}\0${options.join(" ")}`, { argv, line, read, resolve, reject });
+    queues.add(hostScoped(`${netns ?? ""}\0${options.join(" ")}`), { argv, line, read, resolve, reject });
   });
 }
 

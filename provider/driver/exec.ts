@@ -2,8 +2,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CommandError, NslabError } from "../errors";
+import type { Host } from "../lib/host";
 import { classify, DUMP_INTERRUPTED, toolOf } from "./classify";
+import { currentHost } from "./host";
 import { pidNamespace } from "./lock";
+import { runRemote } from "./ssh";
 
 // The only file that spawns processes. execa is ESM-only: it is loaded with a real dynamic
 // import() at call time (tsconfig `module: nodenext` keeps it un-lowered), never statically,
@@ -15,6 +18,9 @@ import { pidNamespace } from "./lock";
 // command; through the spawner ~0.15 ms, and a command is answered in half the time (measured:
 // 400 `ip link show`, 8 at a time, 3.1 against 1.3 ms each). Each command still is its own process
 // with its own argv (never a shell line): bash only forks and execs it.
+//
+// A command of a resource on a remote host (driver/host.ts) runs there, through ssh (driver/ssh.ts,
+// which with this file is the only one that starts processes).
 
 export interface ExecResult {
   stdout: string;
@@ -26,8 +32,8 @@ export interface ExecOptions {
   input?: string;
 }
 
-/** Called before every command; a test throws from it to inject a fault at the Nth command. */
-export type CommandHook = (argv: readonly string[], index: number) => void;
+/** Called before every command (with its host, undefined for this machine); a test throws from it to inject a fault at the Nth command. */
+export type CommandHook = (argv: readonly string[], index: number, host: Host | undefined) => void;
 
 let hook: CommandHook | undefined;
 let count = 0;
@@ -38,7 +44,7 @@ export function setCommandHook(h: CommandHook | undefined): void {
   count = 0;
 }
 
-type ProcessHook = (argv: readonly string[], input: string | undefined) => void;
+type ProcessHook = (argv: readonly string[], input: string | undefined, host: Host | undefined) => void;
 let processHook: ProcessHook | undefined;
 
 /** Installs (or removes) an observer of every process started, for tests of batching. */
@@ -48,7 +54,7 @@ export function setProcessHook(h: ProcessHook | undefined): void {
 
 /** Counts a command and lets the fault-injection hook see it (batch.ts counts its lines). */
 export function beforeCommand(argv: readonly string[]): void {
-  hook?.(argv, count++);
+  hook?.(argv, count++, currentHost());
 }
 
 const RETRIES = 8;
@@ -64,11 +70,12 @@ export interface RunResult extends ExecResult {
 
 const TIMEOUT_MS = 120_000;
 
-/** Runs argv once (never through a shell), uncounted, whatever its exit code. */
+/** Runs argv once (never through a shell) on the current host, uncounted, whatever its exit code. */
 export async function runOnce(argv: readonly string[], input?: string): Promise<RunResult> {
   if (!argv[0]) throw new Error("exec: empty argv");
-  processHook?.(argv, input);
-  const r = await (await currentSpawner()).run(argv, input);
+  const host = currentHost();
+  processHook?.(argv, input, host);
+  const r = host ? await runRemote(host, argv, input, TIMEOUT_MS) : await (await currentSpawner()).run(argv, input);
   // bash's words for a program it cannot find: `nslab-spawner: line N: ip: command not found`.
   const missing = r.exitCode === 127 && /: command not found$/.test(r.stderr);
   return { ...r, ...(missing ? { code: "ENOENT" as const } : {}) };

@@ -4,6 +4,7 @@ import { GroupCommit } from "../lib/groupCommit";
 import { chainContent, chainLines, chainName, conflictsIn, foreignRule, jumpRule, notOurChain, parseListing, restoreText, type ChainRead, type Hook, type Rule, type Table } from "./chains";
 import { exec, failedWith } from "./exec";
 import type { Netns } from "./ip";
+import { hostScoped, unscoped } from "./host";
 import { where } from "./link";
 import { withHostLock } from "./lock";
 import { shortHash } from "../lib/names";
@@ -111,7 +112,7 @@ interface Queued extends Change {
  * is released, so that a caller may exit as soon as its change is done.
  */
 const commits = new GroupCommit<Queued>(async (key, batch) => {
-  const netns = key || undefined;
+  const netns = unscoped(key) || undefined;
   await withHostLock(lockName(netns), () => commit(netns, batch)).then(
     (outcomes) => outcomes.forEach((err, q) => (err === undefined ? q.resolve() : q.reject(err))),
     (err: unknown) => batch.forEach((q) => q.reject(err)),
@@ -120,7 +121,7 @@ const commits = new GroupCommit<Queued>(async (key, batch) => {
 });
 
 function enqueue(netns: Netns, change: Change): Promise<void> {
-  return new Promise((resolve, reject) => commits.add(netns ?? "", { ...change, resolve, reject }));
+  return new Promise((resolve, reject) => commits.add(hostScoped(netns ?? ""), { ...change, resolve, reject }));
 }
 
 /** Commits a batch; the outcome of each change: undefined when done, else its error. */
@@ -229,7 +230,7 @@ export interface ConntrackMatch {
  * Equivalent to: `[ip netns exec NS] conntrack -D -p P --orig-port-dst N --reply-src A --reply-port-src M`.
  */
 export function flushConntrack(netns: Netns, m: ConntrackMatch): Promise<void> {
-  return new Promise((resolve, reject) => flushes.add(netns ?? "", { m, resolve, reject }));
+  return new Promise((resolve, reject) => flushes.add(hostScoped(netns ?? ""), { m, resolve, reject }));
 }
 
 interface Flush {
@@ -239,7 +240,7 @@ interface Flush {
 }
 
 const flushes = new GroupCommit<Flush>(async (key, batch) => {
-  const netns = key || undefined;
+  const netns = unscoped(key) || undefined;
   let listing: string;
   try {
     listing = (await exec(inNetns(netns, ["conntrack", "-L"]))).stdout;

@@ -2,7 +2,10 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { NslabError } from "../errors";
-import { RUN_DIR } from "./runstate";
+import { hostKey } from "../lib/host";
+import { shortHash } from "../lib/names";
+import { currentHost } from "./host";
+import { RUN_DIR } from "./rundir";
 
 // Lock files: the host-wide locks of read-modify-write sections that several provider processes
 // (two stacks, two hosts of one engine) may run at once (the jump rules in built-in iptables
@@ -12,6 +15,9 @@ import { RUN_DIR } from "./runstate";
 // to its name, which fails when it exists), so no reader ever sees it empty. It names its holder
 // by pid, the process's start time and its PID namespace: a pid reused by an unrelated process,
 // or a file that names no holder, is not mistaken for a live holder.
+// A remote host's locks are files of this machine too, one directory per host: they serialise
+// every nslab on this machine that works on the host, which is what a program describing its
+// hosts runs (docs/hosts.md); two machines driving one lab host at once are not serialised.
 
 /** This process as a lock holder: `<pid> <start time> <pid namespace>`. */
 export function holderRecord(): string {
@@ -76,8 +82,10 @@ const queues = new Map<string, Promise<unknown>>();
 /** How long a host lock is waited for before the wait fails, naming its holder. */
 const WAIT_MS = 60_000;
 
-/** Runs fn while holding the host-wide lock `name` (serialised in-process first, then across processes). */
-export function withHostLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+/** Runs fn while holding the current host's lock `name` (serialised in-process first, then across processes). */
+export function withHostLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
+  const host = currentHost();
+  const name = host ? path.join(`host-${shortHash([hostKey(host)], 16)}`, lock) : lock;
   const prev = queues.get(name) ?? Promise.resolve();
   const next = prev.catch(() => undefined).then(() => holding(name, fn));
   queues.set(name, next);

@@ -1,6 +1,8 @@
-import * as fs from "node:fs/promises";
 import { NslabError } from "../errors";
+import { hostKey } from "../lib/host";
 import { failedWith } from "./exec";
+import { fileIdentity } from "./files";
+import { currentHost } from "./host";
 import { ip, ipJson } from "./ip";
 import { findLink, type LinkInfo } from "./link";
 
@@ -30,14 +32,8 @@ export async function findNetns(name: string): Promise<NetnsInfo | undefined> {
  * its bind mount. The inode alone is not enough: the kernel reuses a freed namespace's inode
  * (measured: add, del, add 0.2 s apart gave the same inode every time). Undefined when absent.
  */
-export async function netnsIdentity(name: string): Promise<string | undefined> {
-  try {
-    const st = await fs.stat(netnsPath(name), { bigint: true });
-    return `${st.ino}@${st.ctimeNs}`;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
+export function netnsIdentity(name: string): Promise<string | undefined> {
+  return fileIdentity(netnsPath(name));
 }
 
 /** The error for a resource whose namespace does not exist yet: which input, and how to order it. */
@@ -80,22 +76,33 @@ async function hostNsid(name: string): Promise<number | undefined> {
   return (await listNsids()).find((e) => e.name === name)?.nsid;
 }
 
-let listing: Promise<{ nsid: number; name?: string }[]> | undefined;
+const listings = new Map<string, Promise<{ nsid: number; name?: string }[]>>();
 
 /**
- * `ip netns list-id`, one at a time: concurrent deletes share a listing in flight. A listing that
- * started before a delete still holds its id, so sharing can only add a turn to a wait, never end
- * one early.
+ * `ip netns list-id`, one at a time per host: concurrent deletes share a listing in flight. A
+ * listing that started before a delete still holds its id, so sharing can only add a turn to a
+ * wait, never end one early.
  */
 function listNsids(): Promise<{ nsid: number; name?: string }[]> {
-  return (listing ??= ipJson<{ nsid: number; name?: string }>(undefined, ["netns", "list-id"]).finally(() => (listing = undefined)));
+  return shared(listings, () => ipJson<{ nsid: number; name?: string }>(undefined, ["netns", "list-id"]));
 }
 
-let links: Promise<{ ifindex: number; link_netnsid?: number }[]> | undefined;
+const linkListings = new Map<string, Promise<{ ifindex: number; link_netnsid?: number }[]>>();
 
 /** The host's links, shared by concurrent deletes like listNsids. */
 function listLinks(): Promise<{ ifindex: number; link_netnsid?: number }[]> {
-  return (links ??= ipJson<{ ifindex: number; link_netnsid?: number }>(undefined, ["link", "show"]).finally(() => (links = undefined)));
+  return shared(linkListings, () => ipJson<{ ifindex: number; link_netnsid?: number }>(undefined, ["link", "show"]));
+}
+
+/** The current host's listing in flight, or a new one. */
+function shared<T>(inFlight: Map<string, Promise<T>>, list: () => Promise<T>): Promise<T> {
+  const key = hostKey(currentHost());
+  let p = inFlight.get(key);
+  if (!p) {
+    p = list().finally(() => inFlight.delete(key));
+    inFlight.set(key, p);
+  }
+  return p;
 }
 
 function sleep(ms: number): Promise<void> {

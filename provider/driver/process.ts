@@ -2,6 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { NslabError } from "../errors";
 import { exec } from "./exec";
+import { readText } from "./files";
+import { currentHost } from "./host";
 import { RUN_DIR } from "./runstate";
 
 // Long-running processes in a namespace (the Process kind). No systemd is assumed (CI has none):
@@ -14,6 +16,9 @@ import { RUN_DIR } from "./runstate";
 // the command is orphaned, so it belongs to init (or the nearest subreaper), not to the provider
 // host, and keeps running when the host and the deployment end, until delete stops it. It sees
 // the provider's environment, the `env` given, and NSLAB_OWNER, the mark that tells it is ours.
+// On a remote host (driver/host.ts) the launcher runs there, and so do the looks at /proc and the
+// signals, as the bash scripts below (REMOTE); its environment there is the clean one of every
+// remote command (driver/ssh.ts) plus `env` and the mark.
 
 export const LOG_DIR = path.join(RUN_DIR, "process");
 
@@ -65,7 +70,8 @@ export type Launched =
 
 /** Starts the command as described above; how it went. */
 export async function launch(s: LaunchSpec): Promise<Launched> {
-  fs.mkdirSync(path.dirname(s.logPath), { recursive: true, mode: 0o700 });
+  if (currentHost()) await exec(["mkdir", "-p", "-m", "700", "--", path.dirname(s.logPath)]);
+  else fs.mkdirSync(path.dirname(s.logPath), { recursive: true, mode: 0o700 });
   const seconds = s.ready?.seconds ?? SETTLE_SECONDS;
   const argv = ["bash", "-c", LAUNCHER, "nslab-launcher", s.logPath, s.netns, s.cwd ?? "", s.ready ? String(s.ready.tcpPort) : "", String(Math.ceil(seconds / TICK)), ...s.env, ...s.command];
   const { stdout } = await exec(argv);
@@ -110,7 +116,12 @@ function carriesMark(pid: number, mark: string): boolean {
 const markOf = (owner: string) => `${OWNER_VARIABLE}=${owner}`;
 
 /** Whether process `pid`, started at `startTime`, is alive and carries owner's mark (never a reused pid). */
-export function isOurs(pid: number, startTime: string, owner: string): boolean {
+export async function isOurs(pid: number, startTime: string, owner: string): Promise<boolean> {
+  if (currentHost()) return (await remote("ours", [markOf(owner), String(pid), startTime])) === "ours";
+  return isOursHere(pid, startTime, owner);
+}
+
+function isOursHere(pid: number, startTime: string, owner: string): boolean {
   const stat = statOf(pid);
   return stat !== undefined && startTimeOf(stat) === startTime && carriesMark(pid, markOf(owner));
 }
@@ -139,7 +150,12 @@ function signal(pid: number, sig: NodeJS.Signals, group: boolean): void {
  * Resolves once all are gone.
  */
 export async function stop(owner: string, graceSeconds: number, leader?: { pid: number; startTime: string }): Promise<void> {
-  const group = leader && isOurs(leader.pid, leader.startTime, owner) ? leader.pid : undefined;
+  if (currentHost()) {
+    const still = await remote("stop", [markOf(owner), String(leader?.pid ?? ""), leader?.startTime ?? "", String(Math.ceil(graceSeconds / TICK))]);
+    if (still) throw new NslabError("BUSY", `processes ${still} are still alive 10 s after SIGKILL (uninterruptible sleep?); delete again later`);
+    return;
+  }
+  const group = leader && isOursHere(leader.pid, leader.startTime, owner) ? leader.pid : undefined;
   const alive = () => [...(group !== undefined && statOf(group) !== undefined ? [group] : []), ...marked(owner)];
   const send = (sig: NodeJS.Signals) => {
     if (group !== undefined) signal(group, sig, true);
@@ -163,11 +179,35 @@ async function gone(alive: () => number[], seconds: number): Promise<boolean> {
 }
 
 /** The last `lines` lines of a log, or "" when there is none. */
-export function logTail(logPath: string, lines = 20): string {
-  try {
-    const text = fs.readFileSync(logPath, "utf8").replace(/\n$/, "");
-    return text.split("\n").slice(-lines).join("\n");
-  } catch {
-    return "";
-  }
+export async function logTail(logPath: string, lines = 20): Promise<string> {
+  const text = (await readText(logPath).catch(() => undefined)) ?? "";
+  return text.replace(/\n$/, "").split("\n").slice(-lines).join("\n");
+}
+
+// The remote side of isOurs and stop, one bash each: $1 the mark, $2 the leader's pid ("" none),
+// $3 its start time; stop's $4: ticks of grace. `ours P` is isOursHere; `pids` lists the leader
+// while ours and every live process carrying the mark (one grep over every environ); stop prints
+// the pids still alive when it gives up, nothing when all are gone.
+const REMOTE = {
+  common: [
+    'mark=$1 leader=$2 start=$3',
+    'alive() { local s; IFS= read -r s <"/proc/$1/stat" 2>/dev/null || return 1; s=${s##*) }; [ "${s%% *}" != Z ]; }',
+    'ours() { local s r; IFS= read -r s <"/proc/$1/stat" 2>/dev/null || return 1; r=(${s##*) }); [ "${r[0]}" != Z ] && [ "${r[19]}" = "$2" ] && grep -qzxF -- "$mark" "/proc/$1/environ" 2>/dev/null; }',
+  ],
+  ours: ['ours "$leader" "$start" && echo ours', "exit 0"],
+  stop: [
+    'ticks=$4 group=',
+    '[ -n "$leader" ] && ours "$leader" "$start" && group=$leader',
+    'pids() { [ -n "$group" ] && alive "$group" && echo "$group"; local f p; for f in $(grep -lzxF -- "$mark" /proc/[0-9]*/environ 2>/dev/null); do p=${f#/proc/}; p=${p%/environ}; alive "$p" && echo "$p"; done; }',
+    'send() { [ -n "$group" ] && kill -s "$1" -- "-$group" 2>/dev/null; local p; for p in $(pids); do kill -s "$1" "$p" 2>/dev/null; done; }',
+    `gone() { local i; for ((i = 0; i <= $1; i++)); do [ -z "$(pids)" ] && return 0; (( i < $1 )) && sleep ${TICK}; done; return 1; }`,
+    '[ -z "$(pids)" ] && exit 0',
+    'send TERM; gone "$ticks" && exit 0',
+    'send KILL; gone 200 && exit 0',
+    'echo $(pids)',
+  ],
+};
+
+async function remote(script: "ours" | "stop", args: string[]): Promise<string> {
+  return (await exec(["bash", "-c", [...REMOTE.common, ...REMOTE[script]].join("\n"), "nslab-process", ...args])).stdout.trim();
 }

@@ -1,6 +1,6 @@
-import { randomUUID } from "node:crypto";
-import * as fs from "node:fs/promises";
 import * as path from "node:path";
+import { readText, removeFiles, writeText } from "./files";
+import { RUN_DIR } from "./rundir";
 
 // nslab's host-wide records under /run/nslab: tmpfs, so they vanish on reboot exactly when the
 // kernel objects they describe do. Used where the kernel offers no mark that tells one owner
@@ -8,34 +8,25 @@ import * as path from "node:path";
 // still leaves the claim): the intent to create a namespace (its lo alias can only be set after
 // `ip netns add`), addresses (iproute2 6.1 cannot set an address's protocol) and routes (one
 // protocol number for every owner), and Sysctl holders. Records of the objects in a namespace
-// live in a directory of that namespace, removed with it.
+// live in a directory of that namespace, removed with it. Each host keeps its own records: on a
+// remote host they are its /run/nslab (driver/files.ts).
 
-export const RUN_DIR = "/run/nslab";
+export { RUN_DIR } from "./rundir";
 
 function file(kind: string, key: string): string {
   return path.join(RUN_DIR, kind, encodeURIComponent(key));
 }
 
-export async function readRecord(kind: string, key: string): Promise<string | undefined> {
-  try {
-    return await fs.readFile(file(kind, key), "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
+export function readRecord(kind: string, key: string): Promise<string | undefined> {
+  return readText(file(kind, key));
 }
 
 /**
- * Writes atomically (write + rename), so a crash never leaves half a record. The temporary file's
- * name does not grow with the key, so a key as long as a file name allows (a 255-byte namespace
- * name) can be recorded.
+ * Writes atomically (files.ts), so a crash never leaves half a record, also for a key as long as
+ * a file name allows (a 255-byte namespace name).
  */
-export async function writeRecord(kind: string, key: string, content: string): Promise<void> {
-  const target = file(kind, key);
-  await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-  const tmp = path.join(path.dirname(target), `.${process.pid}.${randomUUID()}.tmp`);
-  await fs.writeFile(tmp, content, { mode: 0o600 });
-  await fs.rename(tmp, target);
+export function writeRecord(kind: string, key: string, content: string): Promise<void> {
+  return writeText(file(kind, key), content);
 }
 
 /** The kind of the records of objects inside namespace `netns` (undefined: the host's). */
@@ -48,9 +39,9 @@ const PER_NETNS = ["addr", "route"];
 
 /** Removes the records of every object inside `netns` (it was deleted, or made anew). */
 export async function removeNetnsRecords(netns: string): Promise<void> {
-  await Promise.all(PER_NETNS.map((kind) => fs.rm(path.join(RUN_DIR, netnsKind(kind, netns)), { recursive: true, force: true })));
+  await removeFiles(...PER_NETNS.map((kind) => path.join(RUN_DIR, netnsKind(kind, netns))));
 }
 
-export async function removeRecord(kind: string, key: string): Promise<void> {
-  await fs.rm(file(kind, key), { force: true });
+export function removeRecord(kind: string, key: string): Promise<void> {
+  return removeFiles(file(kind, key));
 }

@@ -1,6 +1,8 @@
 import * as fs from "node:fs/promises";
 import { NslabError, shellQuote } from "../errors";
 import { exec, failedWith } from "./exec";
+import { listDir } from "./files";
+import { currentHost } from "./host";
 import type { Netns } from "./ip";
 import { where } from "./link";
 import { withHostLock } from "./lock";
@@ -10,7 +12,8 @@ import { readRecord, removeRecord, RUN_DIR, writeRecord } from "./runstate";
 
 // Sysctls (/proc/sys) and their holder registry.
 //
-// Reading and writing: the host's namespace goes through /proc/sys directly (no process at all).
+// Reading and writing: the host's namespace goes through /proc/sys directly (no process at all),
+// a remote host's through sysctl(8) there.
 // A named namespace needs a process inside it, because /proc/sys/net shows the namespace of the
 // process that looks it up. `nsenter --net=/run/netns/NS sysctl ...` enters only the network
 // namespace (median 2.5 ms here); `ip netns exec NS sysctl ...` also unshares a mount namespace
@@ -40,7 +43,7 @@ export function normalizeValue(value: string | number): string {
  * it is not per-namespace). Equivalent to: `[nsenter --net=/run/netns/NS] sysctl KEY`.
  */
 export async function readSysctl(netns: Netns, key: string): Promise<string | undefined> {
-  if (netns === undefined) {
+  if (netns === undefined && !currentHost()) {
     try {
       return normalizeValue(await fs.readFile(sysctlPath(key), "utf8"));
     } catch (err) {
@@ -87,7 +90,7 @@ function notOneKey(key: string): NslabError {
  * writes an argument with "=" and reads one without, in order).
  */
 export async function writeSysctl(netns: Netns, key: string, value: string): Promise<string | undefined> {
-  if (netns === undefined) {
+  if (netns === undefined && !currentHost()) {
     try {
       // "r+": never create (a missing key is ENOENT, not a new file).
       await fs.writeFile(sysctlPath(key), value, { flag: "r+" });
@@ -99,8 +102,9 @@ export async function writeSysctl(netns: Netns, key: string, value: string): Pro
   return valueIn(key, (await exec(inNetns(netns, ["sysctl", "-q", `${key}=${value}`, key]))).stdout);
 }
 
-function inNetns(netns: string, argv: string[]): string[] {
-  return ["nsenter", `--net=${netnsPath(netns)}`, ...argv];
+/** argv in the namespace; a remote host's own namespace runs it as it is (its /proc/sys is not this machine's). */
+function inNetns(netns: Netns, argv: string[]): string[] {
+  return netns === undefined ? argv : ["nsenter", `--net=${netnsPath(netns)}`, ...argv];
 }
 
 /** An fs error on /proc/sys as a classified NslabError naming the equivalent command. */
@@ -146,7 +150,7 @@ function cascadeOf(key: string): "ipv4" | "ipv6" | undefined {
 /** Every interface's (and `default`'s) forwarding key of a family with its value. */
 async function readForwarding(netns: Netns, family: "ipv4" | "ipv6"): Promise<Record<string, string>> {
   const values: Record<string, string> = {};
-  if (netns === undefined) {
+  if (netns === undefined && !currentHost()) {
     for (const dev of await fs.readdir(`/proc/sys/net/${family}/conf`)) {
       const key = `net.${family}.conf.${dev.replace(/\./g, "/")}.forwarding`;
       const value = dev === "all" ? undefined : await readSysctl(netns, key);
@@ -182,11 +186,7 @@ async function reapplyHeldForwarding(netns: Netns, identity: string | undefined,
 
 /** Every holder record (a few per lab). */
 async function listRecords(): Promise<HolderRecord[]> {
-  const dir = `${RUN_DIR}/${RECORDS}`;
-  const files = await fs.readdir(dir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === "ENOENT") return [] as string[];
-    throw err;
-  });
+  const files = await listDir(`${RUN_DIR}/${RECORDS}`);
   const records: HolderRecord[] = [];
   for (const f of files.filter((f) => !f.endsWith(".tmp"))) {
     const text = await readRecord(RECORDS, decodeURIComponent(f));

@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { hostProblem, type Host } from "./host";
 import type { Owner } from "./owner";
 
 // Validation as tables of rules (docs/design.md, "Validate before touching the kernel"): check() returns every failure at once,
@@ -63,8 +64,9 @@ export function validate<I>(inputs: I, rules: readonly Rule<I>[]): pulumi.dynami
 }
 
 /** Common rules for inputs every kind has. */
-export function commonRules<I extends { owner?: Owner; adopt?: boolean }>(): Rule<I>[] {
+export function commonRules<I extends { owner?: Owner; adopt?: boolean; host?: Host }>(): Rule<I>[] {
   return [
+    rule<I, keyof I & string>("host" as keyof I & string, hostProblem),
     ruleUnset<I, keyof I & string>("owner" as keyof I & string, (v) =>
       isOwner(v) ? undefined : "set by the nslab SDK classes; create this resource through them (new nslab.<Kind>(...))",
     ),

@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { contains, familyOf, parseCidr, parseIp } from "./cidr";
 import { known } from "./check";
+import { hostKey, type Host } from "./host";
 import type { Kind } from "./kind";
 import { ownerHash, resourceName, type Owner } from "./owner";
 
@@ -32,12 +33,12 @@ interface Declaration {
   /** Exclusive kernel objects ("link:ns/name" ...), with the value only a same-valued twin may share (Sysctl). */
   claims: Map<string, string | undefined>;
   netns?: string;
-  link?: { netns: string; name: string; kind: "veth" | "bridge"; down: boolean }[];
+  link?: { netns: string; name: string; kind: "veth" | "bridge" | "vxlan"; down: boolean }[];
   address?: { netns: string; device: string; cidr: string };
   forward?: { netns: string; protocol: string; port: number; hostAddress?: string; inInterface?: string };
 }
 
-/** The declarations of each program (project and stack): only resources of one program conflict. */
+/** The declarations of each program (project and stack) on each host: only resources of one program on one host conflict. */
 const programs = new Map<string, Map<string, Declaration>>();
 /** Those of the program being checked (a provider host serves one program; tests check several). */
 let declarations = new Map<string, Declaration>();
@@ -76,7 +77,8 @@ export function markedFor(hash: string | undefined): string {
 export function conflicts(kind: Kind, inputs: Inputs, kernel: KernelView): pulumi.dynamic.CheckFailure[] {
   const owner = inputs.owner;
   if (!owner || !Array.isArray(owner.path)) return [];
-  const program = `${owner.project}/${owner.stack}`;
+  // Two hosts may hold objects of the same names: each host's declarations are apart.
+  const program = `${owner.project}/${owner.stack}/${hostKey(inputs.host as Host | undefined)}`;
   declarations = programs.get(program) ?? new Map();
   programs.set(program, declarations);
   const me = `${kind}:${owner.path.join("/")}`;
@@ -112,6 +114,7 @@ function claimText(kind: string, key: string, inputs: Inputs, value: string | un
     const property = key === `link:${ns(inputs.peerNetns)}/${inputs.peerName}` && kind === "VethPair" ? "peerName" : "name";
     return [property, `also makes the link "${rest.slice(rest.indexOf("/") + 1)}" in ${where(rest.slice(0, rest.indexOf("/")))}`];
   }
+  if (type === "vxlan") return ["vni", `also makes a vxlan link with vni ${inputs.vni} and dstPort ${inputs.dstPort} in ${where(ns(inputs.netns))}, and the kernel allows one per VNI and port (one link reaches every remote in its list)`];
   if (type === "addr") return ["address", `also adds ${inputs.address} to "${inputs.device}" in ${where(ns(inputs.netns))}`];
   return ["destination", `also makes the route to ${inputs.destination} (table ${inputs.table ?? "main"}, metric ${inputs.metric ?? "default"}) in ${where(ns(inputs.netns))}`];
 }
@@ -148,17 +151,19 @@ function describe(kind: Kind, i: Inputs, d: Declaration, fail: (property: string
       return;
     }
     case "Bridge":
+    case "Vxlan":
     case "VethPair": {
-      const ends = kind === "Bridge" ? [["netns", "name", "master"]] : [["netns", "name", "master"], ["peerNetns", "peerName", "peerMaster"]];
+      const ends = kind !== "VethPair" ? [["netns", "name", "master"]] : [["netns", "name", "master"], ["peerNetns", "peerName", "peerMaster"]];
       d.link = [];
       for (const [netnsKey, nameKey, masterKey] of ends as [string, string, string][]) {
         const n = netnsOf(netnsKey);
         const name = str(i[nameKey]);
         if (n === undefined || name === undefined) continue;
-        d.link.push({ netns: n, name, kind: kind === "Bridge" ? "bridge" : "veth", down: i.up === false });
+        d.link.push({ netns: n, name, kind: kind === "Bridge" ? "bridge" : kind === "Vxlan" ? "vxlan" : "veth", down: i.up === false });
         d.claims.set(`link:${n}/${name}`, undefined);
         const master = str(i[masterKey]);
-        if (kind === "VethPair" && master !== undefined) linkElsewhere(masterKey, master, n, "bridge", fail, kernel);
+        if (kind !== "Bridge" && master !== undefined) linkElsewhere(masterKey, master, n, "bridge", fail, kernel);
+        if (kind === "Vxlan" && known(i.vni) && known(i.dstPort)) d.claims.set(`vxlan:${n}/${i.vni}/${i.dstPort}`, undefined);
       }
       return;
     }

@@ -1,13 +1,14 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { Netns } from "../driver/ip";
-import { delLink, findLink, kindOf, ownershipOf, type LinkInfo } from "../driver/link";
+import { NslabError } from "../errors";
+import { delLink, findLink, foreignLinkError, hostCriticalProblem, kindOf, ownershipOf, wrongKindError, type LinkInfo } from "../driver/link";
 import { validate, type Rule } from "./check";
 import { planDiff, type DiffSpec } from "./diff";
 import type { Kind } from "./kind";
 import { ownerHash, type Owner } from "./owner";
 
 // What the kinds that make one kernel object under a name share (Netns, and the link kinds
-// Bridge and VethPair): check is the defaults, then the rules; diff is the kind's DIFFS row; a
+// Bridge, VethPair and Vxlan): check is the defaults, then the rules; diff is the kind's DIFFS row; a
 // link's id is its namespace and name; a link is read and deleted only when it is of the kind's
 // link type and carries this owner's mark (docs/design.md, "Ownership marks").
 
@@ -50,4 +51,18 @@ export async function ownLink(netns: Netns, name: string, type: string, owner: O
  */
 export async function delOwnLink(netns: Netns, name: string, type: string, owner: Owner): Promise<void> {
   if (await ownLink(netns, name, type, owner)) await delLink(netns, name);
+}
+
+/**
+ * Whether an existing link that holds the name may be taken over by a create: our own link of
+ * the kind, or with adopt any link of the kind that is not host-critical; never another kind.
+ */
+export async function mayTakeLink(i: { netns?: string; name: string; adopt?: boolean }, link: LinkInfo, hash: string, type: string): Promise<void> {
+  const ownership = ownershipOf(link, hash);
+  if (ownership !== "ours") {
+    const critical = await hostCriticalProblem(i.netns, i.name, true);
+    if (critical) throw new NslabError("INVALID", `name: ${critical}`);
+  }
+  if (kindOf(link) !== type) throw wrongKindError(i.netns, i.name, type, link);
+  if (ownership !== "ours" && !i.adopt) throw foreignLinkError(i.netns, i.name, ownership);
 }

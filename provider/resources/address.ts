@@ -14,6 +14,7 @@ import { broadcast, cidrProblem, formatIp, isLimitedBroadcast, isMulticast, isUn
 import { planDiff, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
 import { ownerHash, type Owner } from "../lib/owner";
+import type { Host } from "../lib/host";
 
 // Address: an IPv4 or IPv6 address with its prefix length on a device. Identity is (netns,
 // device, address/prefix): every change replaces it, delete first. Its owner is recorded in
@@ -33,6 +34,8 @@ export interface AddressInputs {
   /** The namespace's incarnation (Netns.incarnation) when `netns` was given as a Netns resource (refs.ts). */
   netnsIdentity?: string;
   owner: Owner;
+  /** The lab host the object is on (lib/host.ts); unset: the provider's machine. */
+  host?: Host;
   adopt?: boolean;
 }
 

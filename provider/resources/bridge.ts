@@ -5,15 +5,11 @@ import {
   addBridge,
   bridgeStpArgs,
   findLink,
-  foreignLinkError,
   getLink,
   hostCriticalProblem,
   isUp,
-  kindOf,
   macFromHash,
   markLink,
-  ownershipOf,
-  wrongKindError,
   undoCreate,
   type LinkInfo,
 } from "../driver/link";
@@ -22,8 +18,9 @@ import { missingNetnsError } from "../driver/netns";
 import { booleanProblem, commonRules, intInRange, required, rule } from "../lib/check";
 import { changedKeys, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
-import { checkAndDiff, delOwnLink, linkId, ownLink } from "../lib/linkKind";
+import { checkAndDiff, delOwnLink, linkId, mayTakeLink, ownLink } from "../lib/linkKind";
 import { ownerHash, type Owner } from "../lib/owner";
+import type { Host } from "../lib/host";
 
 // Bridge: a Linux bridge with a MAC pinned at creation (derived from the owner, so the same
 // resource always gets the same one) and an MTU and STP that are managed only when given.
@@ -37,6 +34,8 @@ export interface BridgeInputs {
   stp?: boolean;
   up: boolean;
   owner: Owner;
+  /** The lab host the object is on (lib/host.ts); unset: the provider's machine. */
+  host?: Host;
   adopt?: boolean;
 }
 
@@ -73,7 +72,7 @@ export const bridge: KindProvider<BridgeInputs, BridgeOutputs> = {
       let made = await add(inputs, mac);
       if (!made) {
         const link = await findLink(netns, name);
-        if (link) await mayTake(inputs, link, hash);
+        if (link) await mayTakeLink(inputs, link, hash, "bridge");
         else made = await add(inputs, mac, true); // gone meanwhile
       }
       try {
@@ -131,17 +130,6 @@ async function add(i: BridgeInputs, mac: string, again = false): Promise<boolean
     if (failedWith(err, "ALREADY_EXISTS") && !again) return false;
     throw err;
   }
-}
-
-/** Whether the existing link may be taken over: our own bridge, or with adopt any bridge; never another kind. */
-async function mayTake(i: BridgeInputs, link: LinkInfo, hash: string): Promise<void> {
-  const ownership = ownershipOf(link, hash);
-  if (ownership !== "ours") {
-    const critical = await hostCriticalProblem(i.netns, i.name, true);
-    if (critical) throw new NslabError("INVALID", `name: ${critical}`);
-  }
-  if (kindOf(link) !== "bridge") throw wrongKindError(i.netns, i.name, "bridge", link);
-  if (ownership !== "ours" && !i.adopt) throw foreignLinkError(i.netns, i.name, ownership);
 }
 
 /** The inputs (or stored outputs) with what the kernel reports: MTU, STP and admin state (docs/kernel-facts.md, D4, D9). */

@@ -5,6 +5,7 @@ import { commonRules, intInRange, isUnknown, known, required, rule, validate } f
 import { planDiff, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
 import { resourceName, type Owner } from "../lib/owner";
+import type { Host } from "../lib/host";
 import { ruleOperations } from "../lib/ruleKind";
 
 
@@ -32,6 +33,8 @@ export interface FirewallRuleInputs {
   /** The namespace's incarnation (Netns.incarnation) when `netns` was given as a Netns resource (refs.ts). */
   netnsIdentity?: string;
   owner: Owner;
+  /** The lab host the object is on (lib/host.ts); unset: the provider's machine. */
+  host?: Host;
   adopt?: boolean;
 }
 

@@ -13,6 +13,7 @@ import { changedKeys, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
 import { checkAndDiff } from "../lib/linkKind";
 import { ownerHash, type Owner } from "../lib/owner";
+import type { Host } from "../lib/host";
 
 // Netns: a named network namespace. Marked by the alias of its `lo`. That alias can only be set
 // after `ip netns add`, so a record in /run/nslab, written before the add and removed by delete,
@@ -23,6 +24,8 @@ export interface NetnsInputs {
   name: string;
   loopback: boolean;
   owner: Owner;
+  /** The lab host the object is on (lib/host.ts); unset: the provider's machine. */
+  host?: Host;
   adopt?: boolean;
 }
 

@@ -2,12 +2,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { KindProvider } from "../lib/kind";
 import { NslabError, withResource } from "../errors";
+import { removeFiles } from "../driver/files";
 import { isOurs, launch, LOG_DIR, logTail, OWNER_VARIABLE, stop } from "../driver/process";
 import { commonRules, identityProblem, known, required, rule, validate } from "../lib/check";
 import { planDiff, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
 import { netnsNameProblem } from "../lib/names";
 import { ownerHash, type Owner } from "../lib/owner";
+import type { Host } from "../lib/host";
 
 // Process: a long-running command in a namespace (driver/process.ts starts it). Its identity is
 // the process, not its pid: pid, start time (/proc/PID/stat) and the NSLAB_OWNER mark in its
@@ -33,6 +35,8 @@ export interface ProcessInputs {
   /** Seconds between SIGTERM and SIGKILL at delete. */
   stopTimeout: number;
   owner: Owner;
+  /** The lab host the object is on (lib/host.ts); unset: the provider's machine. */
+  host?: Host;
   adopt?: boolean;
 }
 
@@ -63,9 +67,9 @@ const rules = [
     if (v.some((e) => e.startsWith(`${OWNER_VARIABLE}=`))) return `${OWNER_VARIABLE} is set by nslab (it marks the process as this resource's); leave it out`;
     return undefined;
   }),
-  rule<ProcessInputs, "cwd">("cwd", (v) => {
+  rule<ProcessInputs, "cwd">("cwd", (v, i) => {
     if (typeof v !== "string" || !path.isAbsolute(v)) return "use an absolute path";
-    return isDirectory(v) ? undefined : "it is not a directory on this host; create it first or use another";
+    return i.host || isDirectory(v) ? undefined : "it is not a directory on this host; create it first or use another";
   }),
   rule<ProcessInputs, "ready">("ready", (v) => {
     if (typeof v !== "object" || Array.isArray(v)) return "use { tcpPort, timeout? }";
@@ -101,8 +105,10 @@ function commandProblem(v: string[], i: ProcessInputs): string | undefined {
   const program = v[0]!;
   if (!known(program)) return undefined;
   if (program === "" || program.includes("=")) return `the program ${JSON.stringify(program)} is not a file name (it must not be empty or hold "=")`;
+  if (program.includes("/") && !path.isAbsolute(program) && i.cwd === undefined) return `${program} is a relative path and no cwd is set; set cwd, or use an absolute path`;
+  // A remote host's files are not looked at during check: the launcher fails there instead.
+  if (i.host) return undefined;
   if (program.includes("/")) {
-    if (!path.isAbsolute(program) && i.cwd === undefined) return `${program} is a relative path and no cwd is set; set cwd, or use an absolute path`;
     if (!known(i.cwd) && !path.isAbsolute(program)) return undefined;
     const file = path.resolve(i.cwd ?? "/", program);
     return isExecutable(file) ? undefined : `${file} is not an executable file on this host`;
@@ -135,14 +141,14 @@ export const processKind: KindProvider<ProcessInputs, ProcessOutputs> = {
       const env = [`${OWNER_VARIABLE}=${owner}`, ...(inputs.env ?? [])];
       const r = await launch({ netns: inputs.netns, command: inputs.command, env, cwd: inputs.cwd, logPath, ready });
       if (r.state === "exited") {
-        const tail = logTail(logPath);
-        fs.rmSync(logPath, { force: true });
+        const tail = await logTail(logPath);
+        await removeFiles(logPath);
         throw new NslabError("COMMAND_FAILED", `${inputs.command.join(" ")} exited at once with status ${exitText(r.exitCode)}; its output:\n${indent(tail)}`);
       }
       if (r.state === "not-ready") {
         await stop(owner, inputs.stopTimeout, r);
-        const tail = logTail(logPath);
-        fs.rmSync(logPath, { force: true });
+        const tail = await logTail(logPath);
+        await removeFiles(logPath);
         throw new NslabError(
           "COMMAND_FAILED",
           `${inputs.command.join(" ")} did not listen on TCP port ${ready!.tcpPort} in namespace "${inputs.netns}" within ${ready!.seconds} s (it was stopped); its output:\n${indent(tail)}`,
@@ -153,7 +159,7 @@ export const processKind: KindProvider<ProcessInputs, ProcessOutputs> = {
   },
 
   async read(id, props) {
-    if (!props || !isOurs(props.pid, props.startTime, ownerHash(props.owner))) return {};
+    if (!props || !(await isOurs(props.pid, props.startTime, ownerHash(props.owner)))) return {};
     return { id, props };
   },
 
@@ -165,7 +171,7 @@ export const processKind: KindProvider<ProcessInputs, ProcessOutputs> = {
   async delete(_id, props) {
     await withResource(KIND, props.owner, "delete", async () => {
       await stop(ownerHash(props.owner), props.stopTimeout, props);
-      fs.rmSync(props.logPath, { force: true });
+      await removeFiles(props.logPath);
     });
   },
 };

@@ -10,6 +10,7 @@ import { cidrProblem, contains, familyOf, formatCidr, hasHostBits, ipProblem, is
 import { planDiff, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
 import { ownerHash, type Owner } from "../lib/owner";
+import type { Host } from "../lib/host";
 
 // Route: a unicast route marked `proto ROUTE_PROTO`, its owner recorded in /run/nslab before it is
 // added (driver/route.ts). Identity is (netns, family, destination, table, metric): a change
@@ -40,6 +41,8 @@ export interface RouteInputs {
   /** The incarnations of the Addresses the route relies on (sdk/internal/refs.ts): it is re-installed when one is re-created. */
   addressIdentity?: string;
   owner: Owner;
+  /** The lab host the object is on (lib/host.ts); unset: the provider's machine. */
+  host?: Host;
   adopt?: boolean;
 }
 

@@ -6,6 +6,7 @@ import { commonRules, identityProblem, isUnknown, required, rule, validate } fro
 import { changedKeys, planDiff, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
 import { ownerHash, type Owner } from "../lib/owner";
+import type { Host } from "../lib/host";
 
 // Sysctl: one kernel parameter held at a value while the resource exists. The kernel has no mark
 // for a sysctl: the holder registry of driver/sysctl.ts is the record of whose it is, and the
@@ -20,6 +21,8 @@ export interface SysctlInputs {
   /** The incarnation of the link a per-interface key names, when the program declares it (sdk/internal/refs.ts). */
   deviceIdentity?: string;
   owner: Owner;
+  /** The lab host the object is on (lib/host.ts); unset: the provider's machine. */
+  host?: Host;
   adopt?: boolean;
 }
 

@@ -8,6 +8,7 @@ import { planDiff, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
 import { HOST_CRITICAL_LINKS, ifnameProblem, netnsNameProblem } from "../lib/names";
 import { ownerHash, type Owner } from "../lib/owner";
+import type { Host } from "../lib/host";
 import { layoutOf, needsNetem, percentProblem, qdiscsOf, rateBits, rateProblem, SHAPING_KEYS, sizeProblem, timeProblem, type Qdisc, type Shaping } from "../lib/tc";
 
 // TrafficControl: rate, delay and loss on the egress of one link end, as root qdiscs of the device
@@ -23,6 +24,8 @@ export interface TrafficControlInputs extends Shaping {
   deviceIdentity?: string;
   netnsIdentity?: string;
   owner: Owner;
+  /** The lab host the object is on (lib/host.ts); unset: the provider's machine. */
+  host?: Host;
   adopt?: boolean;
 }
 

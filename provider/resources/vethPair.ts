@@ -30,6 +30,7 @@ import { changedKeys, type DiffSpec } from "../lib/diff";
 import { DIFFS } from "../lib/diffs";
 import { checkAndDiff, delOwnLink, linkId } from "../lib/linkKind";
 import { ownerHash, type Owner } from "../lib/owner";
+import type { Host } from "../lib/host";
 
 // VethPair: two connected veth ends, each optionally in a namespace and enslaved to a bridge.
 // Both ends are created by one atomic `ip link add` carrying the owner's group mark, then aliased,
@@ -53,6 +54,8 @@ export interface VethPairInputs {
   peerMac?: string;
   up: boolean;
   owner: Owner;
+  /** The lab host the object is on (lib/host.ts); unset: the provider's machine. */
+  host?: Host;
   adopt?: boolean;
 }
 

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { hostOf, placeOn, type HostArgs } from "../internal/common";
 import { PortForward } from "../resources/portForward";
 import { Sysctl } from "../resources/sysctl";
 import { segmentInternals } from "../internal/segments";
@@ -14,7 +15,7 @@ import type { Attachment } from "./segment";
  * `iptables -t nat -A PREROUTING -p <protocol> -m addrtype --dst-type LOCAL --dport <hostPort> -j DNAT --to-destination <address>:<port>`
  * (the same in OUTPUT), in the bridge's namespace.
  */
-export interface PublishedPortArgs {
+export interface PublishedPortArgs extends HostArgs {
   /** The attached namespace whose port is published. */
   readonly attachment: Attachment;
   /** The port inside the namespace, 1-65535. */
@@ -62,6 +63,7 @@ export class PublishedPort extends pulumi.ComponentResource {
       );
     }
     super("nslab:index:PublishedPort", name, {}, { ...opts, parent: opts?.parent ?? args.attachment });
+    placeOn(this, args.host ?? hostOf(undefined, { parent: args.attachment }));
     const child = { parent: this };
     this.forwarding = new Sysctl(`${name}-forwarding`, { key: "net.ipv4.ip_forward", value: 1, netns: seg.netns }, child);
     this.portForward = new PortForward(

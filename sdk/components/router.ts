@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { broadcast, cidrProblem, contains, formatCidr, ipProblem, network, networkCidr, parseCidr, parseIp } from "../../provider/lib/cidr";
 import { ifnameProblem } from "../../provider/lib/names";
-import { defaultName, ownerOf } from "../internal/common";
+import { defaultName, hostOf, ownerOf, placeOn, type HostArgs } from "../internal/common";
 import { netnsName, type NetnsRef } from "../internal/refs";
 import { Address } from "../resources/address";
 import { FirewallRule } from "../resources/firewallRule";
@@ -35,7 +35,7 @@ import { Attachment, Segment } from "./segment";
  * with `inbound: "drop"` `iptables -A FORWARD -i uplink -j DROP` and `iptables -A INPUT -i uplink -j DROP`
  * (after the accepts of replies and of published ports).
  */
-export interface RouterArgs {
+export interface RouterArgs extends HostArgs {
   /**
    * The segments to join. Each needs a gateway held by the router (`gateway` set and
    * `gatewayOn: "router"`), and no two may share a name.
@@ -245,6 +245,7 @@ export class Router extends pulumi.ComponentResource {
       if (j !== i) fail(`publish[${i}] is not valid: publish[${j}] already publishes ${p.protocol} port ${p.port}; publish each port once`);
     });
     super("nslab:index:Router", name, {}, opts);
+    placeOn(this, hostOf(args.host, opts));
     const child = { parent: this };
     const netns: NetnsRef | undefined = args.inHost ? undefined : (args.netns ?? (this.netnsResource = new Netns(`${name}-netns`, {}, child)));
     this.netns = pulumi.output(netnsName(netns));

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { contains, familyOf, parseCidr, parseIp, type Family } from "../../provider/lib/cidr";
+import { hostKey, type Host } from "../../provider/lib/host";
 import { shortHash } from "../../provider/lib/names";
 
 // References carry identity (docs/design.md, "Kernel names are identity"): an argument that names another nslab object
@@ -53,8 +54,10 @@ export function refInputs(key: string, ref: NetnsRef | LinkRef | undefined): Rec
  * preview whenever the input is.
  */
 export function incarnationOf(own: Record<string, pulumi.Output<unknown>>, inputs: Record<string, unknown>, replaceKeys: readonly string[]): pulumi.Output<string> {
-  const values = replaceKeys.map((k) => own[k] ?? pulumi.output(inputs[k] as pulumi.Input<unknown>));
-  return pulumi.all(values).apply((resolved) => shortHash(replaceKeys.map((k, i) => `${k}=${JSON.stringify(resolved[i] ?? null)}`), 16));
+  // An unset `host` adds nothing: a resource on the provider's machine keeps the token it had before hosts existed.
+  const keys = replaceKeys.filter((k) => k !== "host" || inputs.host !== undefined);
+  const values = keys.map((k) => own[k] ?? pulumi.output(inputs[k] as pulumi.Input<unknown>));
+  return pulumi.all(values).apply((resolved) => shortHash(keys.map((k, i) => `${k}=${JSON.stringify(resolved[i] ?? null)}`), 16));
 }
 
 /** The name of a namespace given as a NetnsRef. */
@@ -88,6 +91,8 @@ interface DeclaredAddress {
   readonly netns: pulumi.Input<string> | undefined;
   readonly address: pulumi.Input<string>;
   readonly incarnation: pulumi.Output<string>;
+  /** Its host: an object of another host is another kernel's. */
+  readonly host: Host | undefined;
 }
 
 const declaredAddresses = new Map<pulumi.Resource, DeclaredAddress>();
@@ -118,6 +123,7 @@ function plainFamily(v: unknown): Family | undefined {
 export function addressesIdentity(
   route: { device?: LinkRef; netns?: NetnsRef; destination: pulumi.Input<string>; via?: pulumi.Input<string> },
   dependsOn: pulumi.CustomResourceOptions["dependsOn"],
+  host: Host | undefined,
 ): pulumi.Output<string> | undefined {
   const explicit = new Set(Array.isArray(dependsOn) ? dependsOn : dependsOn !== undefined ? [dependsOn] : []);
   const netns = netnsOf(route.netns, route.device);
@@ -125,7 +131,7 @@ export function addressesIdentity(
   const gateway = typeof route.via === "string" ? parseIp(route.via) : undefined;
   const relied = [...declaredAddresses].filter(([resource, a]) => {
     if (explicit.has(resource)) return true;
-    if (a.netns !== netns) return false;
+    if (a.netns !== netns || hostKey(a.host) !== hostKey(host)) return false;
     const sameFamily = family === undefined || plainFamily(a.address) === undefined || plainFamily(a.address) === family;
     if (route.device !== undefined) return a.device === route.device && sameFamily;
     const cidr = typeof a.address === "string" ? parseCidr(a.address) : undefined;
@@ -141,6 +147,7 @@ interface DeclaredLink {
   readonly netns: pulumi.Input<string> | undefined;
   readonly name: pulumi.Input<string>;
   readonly incarnation: pulumi.Output<string>;
+  readonly host: Host | undefined;
 }
 
 const declaredLinks: DeclaredLink[] = [];
@@ -150,9 +157,9 @@ export function declareLink(link: DeclaredLink): void {
   declaredLinks.push(link);
 }
 
-/** The incarnation of the links named `ifname` declared before in namespace `netns` (compared as the program gave them). */
-function declaredLinkIdentity(ifname: string | undefined, netns: pulumi.Input<string> | undefined): pulumi.Output<string> | undefined {
-  const links = declaredLinks.filter((l) => l.name === ifname && l.netns === netns);
+/** The incarnation of the links named `ifname` declared before in namespace `netns` of `host` (compared as the program gave them). */
+function declaredLinkIdentity(ifname: string | undefined, netns: pulumi.Input<string> | undefined, host: Host | undefined): pulumi.Output<string> | undefined {
+  const links = declaredLinks.filter((l) => l.name === ifname && l.netns === netns && hostKey(l.host) === hostKey(host));
   return links.length ? pulumi.all(links.map((l) => l.incarnation)).apply((tokens) => shortHash(tokens, 16)) : undefined;
 }
 
@@ -161,8 +168,8 @@ function declaredLinkIdentity(ifname: string | undefined, netns: pulumi.Input<st
  * incarnation of the link of that name the program declared before it there, so it follows that
  * link as a resource reference would.
  */
-export function linkRefInputs(key: string, ref: LinkRef | undefined, netns: pulumi.Input<string> | undefined): Record<string, pulumi.Input<unknown> | undefined> {
-  const identity = typeof ref === "string" ? declaredLinkIdentity(ref, netns) : undefined;
+export function linkRefInputs(key: string, ref: LinkRef | undefined, netns: pulumi.Input<string> | undefined, host: Host | undefined): Record<string, pulumi.Input<unknown> | undefined> {
+  const identity = typeof ref === "string" ? declaredLinkIdentity(ref, netns, host) : undefined;
   return identity ? { [key]: ref, [`${key}Identity`]: identity } : refInputs(key, ref);
 }
 
@@ -171,7 +178,7 @@ export function linkRefInputs(key: string, ref: LinkRef | undefined, netns: pulu
  * names, when a link of that name in that namespace was declared before it: a re-created link
  * starts from the kernel's defaults, so the Sysctl is replaced with it (and waits for it).
  */
-export function linkIdentity(key: pulumi.Input<string>, netns: NetnsRef | undefined): pulumi.Output<string> | undefined {
+export function linkIdentity(key: pulumi.Input<string>, netns: NetnsRef | undefined, host: Host | undefined): pulumi.Output<string> | undefined {
   const m = typeof key === "string" ? /^net\.ipv[46]\.(?:conf|neigh)\.([^.]+)\.[^.]+$/.exec(key) : null;
-  return m ? declaredLinkIdentity(m[1]!.replace(/\//g, "."), netnsName(netns)) : undefined;
+  return m ? declaredLinkIdentity(m[1]!.replace(/\//g, "."), netnsName(netns), host) : undefined;
 }

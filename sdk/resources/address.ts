@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DIFFS } from "../../provider/lib/diffs";
-import { ownerOf, type CommonArgs } from "../internal/common";
+import { hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { declareAddress, deletedWithRef, incarnationOf, netnsOf, linkRefInputs, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
@@ -59,15 +59,16 @@ export class Address extends pulumi.dynamic.Resource {
     const inputs = {
       address: args.address,
       netns: undefined,
-      ...linkRefInputs("device", args.device, netnsOf(args.netns, args.device)),
+      ...linkRefInputs("device", args.device, netnsOf(args.netns, args.device), hostOf(args.host, opts)),
       ...(args.netns !== undefined ? refInputs("netns", args.netns) : { netns: netnsOf(undefined, args.device) }),
       adopt: args.adopt,
       owner: ownerOf(name, opts),
+      host: hostOf(args.host, opts),
     };
     // `deletedWith` its Netns only, not its device: deleting the device does not remove this
     // resource's owner record under /run/nslab (deleting the namespace removes its records).
     super(providerFor("Address"), name, { ...inputs, label: undefined }, deletedWithRef(opts, args.netns), "nslab", "Address");
     this.incarnation = incarnationOf({ address: this.address }, inputs, DIFFS.Address.replace);
-    declareAddress(this, { device: args.device, netns: netnsOf(args.netns, args.device), address: args.address, incarnation: this.incarnation });
+    declareAddress(this, { device: args.device, netns: netnsOf(args.netns, args.device), address: args.address, incarnation: this.incarnation, host: inputs.host });
   }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DIFFS } from "../../provider/lib/diffs";
-import { defaultName, ownerOf, type CommonArgs } from "../internal/common";
+import { defaultName, hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { declareLink, deletedWithRef, incarnationOf, netnsName, refInputs, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
@@ -83,10 +83,11 @@ export class Bridge extends pulumi.dynamic.Resource {
       up: args.up,
       adopt: args.adopt,
       owner,
+      host: hostOf(args.host, opts),
     };
     super(providerFor("Bridge"), name, { ...inputs, ifindex: undefined, mac: undefined }, deletedWithRef(opts, args.netns), "nslab", "Bridge");
     this.linkNetns = netnsName(args.netns);
     this.incarnation = incarnationOf({ name: this.name }, inputs, DIFFS.Bridge.replace);
-    declareLink({ netns: this.linkNetns, name: inputs.name, incarnation: this.incarnation });
+    declareLink({ netns: this.linkNetns, name: inputs.name, incarnation: this.incarnation, host: inputs.host });
   }
 }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ownerOf, type CommonArgs } from "../internal/common";
+import { hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { deletedWithRef, refInputs, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
@@ -129,7 +129,7 @@ export class FirewallRule extends pulumi.dynamic.Resource {
     super(
       providerFor("FirewallRule"),
       name,
-      { ...args, ...refInputs("netns", args.netns), owner: ownerOf(name, opts), comment: undefined },
+      { ...args, ...refInputs("netns", args.netns), owner: ownerOf(name, opts), host: hostOf(args.host, opts), comment: undefined },
       deletedWithRef(opts, args.netns),
       "nslab",
       "FirewallRule",

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DIFFS } from "../../provider/lib/diffs";
-import { defaultName, ownerOf, type CommonArgs } from "../internal/common";
+import { defaultName, hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { incarnationOf } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
@@ -45,7 +45,7 @@ export class Netns extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: NetnsArgs = {}, opts?: pulumi.CustomResourceOptions) {
     const owner = ownerOf(name, opts);
-    const inputs = { ...args, name: args.name ?? defaultName(owner, 64), owner };
+    const inputs = { ...args, name: args.name ?? defaultName(owner, 64), owner, host: hostOf(args.host, opts) };
     super(providerFor("Netns"), name, { ...inputs, path: undefined, identity: undefined }, opts, "nslab", "Netns");
     this.incarnation = incarnationOf({ name: this.name }, inputs, DIFFS.Netns.replace);
   }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ownerOf } from "../internal/common";
+import { hostOf, ownerOf, type HostArgs } from "../internal/common";
 import { refInputs, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
@@ -29,7 +29,7 @@ export interface ProcessReady {
  *
  * Equivalent to: `cd <cwd>; setsid ip netns exec <netns> env NSLAB_OWNER=<hash> <env...> <command...> </dev/null >/run/nslab/process/<hash>.log 2>&1 &`.
  */
-export interface ProcessArgs {
+export interface ProcessArgs extends HostArgs {
   /** The namespace the command runs in: a Netns resource (which orders the two) or a namespace name. */
   readonly netns: NetnsRef;
   /**
@@ -90,6 +90,7 @@ export class Process extends pulumi.dynamic.Resource {
         ready: args.ready,
         stopTimeout: args.stopTimeout,
         owner: ownerOf(name, opts),
+        host: hostOf(args.host, opts),
         pid: undefined,
         startTime: undefined,
         logPath: undefined,

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ownerOf, type CommonArgs } from "../internal/common";
+import { hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { addressesIdentity, deletedWithRef, netnsOf, linkRefInputs, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
@@ -87,13 +87,14 @@ export class Route extends pulumi.dynamic.Resource {
         via: args.via,
         device: undefined,
         netns: undefined,
-        ...linkRefInputs("device", args.device, netnsOf(args.netns, args.device)),
+        ...linkRefInputs("device", args.device, netnsOf(args.netns, args.device), hostOf(args.host, opts)),
         ...(args.netns !== undefined ? refInputs("netns", args.netns) : { netns: netnsOf(undefined, args.device) }),
-        addressIdentity: addressesIdentity(args, opts?.dependsOn),
+        addressIdentity: addressesIdentity(args, opts?.dependsOn, hostOf(args.host, opts)),
         metric: args.metric,
         table: args.table,
         adopt: args.adopt,
         owner: ownerOf(name, opts),
+        host: hostOf(args.host, opts),
       },
       // \`deletedWith\` its Netns only, not its device: deleting the device does not remove this
       // resource's owner record under /run/nslab (deleting the namespace removes its records).

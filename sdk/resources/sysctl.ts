@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ownerOf, type CommonArgs } from "../internal/common";
+import { hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { linkIdentity, refInputs, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
@@ -50,7 +50,7 @@ export class Sysctl extends pulumi.dynamic.Resource {
     super(
       providerFor("Sysctl"),
       name,
-      { ...args, ...refInputs("netns", args.netns), deviceIdentity: linkIdentity(args.key, args.netns), owner: ownerOf(name, opts), previous: undefined },
+      { ...args, ...refInputs("netns", args.netns), deviceIdentity: linkIdentity(args.key, args.netns, hostOf(args.host, opts)), owner: ownerOf(name, opts), host: hostOf(args.host, opts), previous: undefined },
       opts,
       "nslab",
       "Sysctl",

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ownerOf, type CommonArgs } from "../internal/common";
+import { hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { deletedWithRef, netnsOfLink, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
@@ -117,6 +117,7 @@ export class TrafficControl extends pulumi.dynamic.Resource {
         limit: args.limit,
         adopt: args.adopt,
         owner: ownerOf(name, opts),
+        host: hostOf(args.host, opts),
         handle: undefined,
       },
       deletedWithRef(opts, args.netns, args.device),

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DIFFS } from "../../provider/lib/diffs";
-import { defaultName, ownerOf, type CommonArgs } from "../internal/common";
+import { defaultName, hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { declareLink, deletedWithRef, incarnationOf, netnsName, linkRefInputs, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
@@ -144,14 +144,15 @@ export class VethPair extends pulumi.dynamic.Resource {
       peerMaster: undefined,
       ...refInputs("netns", args.netns),
       ...refInputs("peerNetns", args.peerNetns),
-      ...linkRefInputs("master", args.master, netnsName(args.netns)),
-      ...linkRefInputs("peerMaster", args.peerMaster, netnsName(args.peerNetns)),
+      ...linkRefInputs("master", args.master, netnsName(args.netns), hostOf(args.host, opts)),
+      ...linkRefInputs("peerMaster", args.peerMaster, netnsName(args.peerNetns), hostOf(args.host, opts)),
       mtu: args.mtu,
       mac: args.mac,
       peerMac: args.peerMac,
       up: args.up,
       adopt: args.adopt,
       owner,
+      host: hostOf(args.host, opts),
     };
     super(
       providerFor("VethPair"),
@@ -163,8 +164,8 @@ export class VethPair extends pulumi.dynamic.Resource {
     );
     this.linkNetns = netnsName(args.netns);
     this.incarnation = incarnationOf({ name: this.name }, inputs, DIFFS.VethPair.replace);
-    declareLink({ netns: this.linkNetns, name: inputs.name, incarnation: this.incarnation });
-    declareLink({ netns: netnsName(args.peerNetns), name: args.peerName, incarnation: this.incarnation });
+    declareLink({ netns: this.linkNetns, name: inputs.name, incarnation: this.incarnation, host: inputs.host });
+    declareLink({ netns: netnsName(args.peerNetns), name: args.peerName, incarnation: this.incarnation, host: inputs.host });
     this.peer = { name: this.peerName, ifindex: this.peerIfindex, incarnation: this.incarnation, linkNetns: netnsName(args.peerNetns), resource: this };
   }
 }

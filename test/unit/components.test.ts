@@ -162,6 +162,24 @@ segment("publish makes `<attachment>-<protocol><hostPort>`: forwarding and a DNA
   assert.ok(port.portForward && port.forwarding);
 });
 
+segment("a segment across hosts makes a bridge and a Vxlan on each (the others' underlays as remotes, one VNI, the tunnel's MTU), the gateway on the first, each attachment on its host's bridge", async () => {
+  const [east, west] = [{ address: "192.0.2.2", user: "root" }, { address: "192.0.2.3", port: 2222 }];
+  const wide = new nslab.Segment("wide", { subnet: "10.6.0.0/24", gateway: true, hosts: [{ underlay: "192.0.2.1" }, { host: east, underlay: "192.0.2.2" }, { host: west, underlay: "192.0.2.3" }], vni: 77 });
+  const a = wide.attach("a", { netns: new nslab.Netns("wa", { host: west }), host: west });
+  const sites = ["local", "192.0.2.2", "192.0.2.3:2222"];
+  assert.equal(await tree(sites.flatMap((s) => [`wide-${s}-bridge`, `wide-${s}-vxlan`])), sites.flatMap((s) => [`${T}Bridge wide/wide-${s}-bridge`, `${T}Vxlan wide/wide-${s}-vxlan`]));
+  const hosts = [undefined, east, west];
+  for (const [i, s] of sites.entries()) {
+    const [bridge, vxlan] = [(await registration(`wide-${s}-bridge`)).inputs, (await registration(`wide-${s}-vxlan`)).inputs];
+    assert.equal([bridge.host, bridge.mtu, vxlan.host, vxlan.vni, vxlan.local, vxlan.master, vxlan.mtu], [hosts[i], 1450, hosts[i], 77, ["192.0.2.1", "192.0.2.2", "192.0.2.3"][i], bridge.name, 1450]);
+    assert.equal(vxlan.remote, ["192.0.2.1", "192.0.2.2", "192.0.2.3"].filter((_, j) => j !== i));
+  }
+  assert.equal([(await registration("wide-gateway")).inputs.host, wide.bridge, wide.bridges.length, wide.tunnels.length], [undefined, wide.bridges[0], 3, 3]);
+  const veth = (await registration("wide-a-veth")).inputs;
+  assert.equal([veth.host, veth.master, veth.mtu], [west, (await registration("wide-192.0.2.3:2222-bridge")).inputs.name, 1450]);
+  assert.equal([(await registration("wide-a-address")).inputs.host, a.address.startsWith("10.6.0.")], [west, true]);
+});
+
 segment.run();
 
 const router = suite("Router");
@@ -288,6 +306,31 @@ const errors = suite("components: mistakes fail at construction");
 
 let routerCases = 0;
 const cases: [string, () => unknown, string][] = [
+  [
+    "rejects a segment across one host, host with hosts, a host twice, a bad underlay, a vni without hosts; an attachment on a host the segment does not span",
+    () => {
+      const h = { address: "192.0.2.2" };
+      const two = new nslab.Segment("xh0", { subnet: "10.0.0.0/24", hosts: [{ underlay: "192.0.2.1" }, { host: h, underlay: "192.0.2.2" }] });
+      throw new Error(
+        [
+          thrown(() => new nslab.Segment("xh1", { subnet: "10.0.0.0/24", hosts: [{ underlay: "192.0.2.1" }] })),
+          thrown(() => new nslab.Segment("xh2", { subnet: "10.0.0.0/24", host: h, hosts: [{ underlay: "192.0.2.1" }, { host: h, underlay: "192.0.2.2" }] })),
+          thrown(() => new nslab.Segment("xh3", { subnet: "10.0.0.0/24", hosts: [{ host: h, underlay: "192.0.2.1" }, { host: h, underlay: "192.0.2.2" }] })),
+          thrown(() => new nslab.Segment("xh4", { subnet: "10.0.0.0/24", hosts: [{ underlay: "192.0.2.01" }, { host: h, underlay: "192.0.2.2" }] })),
+          thrown(() => new nslab.Segment("xh5", { subnet: "10.0.0.0/24", vni: 5 })),
+          thrown(() => two.attach("far", { netns: "n", host: { address: "192.0.2.9" } })),
+        ].join("\n"),
+      );
+    },
+    [
+      `Segment "xh1": hosts is not valid: give at least two hosts ({ host?, underlay } each); a segment on one host needs no hosts, only host`,
+      `Segment "xh2": host and hosts are not valid together: give every host the segment spans in hosts (as { host, underlay }), and no host`,
+      `Segment "xh3": hosts[1] is not valid: host 192.0.2.2 is given twice; give each host once`,
+      `Segment "xh4": hosts[0].underlay "192.0.2.01" is not valid: it is not in canonical form; write "192.0.2.1" (ip would read the leading zeros as octal: 192.0.2.1). IPv4 is written as four decimal parts 0-255 without leading zeros.`,
+      `Segment "xh5": vni 5 is not valid without hosts: a segment on one host has no tunnel; drop vni, or give the hosts the segment spans`,
+      `Attachment "xh0-far": host 192.0.2.9 is not valid: segment "xh0" spans the provider's machine (no host), 192.0.2.2; give one of them as host, or add this host to the segment's hosts`,
+    ].join("\n"),
+  ],
   [
     "rejects nat without a gateway",
     () => new nslab.Segment("x1", { subnet: "10.0.0.0/24", nat: true }),

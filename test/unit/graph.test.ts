@@ -247,4 +247,60 @@ test("draws a Process in its namespace and a TrafficControl on the veth it shape
   assert.match(toDot(labGraph(lab)), /d3 \[label="web: python3 -m http.server 80" shape=parallelogram\];/);
 });
 
+test("groups namespaces by host and draws each VXLAN tunnel once between its ends' bridges (a remote of no Vxlan as an external node)", () => {
+  const on = (address: string, r: ResourceState): ResourceState => ({ ...r, outputs: { ...r.outputs, host: { address, user: "root", identityFile: "/k" } } });
+  const vx = (local: string, remote: string[]) => ({ name: "vx0", vni: 42, dstPort: 4789, local, remote, master: "seg" });
+  const lab = [
+    res("Bridge", "seg-local", { name: "seg" }),
+    res("Vxlan", "vx-local", vx("10.250.0.1", ["10.250.0.2", "10.250.0.3"])),
+    res("Netns", "l", { name: "l" }),
+    res("VethPair", "l-veth", { name: "l-v", master: "seg", peerName: "eth0", peerNetns: "l" }),
+    on("10.250.0.2", res("Bridge", "seg-h2", { name: "seg" })),
+    // Without `local`, its host's address is its end.
+    on("10.250.0.2", res("Vxlan", "vx-h2", { name: "vx0", vni: 42, dstPort: 4789, remote: ["10.250.0.1", "10.250.0.3"], master: "seg" })),
+    on("10.250.0.2", res("Netns", "a", { name: "a" })),
+    on("10.250.0.2", res("VethPair", "a-veth", { name: "a-v", master: "seg", peerName: "eth0", peerNetns: "a" })),
+    on("10.250.0.2", res("Address", "a-ip", { device: "eth0", netns: "a", address: "10.9.0.2/24" })),
+    // The same kernel names on another host are other objects.
+    on("10.250.0.3", res("Netns", "a3", { name: "a" })),
+    on("10.250.0.3", res("Vxlan", "vx-h3", { name: "vx0", vni: 42, dstPort: 4789, local: "10.250.0.3", remote: ["10.250.0.1", "10.250.0.2", "10.250.0.9"], netns: "a" })),
+  ];
+  assert.fixture(
+    toMermaid(labGraph(lab)),
+    `flowchart LR
+  subgraph h0["local machine"]
+    subgraph ns0["host"]
+      d0{{"seg (bridge)"}}
+    end
+    subgraph ns1["netns l"]
+      d1(["eth0"])
+    end
+  end
+  subgraph h1["host 10.250.0.2"]
+    subgraph ns2["host"]
+      d2{{"seg (bridge)"}}
+    end
+    subgraph ns3["netns a"]
+      d3(["eth0<br/>10.9.0.2/24"])
+    end
+  end
+  subgraph h2["host 10.250.0.3"]
+    subgraph ns4["netns a"]
+      d4[["vx0 (vxlan)"]]
+    end
+  end
+  x0(("10.250.0.9"))
+  d2 ---|"a-veth"| d3
+  d0 ---|"l-veth"| d1
+  d2 ---|"vxlan 42"| d0
+  d2 ---|"vxlan 42"| d4
+  d4 ---|"vxlan 42"| d0
+  d4 ---|"vxlan 42"| x0
+`,
+  );
+  const dot = toDot(labGraph(lab));
+  assert.ok(dot.includes(`  subgraph cluster_h1 {\n    label="host 10.250.0.2";\n    style="dashed";\n    subgraph cluster_ns2 {\n      label="host";\n`), dot);
+  assert.match(dot, /d4 \[label="vx0 \(vxlan\)" shape=box3d\];/);
+});
+
 test.run();

@@ -61,7 +61,7 @@ test("marks inputs the provider's diff replaces on (and only those) as replaceOn
   const veth = schema.resources[VETH]!.inputProperties;
   assert.equal(
     Object.keys(veth).filter((k) => veth[k]!.replaceOnChanges),
-    ["name", "peerName", "netns", "peerNetns"],
+    ["name", "peerName", "netns", "peerNetns", "host"],
   );
 });
 
@@ -77,8 +77,8 @@ test("makes a string-literal union a Pulumi enum type, and a union of distinct t
 test("lists required inputs, and leaves the hidden identity inputs and owner out", () => {
   assert.equal(schema.resources[VETH]!.requiredInputs, ["peerName"]);
   const address = schema.resources[ADDRESS]!;
-  assert.equal(Object.keys(address.inputProperties), ["device", "address", "netns", "adopt"]);
-  assert.equal(Object.keys(address.properties), ["device", "address", "netns", "adopt", "label"]);
+  assert.equal(Object.keys(address.inputProperties), ["device", "address", "netns", "adopt", "host"]);
+  assert.equal(Object.keys(address.properties), ["device", "address", "netns", "adopt", "host", "label"]);
   assert.equal(address.required, ["device", "address"]);
 });
 
