@@ -114,4 +114,17 @@ test("ignoreChanges: the ignored input keeps its old value, so nothing changes",
   assert.is(lab.callRecords()[0]!.value, "7");
 });
 
+test("the program's log messages are diagnostics, about their resource; its debug messages are not shown", async () => {
+  const r = await lab.run("up", [a("1"), { name: "l", value: "log" }]);
+  assert.is(r.failed, false, JSON.stringify(r.diagnostics));
+  const urn = r.steps.find((s) => s.urn.endsWith("::a"))!.urn;
+  assert.equal(
+    r.diagnostics.map((d) => ({ ...d })),
+    [
+      { severity: "info", message: "info from l", urn },
+      { severity: "warning", message: "warning from l" },
+    ],
+  );
+});
+
 test.run();
