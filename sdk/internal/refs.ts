@@ -26,6 +26,8 @@ export type LinkRef =
        * the link exists, unlike an output, so a preview of what is on the link stays exact.
        */
       readonly linkNetns?: pulumi.Input<string> | undefined;
+      /** The Netns resource the link is in, when the program gave one: deleting it takes the link and what is on it, records included. */
+      readonly netnsResource?: pulumi.Resource | undefined;
       /** The resource whose deletion deletes the link, when the reference is not a resource itself. */
       readonly resource?: pulumi.Resource;
     };
@@ -65,6 +67,16 @@ export function netnsName(ref: NetnsRef | undefined): pulumi.Input<string> | und
   return isResourceLike(ref) ? ref.name : (ref as pulumi.Input<string> | undefined);
 }
 
+/** The Netns resource of a NetnsRef, when it is one. */
+export function netnsResourceOf(ref: NetnsRef | undefined): pulumi.Resource | undefined {
+  return pulumi.Resource.isInstance(ref) ? ref : undefined;
+}
+
+/** The Netns resource a LinkRef lives in, when it is a resource that knows it. */
+export function netnsResourceOfLink(ref: LinkRef | undefined): pulumi.Resource | undefined {
+  return isResourceLike(ref) && "netnsResource" in ref ? ref.netnsResource : undefined;
+}
+
 /** The namespace a LinkRef lives in, when it is a resource that knows it. */
 export function netnsOfLink(ref: LinkRef | undefined): pulumi.Input<string> | undefined {
   return isResourceLike(ref) && "linkNetns" in ref ? ref.linkNetns : undefined;
@@ -75,7 +87,7 @@ export function netnsOfLink(ref: LinkRef | undefined): pulumi.Input<string> | un
  * namespace takes everything in it, a link its addresses and routes), so destroy skips the work
  * the kernel does anyway. Pass only such references (never a `master`: a bridge's ports survive it).
  */
-export function deletedWithRef(opts: pulumi.CustomResourceOptions | undefined, ...refs: (NetnsRef | LinkRef | undefined)[]): pulumi.CustomResourceOptions | undefined {
+export function deletedWithRef(opts: pulumi.CustomResourceOptions | undefined, ...refs: (NetnsRef | LinkRef | pulumi.Resource | undefined)[]): pulumi.CustomResourceOptions | undefined {
   if (opts?.deletedWith) return opts;
   for (const r of refs) {
     if (pulumi.Resource.isInstance(r)) return { ...opts, deletedWith: r };

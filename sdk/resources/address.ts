@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DIFFS } from "../../provider/lib/diffs";
 import { hostOf, ownerOf, type CommonArgs } from "../internal/common";
-import { declareAddress, deletedWithRef, incarnationOf, netnsOf, linkRefInputs, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
+import { declareAddress, deletedWithRef, netnsResourceOfLink, incarnationOf, netnsOf, linkRefInputs, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -65,9 +65,9 @@ export class Address extends pulumi.dynamic.Resource {
       owner: ownerOf(name, opts),
       host: hostOf(args.host, opts),
     };
-    // `deletedWith` its Netns only, not its device: deleting the device does not remove this
-    // resource's owner record under /run/nslab (deleting the namespace removes its records).
-    super(providerFor("Address"), name, { ...inputs, label: undefined }, deletedWithRef(opts, args.netns), "nslab", "Address");
+    // `deletedWith` its Netns (given, or the one its device is in), not its device:
+    // deleting the device does not remove this resource's owner record under /run/nslab (deleting the namespace removes its records).
+    super(providerFor("Address"), name, { ...inputs, label: undefined }, deletedWithRef(opts, args.netns, netnsResourceOfLink(args.device)), "nslab", "Address");
     this.incarnation = incarnationOf({ address: this.address }, inputs, DIFFS.Address.replace);
     declareAddress(this, { device: args.device, netns: netnsOf(args.netns, args.device), address: args.address, incarnation: this.incarnation, host: inputs.host });
   }

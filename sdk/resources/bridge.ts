@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DIFFS } from "../../provider/lib/diffs";
 import { defaultName, hostOf, ownerOf, type CommonArgs } from "../internal/common";
-import { declareLink, deletedWithRef, incarnationOf, netnsName, refInputs, type NetnsRef } from "../internal/refs";
+import { declareLink, deletedWithRef, incarnationOf, netnsName, netnsResourceOf, refInputs, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -65,6 +65,8 @@ export class Bridge extends pulumi.dynamic.Resource {
   declare readonly mac: pulumi.Output<string>;
   /** Namespace of the bridge, as given (undefined: the host's): where an Address on it goes. */
   readonly linkNetns: pulumi.Input<string> | undefined;
+  /** Its Netns resource, when given as one: an Address or Route on the link goes with it (deletedWith). */
+  readonly netnsResource: pulumi.Resource | undefined;
   /**
    * A token that changes exactly when the bridge is re-created (a replace, its namespace's
    * included): resources that refer to this one take it, so they follow it (its ports re-join).
@@ -87,6 +89,7 @@ export class Bridge extends pulumi.dynamic.Resource {
     };
     super(providerFor("Bridge"), name, { ...inputs, ifindex: undefined, mac: undefined }, deletedWithRef(opts, args.netns), "nslab", "Bridge");
     this.linkNetns = netnsName(args.netns);
+    this.netnsResource = netnsResourceOf(args.netns);
     this.incarnation = incarnationOf({ name: this.name }, inputs, DIFFS.Bridge.replace);
     declareLink({ netns: this.linkNetns, name: inputs.name, incarnation: this.incarnation, host: inputs.host });
   }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { hostOf, ownerOf, type CommonArgs } from "../internal/common";
-import { addressesIdentity, deletedWithRef, netnsOf, linkRefInputs, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
+import { addressesIdentity, deletedWithRef, netnsResourceOfLink, netnsOf, linkRefInputs, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -96,9 +96,9 @@ export class Route extends pulumi.dynamic.Resource {
         owner: ownerOf(name, opts),
         host: hostOf(args.host, opts),
       },
-      // \`deletedWith\` its Netns only, not its device: deleting the device does not remove this
-      // resource's owner record under /run/nslab (deleting the namespace removes its records).
-      deletedWithRef(opts, args.netns),
+      // \`deletedWith\` its Netns (given, or the one its device is in), not its device:
+      // deleting the device does not remove this resource's owner record under /run/nslab (deleting the namespace removes its records).
+      deletedWithRef(opts, args.netns, netnsResourceOfLink(args.device)),
       "nslab",
       "Route",
     );

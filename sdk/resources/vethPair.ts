@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DIFFS } from "../../provider/lib/diffs";
 import { defaultName, hostOf, ownerOf, type CommonArgs } from "../internal/common";
-import { declareLink, deletedWithRef, incarnationOf, netnsName, linkRefInputs, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
+import { declareLink, deletedWithRef, incarnationOf, netnsName, netnsResourceOf, linkRefInputs, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -89,6 +89,8 @@ export interface VethPeer {
   readonly incarnation: pulumi.Output<string>;
   /** Namespace of the second end, as given (undefined: the host's). */
   readonly linkNetns: pulumi.Input<string> | undefined;
+  /** Its Netns resource, when given as one: an Address or Route on the link goes with it (deletedWith). */
+  readonly netnsResource: pulumi.Resource | undefined;
   /** The pair: deleting it deletes this end (and what is on it). */
   readonly resource: pulumi.Resource;
 }
@@ -127,6 +129,8 @@ export class VethPair extends pulumi.dynamic.Resource {
   readonly peer: VethPeer;
   /** Namespace of the first end, as given (undefined: the host's): where an Address on it goes. */
   readonly linkNetns: pulumi.Input<string> | undefined;
+  /** Its Netns resource, when given as one: an Address or Route on the first end goes with it (deletedWith). */
+  readonly netnsResource: pulumi.Resource | undefined;
   /**
    * A token that changes exactly when the pair is re-created (a replace, its namespaces'
    * included): resources that refer to either end take it, so they follow it. Known during preview.
@@ -163,9 +167,10 @@ export class VethPair extends pulumi.dynamic.Resource {
       "VethPair",
     );
     this.linkNetns = netnsName(args.netns);
+    this.netnsResource = netnsResourceOf(args.netns);
     this.incarnation = incarnationOf({ name: this.name }, inputs, DIFFS.VethPair.replace);
     declareLink({ netns: this.linkNetns, name: inputs.name, incarnation: this.incarnation, host: inputs.host });
     declareLink({ netns: netnsName(args.peerNetns), name: args.peerName, incarnation: this.incarnation, host: inputs.host });
-    this.peer = { name: this.peerName, ifindex: this.peerIfindex, incarnation: this.incarnation, linkNetns: netnsName(args.peerNetns), resource: this };
+    this.peer = { name: this.peerName, ifindex: this.peerIfindex, incarnation: this.incarnation, linkNetns: netnsName(args.peerNetns), netnsResource: netnsResourceOf(args.peerNetns), resource: this };
   }
 }

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DIFFS } from "../../provider/lib/diffs";
 import { remoteList } from "../../provider/lib/vxlan";
 import { defaultName, hostOf, ownerOf, type CommonArgs } from "../internal/common";
-import { declareLink, deletedWithRef, incarnationOf, linkRefInputs, netnsName, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
+import { declareLink, deletedWithRef, incarnationOf, linkRefInputs, netnsName, netnsResourceOf, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
 import { providerFor } from "../internal/shim";
 
 /**
@@ -110,6 +110,8 @@ export class Vxlan extends pulumi.dynamic.Resource {
   declare readonly mac: pulumi.Output<string>;
   /** Namespace of the link, as given (undefined: the host's): where an Address on it goes. */
   readonly linkNetns: pulumi.Input<string> | undefined;
+  /** Its Netns resource, when given as one: an Address or Route on the link goes with it (deletedWith). */
+  readonly netnsResource: pulumi.Resource | undefined;
   /**
    * A token that changes exactly when the link is re-created (a replace, its namespace's
    * included): resources that refer to this one take it, so they follow it. Known during preview.
@@ -137,6 +139,7 @@ export class Vxlan extends pulumi.dynamic.Resource {
     };
     super(providerFor("Vxlan"), name, { ...inputs, ifindex: undefined, mac: undefined }, deletedWithRef(opts, args.netns), "nslab", "Vxlan");
     this.linkNetns = netnsName(args.netns);
+    this.netnsResource = netnsResourceOf(args.netns);
     this.incarnation = incarnationOf({ name: this.name }, inputs, DIFFS.Vxlan.replace);
     declareLink({ netns: this.linkNetns, name: inputs.name, incarnation: this.incarnation, host: inputs.host });
   }

@@ -179,7 +179,11 @@ test("a veth pair deleted by hand is found by refresh (it and what was on its pe
   assert.ok(pings(ns1, "10.10.0.10"), "ns1 -> ns0 again");
 });
 
-test("destroy deletes every resource and leaves the kernel as it was before up", () => {
+test("destroy deletes every resource and leaves the kernel as it was before up; what is on a peer in a Netns goes with the Netns (deletedWith)", () => {
+  const resources = readState(path.join(labState, "dev.json"))!.deployment.resources;
+  const urnOf = (name: string) => resources.find((r) => r.urn.endsWith(`::${name}`))!.urn;
+  for (const name of ["ip0", "default0", "ip1", "default1"]) assert.is(resources.find((r) => r.urn.endsWith(`::${name}`))?.deletedWith, urnOf(name.replace(/\D+/, "ns")), name);
+  assert.is(resources.find((r) => r.urn.endsWith("::br-ip"))?.deletedWith, undefined);
   assert.equal(nslab("destroy", LAB, labState).changeSummary, summary(0, 0, 0, 0, 12));
   assert.fixture(kernelSnapshot(), pristine);
 });
