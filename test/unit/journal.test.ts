@@ -46,6 +46,21 @@ test("a run killed mid-way leaves its pending operation and its last changes rea
   assert.equal(state.deployment.pending_operations!.map((p) => `${p.type} ${p.resource.id}`), ["creating b"]);
 });
 
+test("operations under way are journaled as they start and end, not as the whole list: a reader sees the list as it stands", () => {
+  const file = path.join(dir, "e.json");
+  const [a, b, c] = [res("a", "1"), res("b", "1"), res("c", "1")];
+  const w = new StateWriter(file);
+  w.write([], []);
+  w.write([], [{ resource: a, type: "creating" }, { resource: b, type: "creating" }]);
+  w.write([a], [{ resource: b, type: "creating" }, { resource: c, type: "creating" }]);
+  const last = JSON.parse(fs.readFileSync(journalPath(file), "utf8").trim().split("\n").pop()!);
+  assert.equal(last.started.map((p: PendingOperation) => p.resource.id), ["c"], "only the operation that started");
+  assert.equal(last.ended, [`creating ${a.urn}`], "and the key of the one that ended");
+  assert.equal(readState(file)!.deployment.pending_operations!.map((p) => `${p.type} ${p.resource.id}`), ["creating b", "creating c"]);
+  w.write([a, b, c], []);
+  assert.is(readState(file)!.deployment.pending_operations, undefined);
+});
+
 test("a replacement made before its old resource is deleted: a killed run keeps both, then only the replacement", () => {
   // The old resource waiting for deletion shares its URN with its replacement.
   const file = path.join(dir, "d.json");
