@@ -39,7 +39,7 @@ export class UsageError extends Error {}
 export const OPTIONS = {
   stack: { type: "string", value: "NAME", help: 'the stack (default "dev"); its config is Pulumi.NAME.yaml' },
   config: { type: "string", multiple: true, value: "KEY=VAL", help: "config for this run only (repeatable), on top of Pulumi.NAME.yaml" },
-  parallel: { type: "string", value: "N", help: "at most N resource operations at a time (default 8)" },
+  parallel: { type: "string", value: "N", help: "at most N resource operations at a time (default 32)" },
   "state-dir": { type: "string", value: "DIR", help: "where state lives (default DIR/.nslab, or $NSLAB_STATE_DIR)" },
   json: { type: "boolean", help: "print one JSON object (steps, changeSummary, outputs) on stdout" },
   diff: { type: "boolean", help: "show the changed values of each update and replace" },

@@ -8,7 +8,7 @@ import { loadProject, namespaceConfig, type Project } from "./project";
 import { InProcessProviders } from "./dynamicProviders";
 import { typeErrors } from "./typecheck";
 import { lockStack, readState, resourceFromState, statePath, StateWriter, type Checkpoint, type ResourceState } from "./state";
-import { Deployment } from "./deployment";
+import { DEFAULT_PARALLEL, Deployment } from "./deployment";
 import type { Diagnostic, Step } from "./steps";
 import { STACK_TYPE } from "./urn";
 import type { Props } from "./values";
@@ -228,7 +228,7 @@ export async function run(operation: Operation, options: EngineOptions): Promise
     const deployment: Deployment = new Deployment({
       project,
       dryRun,
-      parallel: options.parallel ?? 8,
+      parallel: options.parallel ?? DEFAULT_PARALLEL,
       resources: (prior?.deployment.resources ?? []).map(resourceFromState),
       providers,
       events: { step: (s) => shown(() => options.onStep?.(s)), finding: (s) => shown(() => options.onFinding?.(s)), diagnostic: (d) => shown(() => options.onDiagnostic?.(d)), changed: () => (dryRun ? Promise.resolve() : changed()) },
@@ -297,7 +297,7 @@ export async function run(operation: Operation, options: EngineOptions): Promise
         path.join(sdk, "cmd/run"),
         ...["--monitor", monitor.address, "--engine", monitor.address, "--organization", "organization"],
         ...["--project", project.name, "--stack", stack, "--root-directory", project.dir, "--pwd", project.dir],
-        ...["--parallel", String(options.parallel ?? 8), ...(dryRun ? ["--dry-run"] : []), project.main],
+        ...["--parallel", String(options.parallel ?? DEFAULT_PARALLEL), ...(dryRun ? ["--dry-run"] : []), project.main],
       ];
       const programEnv = { ...env, PULUMI_CONFIG: JSON.stringify(project.config), PULUMI_CONFIG_SECRET_KEYS: "[]" };
       const before = { diagnostics: deployment.diagnostics.length, planned: deployment.snapshot().resources };
