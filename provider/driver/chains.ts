@@ -101,6 +101,21 @@ export function parseComment(comment: string | undefined): Owned | undefined {
   return m ? { hash: m[1]!, tag: m[2]! } : undefined;
 }
 
+const owners = new Map<string, Owned | undefined>();
+
+/**
+ * The owner of a rule body (its nslab comment), remembered by body: a chain's rules are parsed
+ * again at each change of it, so a run that makes or deletes N rules of a chain parsed ~N² of
+ * them (the top of a destroy's profile with 200 PortForwards). Cleared when large.
+ */
+function ruleOwner(body: string): Owned | undefined {
+  if (owners.has(body)) return owners.get(body);
+  if (owners.size >= 100_000) owners.clear();
+  const owned = parseComment(commentOf(body));
+  owners.set(body, owned);
+  return owned;
+}
+
 /** The matches of a rule: everything before its comment (or before its target). */
 export function matchesOf(body: string): string {
   const at = ` ${body}`.search(/ -m comment --comment | -j /);
@@ -240,7 +255,7 @@ export interface ChainRead extends Hook {
 
 /** The first rule of a chain that is neither an owner's nor the implicit established-accept. */
 export function foreignRule(rules: readonly string[] | undefined): string | undefined {
-  return rules?.find((b) => b !== ESTABLISHED_RULE && parseComment(commentOf(b)) === undefined);
+  return rules?.find((b) => b !== ESTABLISHED_RULE && ruleOwner(b) === undefined);
 }
 
 /**
@@ -263,7 +278,7 @@ export function parseListing(chain: string, listing: string): string[] {
 
 /** The bodies owned by `hash` in a chain. */
 export function ownedBy(rules: readonly string[] | undefined, hash: string): string[] {
-  return (rules ?? []).filter((b) => parseComment(commentOf(b))?.hash === hash);
+  return (rules ?? []).filter((b) => ruleOwner(b)?.hash === hash);
 }
 
 /**
@@ -287,7 +302,7 @@ interface SortKey {
 }
 
 function sortKey(body: string): SortKey {
-  const owned = parseComment(commentOf(body))!;
+  const owned = ruleOwner(body)!;
   const fw = /^fw:(\d+):(.*)$/.exec(owned.tag);
   if (fw) return { group: 0, priority: Number(fw[1]), rank: 0, name: decodeName(fw[2]!), hash: owned.hash, tag: owned.tag };
   const none = Buffer.alloc(0);
@@ -300,10 +315,14 @@ function sortKey(body: string): SortKey {
  * The order of a chain: FirewallRules by priority, then name, then owner, with the accepts of
  * PortForwards at priority PORT_FORWARD_PRIORITY after the rules of that priority; after them
  * the accepts of NatRules (a FirewallRule is the explicit policy, so it decides before them).
+ * Each body's key is computed once, not at each comparison.
  */
-export function compareRules(a: string, b: string): number {
-  const x = sortKey(a);
-  const y = sortKey(b);
+function sortRules(bodies: string[]): string[] {
+  const keys = new Map(bodies.map((b) => [b, sortKey(b)]));
+  return bodies.sort((a, b) => compareKeys(keys.get(a)!, keys.get(b)!, a, b));
+}
+
+function compareKeys(x: SortKey, y: SortKey, a: string, b: string): number {
   return (
     x.group - y.group ||
     x.priority - y.priority ||
@@ -323,10 +342,10 @@ export function compareRules(a: string, b: string): number {
  */
 export function chainContent(hook: Hook, current: readonly string[] | undefined, hash: string, mine: readonly string[], drop: ReadonlySet<string> = new Set()): string[] {
   const others = (current ?? []).filter((b) => {
-    const owner = parseComment(commentOf(b))?.hash;
+    const owner = ruleOwner(b)?.hash;
     return owner !== undefined && owner !== hash && !drop.has(owner);
   });
-  const owned = [...others, ...mine].sort(compareRules);
+  const owned = sortRules([...others, ...mine]);
   if (owned.length === 0) return [];
   return hook.table === "filter" ? [ESTABLISHED_RULE, ...owned] : owned;
 }
@@ -336,7 +355,7 @@ export function conflictsIn(read: ChainRead, hash: string, mine: readonly Rule[]
   const ours = new Set(mine.filter((r) => r.exclusive && r.table === read.table && r.builtin === read.builtin).map((r) => matchesOf(r.body)));
   const found: { body: string; hash: string }[] = [];
   for (const body of read.rules ?? []) {
-    const owner = parseComment(commentOf(body))?.hash;
+    const owner = ruleOwner(body)?.hash;
     if (owner !== undefined && owner !== hash && ours.has(matchesOf(body))) found.push({ body, hash: owner });
   }
   return found;
