@@ -39,9 +39,9 @@ export interface DeploymentOptions {
 /**
  * --parallel's default. A step mostly waits (for its commands, for the state write that records
  * it), not computes, so more of them at once than the real CLI's 4 per core (8 here) shortens a
- * run on 2 cores (star of 200 namespaces, docs/engine.md "Per-resource steps": up, up
- * --skip-preview and destroy each faster at 32 than at 8, 64 no faster than 32 for up), at ~3 MiB
- * a step in flight (its bash job and command).
+ * run on 2 cores (the star of `npm run bench`, docs/engine.md "Per-resource steps": up, up
+ * --skip-preview and destroy faster and using less CPU at 32 than at 8 at N=50 and 200; 64 a little
+ * faster again, for ~3 MiB more a step in flight: its bash job and command).
  */
 export const DEFAULT_PARALLEL = 32;
 
