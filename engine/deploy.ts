@@ -162,6 +162,43 @@ const SDK_FIRST = `--import=data:text/javascript,${encodeURIComponent(
   ].join("\n"),
 )}`;
 
+// The closure serializer's costs that come before any use of it, and nslab's resources never use
+// it (their `__provider` comes serialized, sdk/internal/shim.ts): the SDK loads TypeScript for it
+// as it loads (its parser), and cmd/run turns the V8 inspector's debugger on before the program
+// runs, for the names of scripts in its errors, which then costs every script loaded after it
+// (with the serialized `__provider`, a preview of examples/two-namespaces: 1.25 -> 0.96 s of CPU). Both wait for a first use: TypeScript
+// loads on the first access to it, and a program that serializes a function of its own turns the
+// debugger on then, listening before it does, so the scripts loaded before are named too.
+// Before the SDK loads; argv[1] is the runtime's cmd/run.
+const LAZY_SERIALIZER = `--import=data:text/javascript,${encodeURIComponent(
+  [
+    'import { createRequire } from "node:module";',
+    "try {",
+    "  const sdk = createRequire(process.argv[1]);",
+    '  const shimFile = sdk.resolve("../typescript-shim");',
+    "  const shim = new (sdk(\"module\"))(shimFile);",
+    "  let ts;",
+    "  const load = () => (ts ??= (delete sdk.cache[shimFile], sdk(shimFile)));",
+    "  shim.filename = shimFile;",
+    "  shim.loaded = true;",
+    "  shim.exports = new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load() });",
+    "  sdk.cache[shimFile] = shim;",
+    '  const hooks = sdk("../runtime/closure/v8Hooks");',
+    "  const urls = new Map();",
+    "  let session;",
+    "  hooks.getSessionAsync = () => (session ??= (async () => {",
+    '    const s = new (await import("node:inspector")).Session();',
+    "    s.connect();",
+    '    s.on("Debugger.scriptParsed", (e) => urls.set(e.params.scriptId, e.params.url));',
+    '    await new Promise((resolve, reject) => s.post("Debugger.enable", (err) => (err ? reject(err) : resolve())));',
+    "    return s;",
+    "  })());",
+    "  hooks.isInitializedAsync = async () => {};",
+    "  hooks.getScriptUrl = (id) => urls.get(id);",
+    "} catch {}",
+  ].join("\n"),
+)}`;
+
 /**
  * A message without terminal escapes: the runtime colours the stack of an error the program
  * threw (util.inspect with colors), and diagnostics are text, also in --json and in logs.
@@ -291,6 +328,7 @@ export async function run(operation: Operation, options: EngineOptions): Promise
         NODE_SOURCE_MAPS,
         NO_DEBUG_STACKS,
         NO_DEBUG_LOGS,
+        LAZY_SERIALIZER,
         SDK_FIRST,
         "--import",
         pathToFileURL(require.resolve("tsx", { paths: [packageRoot] })).href,
