@@ -162,27 +162,38 @@ const SDK_FIRST = `--import=data:text/javascript,${encodeURIComponent(
   ].join("\n"),
 )}`;
 
-// The closure serializer's costs that come before any use of it, and nslab's resources never use
-// it (their `__provider` comes serialized, sdk/internal/shim.ts): the SDK loads TypeScript for it
-// as it loads (its parser), and cmd/run turns the V8 inspector's debugger on before the program
-// runs, for the names of scripts in its errors, which then costs every script loaded after it
-// (with the serialized `__provider`, a preview of examples/two-namespaces: 1.25 -> 0.96 s of CPU). Both wait for a first use: TypeScript
-// loads on the first access to it, and a program that serializes a function of its own turns the
-// debugger on then, listening before it does, so the scripts loaded before are named too.
-// Before the SDK loads; argv[1] is the runtime's cmd/run.
+// What the SDK loads or does for the closure serializer and computeCodePaths before any use of
+// them, and nslab's resources never use them (their `__provider` comes serialized,
+// sdk/internal/shim.ts): TypeScript (the serializer's parser), npm's arborist (code paths), the
+// automation API (which the SDK's index loads, and which loads both), and
+// cmd/run's turning on the V8 inspector's debugger before the program runs (for the names of
+// scripts in the serializer's errors), which then costs every script loaded after it. Each waits
+// for a first use: the modules load on the first access to them, and a program that serializes a
+// function of its own turns the debugger on then, listening before it does, so the scripts loaded
+// before are named too. A preview of examples/two-namespaces, with the serialized `__provider`:
+// MEASURED. Before the SDK loads; argv[1] is the runtime's cmd/run.
 const LAZY_SERIALIZER = `--import=data:text/javascript,${encodeURIComponent(
   [
     'import { createRequire } from "node:module";',
     "try {",
     "  const sdk = createRequire(process.argv[1]);",
-    '  const shimFile = sdk.resolve("../typescript-shim");',
-    "  const shim = new (sdk(\"module\"))(shimFile);",
-    "  let ts;",
-    "  const load = () => (ts ??= (delete sdk.cache[shimFile], sdk(shimFile)));",
-    "  shim.filename = shimFile;",
-    "  shim.loaded = true;",
-    "  shim.exports = new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load() });",
-    "  sdk.cache[shimFile] = shim;",
+    '  const Module = sdk("node:module");',
+    "  const lazy = (request, standIn) => {",
+    "    const file = sdk.resolve(request);",
+    "    let real;",
+    "    const m = new Module(file);",
+    "    m.filename = file;",
+    "    m.loaded = true;",
+    "    m.exports = standIn(() => (real ??= (delete sdk.cache[file], sdk(file))));",
+    "    sdk.cache[file] = m;",
+    "  };",
+    '  lazy("../typescript-shim", (load) => new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load() }));',
+    '  lazy("../automation", (load) => new Proxy({}, { get: (_, k) => (k === "__esModule" ? true : load()[k]), has: (_, k) => k in load() }));',
+    '  lazy("../runtime/closure/codePaths", (load) => ({',
+    "    __esModule: true,",
+    "    computeCodePaths: (...args) => load().computeCodePaths(...args),",
+    "    findWorkspaceRoot: (...args) => load().findWorkspaceRoot(...args),",
+    "  }));",
     '  const hooks = sdk("../runtime/closure/v8Hooks");',
     "  const urls = new Map();",
     "  let session;",
