@@ -162,22 +162,24 @@ const SDK_FIRST = `--import=data:text/javascript,${encodeURIComponent(
   ].join("\n"),
 )}`;
 
-// What the SDK loads or does for the closure serializer and computeCodePaths before any use of
-// them, and nslab's resources never use them (their `__provider` comes serialized,
-// sdk/internal/shim.ts): TypeScript (the serializer's parser), npm's arborist (code paths), the
-// automation API (which the SDK's index loads, and which loads both), and
-// cmd/run's turning on the V8 inspector's debugger before the program runs (for the names of
-// scripts in the serializer's errors), which then costs every script loaded after it. Each waits
-// for a first use: the modules load on the first access to them, and a program that serializes a
-// function of its own turns the debugger on then, listening before it does, so the scripts loaded
-// before are named too. A preview of examples/two-namespaces, with the serialized `__provider`:
-// MEASURED. Before the SDK loads; argv[1] is the runtime's cmd/run.
-const LAZY_SERIALIZER = `--import=data:text/javascript,${encodeURIComponent(
+// What the runtime loads or does at start for features nslab's programs do not use, each put off
+// to its first use: TypeScript (the closure serializer's parser: nslab's resources come
+// serialized, sdk/internal/shim.ts), npm's arborist (computeCodePaths), the automation API (the
+// SDK's index loads it, and it loads both), OpenTelemetry's tracer (cmd/run's --tracing, never
+// given), and the V8 inspector's debugger, which cmd/run turns on before the program runs, for
+// script names in the serializer's errors, and which then costs every script loaded after it. A
+// module loads on the first access to it; a program that serializes a function of its own turns
+// the debugger on then, listening before it does, so the scripts loaded before are named too.
+// A preview of examples/two-namespaces, with the serialized `__provider`: 1.21 -> 0.81 s of CPU.
+// Before the SDK loads; argv[1] is the runtime's cmd/run.
+const LAZY_SDK_PARTS = `--import=data:text/javascript,${encodeURIComponent(
   [
     'import { createRequire } from "node:module";',
     "try {",
     "  const sdk = createRequire(process.argv[1]);",
     '  const Module = sdk("node:module");',
+    // What cmd/run's tracing loads, used only when it was given a --tracing URL.
+    '  const TRACING = ["resources", "sdk-trace-base", "exporter-zipkin", "instrumentation-grpc", "sdk-trace-node", "instrumentation"].map((p) => "@opentelemetry/" + p);',
     "  const lazy = (request, standIn) => {",
     "    const file = sdk.resolve(request);",
     "    let real;",
@@ -187,8 +189,8 @@ const LAZY_SERIALIZER = `--import=data:text/javascript,${encodeURIComponent(
     "    m.exports = standIn(() => (real ??= (delete sdk.cache[file], sdk(file))));",
     "    sdk.cache[file] = m;",
     "  };",
-    '  lazy("../typescript-shim", (load) => new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load() }));',
-    '  lazy("../automation", (load) => new Proxy({}, { get: (_, k) => (k === "__esModule" ? true : load()[k]), has: (_, k) => k in load() }));',
+    "  const namespace = (load) => new Proxy({}, { get: (_, k) => (k === \"__esModule\" ? true : load()[k]), has: (_, k) => k in load() });",
+    '  for (const m of ["../typescript-shim", "../automation", ...TRACING]) lazy(m, namespace);',
     '  lazy("../runtime/closure/codePaths", (load) => ({',
     "    __esModule: true,",
     "    computeCodePaths: (...args) => load().computeCodePaths(...args),",
@@ -339,7 +341,7 @@ export async function run(operation: Operation, options: EngineOptions): Promise
         NODE_SOURCE_MAPS,
         NO_DEBUG_STACKS,
         NO_DEBUG_LOGS,
-        LAZY_SERIALIZER,
+        LAZY_SDK_PARTS,
         SDK_FIRST,
         "--import",
         pathToFileURL(require.resolve("tsx", { paths: [packageRoot] })).href,
