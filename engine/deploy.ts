@@ -336,6 +336,7 @@ export async function run(operation: Operation, options: EngineOptions): Promise
     if (typeErrorReport) {
       deployment.fail(typeErrorsFound(typeErrorReport));
     } else if (runsProgram) {
+      await monitor.reachable();
       const argv = [
         CHILD_OF_NSLAB,
         NODE_SOURCE_MAPS,
