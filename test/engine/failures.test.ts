@@ -86,6 +86,29 @@ test("type errors fail up before the program runs and a preview with nothing els
   }
 });
 
+test("a program's own dynamic provider is serialized by the SDK's closure serializer, loaded on its first use: one it cannot serialize fails naming the program's function and file", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nslab-serialized-"));
+  try {
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: serialized\nruntime: nodejs\n");
+    const program = [
+      'import * as crypto from "crypto";',
+      'import * as pulumi from "@pulumi/pulumi";',
+      'const hash = crypto.createHash("sha256");',
+      'const provider: pulumi.dynamic.ResourceProvider = { create: async () => ({ id: hash.digest("hex") }) };',
+      "class Hashed extends pulumi.dynamic.Resource {}",
+      'new Hashed(provider, "h", {}, undefined);',
+    ].join("\n");
+    fs.writeFileSync(path.join(dir, "index.ts"), program);
+    const r = await run("preview", { dir, stateDir: path.join(dir, "state"), typecheck: false });
+    assert.is(r.failed, true);
+    // The script names come from the V8 debugger, turned on at the serializer's first use: the
+    // program's file, loaded before it, is named.
+    assert.match(r.diagnostics.map((d) => d.message).join("\n"), /'async\(\)=>\(\{id:hash\.digest\("hex"\)\}\)': index\.ts\(\d+,\d+\): which captured[^]*could not be serialized/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 const cli = path.resolve(__dirname, "../../engine/cli.ts");
 
 test("up previews first: a bad input anywhere fails the run with nothing created; --skip-preview creates what comes before it", async () => {
