@@ -212,7 +212,8 @@ export async function run(operation: Operation, options: EngineOptions): Promise
     if (typeErrorReport) {
       deployment.fail(typeErrorsFound(typeErrorReport));
     } else if (runsProgram) {
-      const programEnv = { ...env, PULUMI_CONFIG: JSON.stringify(project.config), PULUMI_CONFIG_SECRET_KEYS: "[]" };
+      const config = JSON.stringify(project.config);
+      const programEnv = { ...env, PULUMI_CONFIG: config, PULUMI_CONFIG_SECRET_KEYS: "[]" };
       const before = { diagnostics: deployment.diagnostics.length, planned: deployment.snapshot().resources };
       if (beside) held = [];
       const checked = beside ? typeErrors(project, env.NODE_PATH!, stateDir) : undefined;
@@ -221,7 +222,7 @@ export async function run(operation: Operation, options: EngineOptions): Promise
       const onOutput = (stream: "stdout" | "stderr", text: string) => shown(() => options.onOutput?.(stream, text));
       // The process `up` shares between its preview and its update, else one for this run.
       const program = options.program ?? new ProgramProcess();
-      const { code, stderr } = await program.run(launch, { monitor: monitor.address, dryRun }, onOutput).finally(() => (options.program ? undefined : program.close()));
+      const { code, stderr } = await program.run(launch, { monitor: monitor.address, dryRun, config }, onOutput).finally(() => (options.program ? undefined : program.close()));
       await settle();
       deployment.programExited(code, stderr);
       await deletePhase();

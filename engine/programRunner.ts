@@ -29,6 +29,8 @@ export interface RunnerSpec {
 export interface RunRequest {
   monitor: string;
   dryRun: boolean;
+  /** The program's config (PULUMI_CONFIG). */
+  config: string;
 }
 
 const spec = JSON.parse(process.argv[2]!) as RunnerSpec;
@@ -100,6 +102,7 @@ function runOnce(request: RunRequest): Promise<number> {
     PULUMI_NODEJS_PARALLEL: String(spec.parallel),
     PULUMI_NODEJS_MONITOR: request.monitor,
     PULUMI_NODEJS_ENGINE: request.monitor,
+    PULUMI_CONFIG: request.config,
   });
   if (request.dryRun) process.env.PULUMI_NODEJS_DRY_RUN = "true";
   else delete process.env.PULUMI_NODEJS_DRY_RUN;
