@@ -5,7 +5,7 @@ import { performance } from "node:perf_hooks";
 import { expectOnly, nslab } from "./star/engine";
 import { mergeResults } from "./star/report";
 import { median, seconds } from "./star/run";
-import { sandboxed } from "./sandboxed";
+import { benchMain } from "./sandboxed";
 
 // `npm run bench:floor [-- --n 1000 --star 200 --runs 3 --out bench/results.json]` (after `npm run
 // build`): the floor the SDK and the engine set, whatever the providers do. A program of N dynamic
@@ -66,16 +66,15 @@ interface Args {
   out: string;
 }
 
+const USAGE = "usage: npm run bench:floor -- [--n 1000 (at least 2)] [--star 200 (namespaces)] [--runs 3] [--out bench/results.json]";
+
 function parseArgs(argv: string[]): Args {
   const a: Args = { n: 1000, star: 200, runs: 3, out: path.join(__dirname, "results.json") };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === "--out" && value) a.out = path.resolve(value);
     else if ((flag === "--n" || flag === "--star" || flag === "--runs") && Number.isInteger(Number(value)) && Number(value) >= (flag === "--n" ? 2 : 1)) a[flag.slice(2) as "n" | "star" | "runs"] = Number(value);
-    else {
-      console.error(`bench:floor: bad option ${flag} ${value ?? ""}\nusage: npm run bench:floor -- [--n 1000 (at least 2)] [--star 200 (namespaces)] [--runs 3] [--out bench/results.json]`);
-      process.exit(2);
-    }
+    else throw new Error(`bad option ${flag} ${value ?? ""}`);
   }
   return a;
 }
@@ -127,5 +126,4 @@ async function inSandbox(a: Args): Promise<void> {
   }
 }
 
-const args = parseArgs(process.argv.slice(2));
-sandboxed(__filename, () => inSandbox(args));
+benchMain(__filename, USAGE, parseArgs, inSandbox);

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { onLabHost, startHosts, take, type LabHost } from "../test/helpers/hosts";
 import { nslab } from "./star/engine";
-import { sandboxed } from "./sandboxed";
+import { benchMain } from "./sandboxed";
 
 // `npm run bench:hosts [-- --sizes 50,200 --hosts 1,2,4 --parallel 8]` (after `npm run build`): the star of
 // bench/hosts/program (N namespaces on one subnet, split in turn over the hosts) made by
@@ -119,11 +119,4 @@ async function main({ sizes, hosts: hostCounts, parallel }: Args): Promise<void>
   }
 }
 
-let args: Args;
-try {
-  args = parseArgs(process.argv.slice(2));
-} catch (err) {
-  console.error(`bench: ${(err as Error).message}\n${USAGE}`);
-  process.exit(2);
-}
-sandboxed(__filename, () => main(args));
+benchMain(__filename, USAGE, parseArgs, main);

@@ -18,6 +18,21 @@ function inSandbox(file: string, args: string[]): void {
   process.exitCode = spawnSync(argv[0]!, argv.slice(1), { stdio: "inherit", env: { ...process.env, [SANDBOX_ENV]: "1" } }).status ?? 1;
 }
 
+/**
+ * A bench entry with options: parses them (a bad one exits 2 with its message and `usage`), then
+ * runs `main` with them in a sandbox.
+ */
+export function benchMain<A>(file: string, usage: string, parse: (argv: string[]) => A, main: (args: A) => Promise<void>): void {
+  let args: A;
+  try {
+    args = parse(process.argv.slice(2));
+  } catch (err) {
+    console.error(`bench: ${(err as Error).message}\n${usage}`);
+    process.exit(2);
+  }
+  sandboxed(file, () => main(args));
+}
+
 /** Runs `main` when inside a sandbox (npm test's, or the one entered below), else re-executes `file` in one. */
 export function sandboxed(file: string, main: () => Promise<void>): void {
   if (process.env[SANDBOX_ENV] !== "1") {

@@ -8,7 +8,7 @@ import { provider } from "./star/provider";
 import { pulumiCli } from "./star/pulumiCli";
 import { mergeResults, svg, table } from "./star/report";
 import { runStar } from "./star/run";
-import { sandboxed } from "./sandboxed";
+import { benchMain } from "./sandboxed";
 import { ipBatch, shellNaive } from "./star/shell";
 
 // `npm run bench [-- --sizes 10,50,200 --runs 3 --methods a,b --out bench/results.json]`
@@ -21,12 +21,14 @@ import { ipBatch, shellNaive } from "./star/shell";
 const METHODS: Method[] = [engine(false), engine(true), provider, shellNaive, ipBatch, pulumiCli];
 
 const NAMES = [...METHODS.map((m) => m.name), EXAMPLE];
-const USAGE = `usage: npm run bench -- [--sizes 10,50,200] [--runs 3] [--methods ${NAMES.join(",")}] [--out bench/results.json] [--cpu-prof DIR]`;
+const USAGE = `usage: npm run bench -- [--sizes 10,50,200] [--runs 3] [--methods ${NAMES.join(",")}] [--max-n METHOD=N,...] [--out bench/results.json] [--cpu-prof DIR]`;
 
 interface Args {
   sizes: number[];
   runs: number;
   methods: Method[];
+  /** --max-n: the largest N a method runs at, by name. */
+  maxN: Record<string, number>;
   /** Measure examples/two-namespaces too. */
   example: boolean;
   out: string;
@@ -35,7 +37,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { sizes: [10, 50, 200], runs: 3, methods: METHODS, example: true, out: path.join(__dirname, "results.json") };
+  const a: Args = { sizes: [10, 50, 200], runs: 3, methods: METHODS, maxN: {}, example: true, out: path.join(__dirname, "results.json") };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i]!, argv[i + 1]];
     if (value === undefined) throw new Error(`${flag} needs a value`);
@@ -50,6 +52,12 @@ function parseArgs(argv: string[]): Args {
       for (const name of names) if (!NAMES.includes(name)) throw new Error(`--methods: unknown method ${name}; the methods are ${NAMES.join(", ")}`);
       a.methods = METHODS.filter((m) => names.includes(m.name));
       a.example = names.includes(EXAMPLE);
+    } else if (flag === "--max-n") {
+      for (const pair of value.split(",")) {
+        const [name, n] = pair.split("=");
+        if (!NAMES.includes(name!) || !Number.isInteger(Number(n)) || Number(n) < 2) throw new Error(`--max-n ${pair}: use METHOD=N with one of ${NAMES.join(", ")}, e.g. pulumi-cli=200`);
+        a.maxN[name!] = Number(n);
+      }
     } else if (flag === "--out") a.out = path.resolve(value);
     else if (flag === "--cpu-prof") a.cpuProf = path.resolve(value);
     else throw new Error(`unknown option ${flag}`);
@@ -75,11 +83,4 @@ async function inSandbox(a: Args): Promise<void> {
   console.log(`\nwrote ${a.out}${rows.length ? ` and ${chart}` : ""}`);
 }
 
-let args: Args;
-try {
-  args = parseArgs(process.argv.slice(2));
-} catch (err) {
-  console.error(`bench: ${(err as Error).message}\n${USAGE}`);
-  process.exit(2);
-}
-sandboxed(__filename, () => inSandbox(args));
+benchMain(__filename, USAGE, parseArgs, inSandbox);

@@ -212,6 +212,7 @@ export async function run(operation: Operation, options: EngineOptions): Promise
     if (typeErrorReport) {
       deployment.fail(typeErrorsFound(typeErrorReport));
     } else if (runsProgram) {
+      await monitor.reachable();
       const config = JSON.stringify(project.config);
       const programEnv = { ...env, PULUMI_CONFIG: config, PULUMI_CONFIG_SECRET_KEYS: "[]" };
       const before = { diagnostics: deployment.diagnostics.length, planned: deployment.snapshot().resources };

@@ -1,3 +1,4 @@
+import * as net from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
@@ -185,6 +186,23 @@ export class Monitor {
       server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     );
     return new Monitor(server, `127.0.0.1:${port}`);
+  }
+
+  /**
+   * Rejects when a program could not reach the monitor over loopback: in a network namespace
+   * whose `lo` is down (a new one) the runtime ends without a word about why.
+   */
+  reachable(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const probe = net.connect({ host: "127.0.0.1", port: Number(this.address.split(":")[1]) }, () => {
+        probe.destroy();
+        resolve();
+      });
+      probe.on("error", (err: NodeJS.ErrnoException) => {
+        const why = err.code === "ENETUNREACH" ? ": the loopback interface of this network namespace is down; bring it up with `ip link set lo up`" : "";
+        reject(new Error(`the program cannot reach nslab at ${this.address} (${err.code ?? err.message})${why}`));
+      });
+    });
   }
 
   stop(): void {

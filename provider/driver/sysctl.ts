@@ -170,17 +170,15 @@ async function readForwarding(netns: Netns, family: "ipv4" | "ipv6"): Promise<Re
 /**
  * Writes again the values nslab holds of the per-interface (and `default`) forwarding keys of
  * `family` in the namespace, which a write of the family's forwarding switch just overwrote: the
- * switch's step repairs what it broke, whichever was declared or created first.
+ * switch's step repairs what it broke, whichever was declared or created first. Called under the
+ * family's lock (lockName), so no hold of those keys is under way.
  */
 async function reapplyHeldForwarding(netns: Netns, identity: string | undefined, family: "ipv4" | "ipv6"): Promise<void> {
   const perInterface = new RegExp(`^net\\.${family}\\.conf\\.[^.]+\\.forwarding$`);
   for (const record of await listRecords()) {
     if (record.netns !== netns || record.identity !== identity || !perInterface.test(record.key) || cascadeOf(record.key)) continue;
-    await withHostLock(lockName(netns, record.key), async () => {
-      const held = await loadRecord(netns, record.key, identity);
-      const now = held && held.holders.length > 0 ? await readSysctl(netns, record.key) : undefined;
-      if (now !== undefined && now !== held!.value) await writeSysctl(netns, record.key, held!.value);
-    });
+    const now = record.holders.length > 0 ? await readSysctl(netns, record.key) : undefined;
+    if (now !== undefined && now !== record.value) await writeSysctl(netns, record.key, record.value);
   }
 }
 
@@ -216,8 +214,15 @@ function recordFile(netns: Netns, key: string): string {
   return `${RUN_DIR}/${RECORDS}/${encodeURIComponent(recordKey(netns, key))}`;
 }
 
+/**
+ * The lock of (netns, key). A family's forwarding keys (its switch, every interface's and
+ * `default`'s) share one: a hold of an interface's key that found the kernel already at its value
+ * writes nothing, and a switch written between that read and the hold's record would overwrite the
+ * value after listing the holders it puts back (the interface left at the switch's value).
+ */
 function lockName(netns: Netns, key: string): string {
-  return `sysctl-${shortHash([netns ?? "", key], 16)}`;
+  const family = cascadeOf(key) ?? /^net\.(ipv4|ipv6)\.conf\.[^.]+\.forwarding$/.exec(key)?.[1];
+  return `sysctl-${shortHash([netns ?? "", family ? `${family} forwarding` : key], 16)}`;
 }
 
 /**

@@ -6,13 +6,13 @@ import * as path from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 
-// The smoke of `npm run bench` (bench/star.ts) for CI: the star lab of 10 namespaces once by
-// each method, inside this file's sandbox (the entry does not re-sandbox itself there), through
+// The smoke of `npm run bench` (bench/star.ts) for CI: the star lab of 2 namespaces once by
+// each method and of 10 by the engine, inside this file's sandbox (the entry does not re-sandbox itself there), through
 // the built CLI (dist/). The bench fails a run whose lab does not work (a ping, a forwarded TCP
 // connection) or that leaves anything behind; here each method must report its run verified and
 // clean, and the results file and chart must hold exactly those runs.
 
-const test = suite("npm run bench: the star lab at N=10");
+const test = suite("npm run bench: the star lab at N=2 and 10");
 const root = path.resolve(__dirname, "../..");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "nslab-bench-test-"));
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -25,23 +25,42 @@ interface Results {
   results: { method: string; n: number; up_s: number; destroy_s: number; runs: { up_s: number; destroy_s: number }[] }[];
 }
 
-test("every method builds the star of 10 namespaces, which works, and tears it down clean; results.json and the chart hold one run of each", () => {
+// --max-n keeps all but the engine to the smaller star, as the real CLI is kept from N=1000.
+const OTHERS = METHODS.slice(1);
+const RUNS = [...METHODS.map((m) => `${m} n=2`), "nslab-engine n=10"];
+
+test("every method builds the star (the engine of 2 and 10 namespaces, the others only of 2: --max-n), which works, and tears it down clean; results.json and the chart hold one run of each", () => {
   const out = path.join(tmp, "results.json");
-  const r = spawnSync(process.execPath, ["--import", "tsx", "bench/star.ts", "--sizes", "10", "--runs", "1", "--methods", METHODS.join(","), "--out", out], {
+  const argv = ["--sizes", "2,10", "--runs", "1", "--methods", METHODS.join(","), "--max-n", OTHERS.map((m) => `${m}=2`).join(","), "--out", out];
+  const r = spawnSync(process.execPath, ["--import", "tsx", "bench/star.ts", ...argv], {
     cwd: root,
     encoding: "utf8",
     env: { ...process.env, TMPDIR: tmp },
   });
   assert.is(r.status, 0, `bench exited ${r.status}:\n${r.stderr}\n${r.stdout}`);
-  const reported = r.stderr.split("\n").filter((l) => / n=10 run 1\/1: up [\d.]+ s, destroy [\d.]+ s, .*; verified, clean$/.test(l));
-  assert.equal(reported.map((l) => l.split(" ")[0]), METHODS);
+  const reported = r.stderr.split("\n").filter((l) => / n=\d+ run 1\/1: up [\d.]+ s, destroy [\d.]+ s, .*; verified, clean$/.test(l));
+  assert.equal(reported.map((l) => l.split(" ").slice(0, 2).join(" ")), RUNS);
   const results = JSON.parse(fs.readFileSync(out, "utf8")) as Results;
   assert.equal(Object.keys(results.machine), ["cpu", "cores", "kernel", "node", "iproute2", "iptables"]);
-  assert.equal(results.results.map((x) => `${x.method} n=${x.n} runs=${x.runs.length}`), METHODS.map((m) => `${m} n=10 runs=1`));
+  assert.equal(results.results.map((x) => `${x.method} n=${x.n} runs=${x.runs.length}`), RUNS.map((run) => `${run} runs=1`));
   for (const x of results.results) assert.ok(x.up_s > 0 && x.destroy_s > 0 && x.up_s === x.runs[0]!.up_s, `${x.method}: times ${x.up_s} / ${x.destroy_s}`);
   const chart = fs.readFileSync(path.join(tmp, "results.svg"), "utf8");
   assert.equal(METHODS.map((m) => chart.includes(`>${m}</text>`)), METHODS.map(() => true));
-  for (const m of METHODS) assert.match(r.stdout, new RegExp(`^${m} +10 `, "m"));
+  for (const m of METHODS) assert.match(r.stdout, new RegExp(`^${m} +2 `, "m"));
+  assert.match(r.stdout, /^nslab-engine +10 /m);
+  assert.not.match(r.stdout, /^provider +10 /m);
+});
+
+test("a bad option exits 2 with what is wrong and the usage, before anything runs", () => {
+  for (const [entry, argv, wrong] of [
+    ["bench/star.ts", ["--max-n", "pulumi=200"], "--max-n pulumi=200: use METHOD=N with one of nslab-engine,"],
+    ["bench/floor.ts", ["--runs", "0"], "bad option --runs 0"],
+  ] as const) {
+    const r = spawnSync(process.execPath, ["--import", "tsx", entry, ...argv], { cwd: root, encoding: "utf8" });
+    assert.is(r.status, 2, `${entry}: ${r.stderr}`);
+    assert.ok(r.stderr.startsWith(`bench: ${wrong}`), r.stderr);
+    assert.match(r.stderr, /\nusage: npm run bench/);
+  }
 });
 
 test.run();

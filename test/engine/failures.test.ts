@@ -229,4 +229,20 @@ test("duplicate resource names are refused before anything is created, with the 
   assert.not.ok(fs.existsSync(lab.stateFile));
 });
 
+test("in a network namespace whose loopback is down, up says so and what to do, and creates nothing", () => {
+  fs.rmSync(lab.stateFile, { force: true });
+  fs.writeFileSync(lab.log, "");
+  spawnSync("ip", ["netns", "add", "nslab-lo-down"]);
+  try {
+    const spec = JSON.stringify([{ name: "x", value: "1" }]);
+    const argv = ["netns", "exec", "nslab-lo-down", process.execPath, "--import", "tsx", cli, "up", FIXTURE, "--skip-typecheck", "--state-dir", lab.stateDir, "--config", `spec=${spec}`];
+    const r = spawnSync("ip", argv, { env: { ...process.env, ENGINE_TEST_LOG: lab.log }, encoding: "utf8" });
+    assert.is(r.status, 1, r.stderr);
+    assert.match(r.stderr, /the program cannot reach nslab at 127\.0\.0\.1:\d+ \(ENETUNREACH\): the loopback interface of this network namespace is down; bring it up with `ip link set lo up`/);
+    assert.equal(creates(), []);
+  } finally {
+    spawnSync("ip", ["netns", "del", "nslab-lo-down"]);
+  }
+});
+
 test.run();
