@@ -135,12 +135,12 @@ export class ProgramProcess {
   private exited?: Promise<void>;
   private marker = `#nslab-run-${randomBytes(8).toString("hex")}#`;
   /** The run under way (the output between runs goes to the last one). */
-  private current?: { onOutput: OnOutput; stderr: string; filter: ReturnType<typeof stderrFilter>; ends: number; done: (exit: ProgramExit & { warm: boolean }) => void };
+  private current?: { onOutput: OnOutput; stderr: string; filter: ReturnType<typeof stderrFilter>; ends: number; reused: boolean; done: (exit: ProgramExit & { warm: boolean }) => void };
 
   /** Runs the program once against the monitor at `monitor`; resolves with its exit code (as cmd/run's process would have) and stderr. */
   async run(launch: ProgramLaunch, request: RunRequest, onOutput: OnOutput): Promise<ProgramExit> {
     const finished = new Promise<ProgramExit & { warm: boolean }>((done) => {
-      this.current = { onOutput, stderr: "", filter: stderrFilter(), ends: 0, done };
+      this.current = { onOutput, stderr: "", filter: stderrFilter(), ends: 0, reused: !!this.child, done };
     });
     if (this.child) this.child.stdin.write(JSON.stringify(request) + "\n");
     else this.start(launch, request);
@@ -185,6 +185,8 @@ export class ProgramProcess {
     // stdin: the runs after the first, and the pipe whose end tells the program that nslab is gone (CHILD_OF_NSLAB).
     const child = spawn(process.execPath, argv, { cwd: project.dir, env: launch.env, stdio: ["pipe", "pipe", "pipe"] });
     this.child = child;
+    // A process that exited by itself (the program called process.exit) is seen by "close" below; a run asked of it then ends there.
+    child.stdin.on("error", () => undefined);
     const out = new RunStream(this.marker);
     const err = new RunStream(this.marker);
     child.stdout.setEncoding("utf8").on("data", (d: string) => {
@@ -208,8 +210,13 @@ export class ProgramProcess {
         const rest = out.flush();
         if (rest) this.current?.onOutput?.("stdout", rest);
         this.stderr(err.flush());
-        // A run the process did not finish (the program exited, or was killed) ends with its exit code.
-        this.finish({ code: code ?? (signal ? 128 : 1), warm: false });
+        // A run the process did not finish (the program exited, or was killed) ends with its exit
+        // code; but a process that ended by itself once the run before was over may not have
+        // started this one at all, and a success would make the update delete every resource.
+        const exit = code ?? (signal ? 128 : 1);
+        const unstarted = exit === 0 && this.current?.reused && this.current.ends >= 0;
+        if (unstarted) this.stderr("the program's process ended between its runs\n");
+        this.finish({ code: unstarted ? 1 : exit, warm: false });
         resolve();
       });
     });
