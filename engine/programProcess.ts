@@ -171,6 +171,8 @@ export class ProgramProcess {
       main: project.main,
     };
     const argv = [
+      // engine/programRunner.ts collects the run before at the start of the next.
+      "--expose-gc",
       CHILD_OF_NSLAB,
       NODE_SOURCE_MAPS(cmdRun),
       NO_DEBUG_STACKS(cmdRun),
