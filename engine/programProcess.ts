@@ -19,7 +19,8 @@ const dataImport = (lines: string[]) => `--import=data:text/javascript,${encodeU
 // reaches its end: the kernel closes it when nslab goes, however it goes (SIGKILL included), so
 // it does not outlive nslab. (Linux's PR_SET_PDEATHSIG would do the same but is out of
 // Node's reach without native code; polling the parent's pid would leave it running until the
-// next poll.) The pipe is unref'd: a program that ends by itself is not kept alive by it.
+// next poll.) The pipe is unref'd: a run that ends by itself is not kept alive by it (the
+// runner refs it while it waits for the next run, which comes down the same pipe).
 const CHILD_OF_NSLAB = dataImport([
   'process.on("SIGINT",()=>{});process.stdin.on("end",()=>process.exit(129)).on("error",()=>process.exit(129)).resume().unref()',
 ]);
@@ -137,7 +138,7 @@ export class ProgramProcess {
   /** The run under way (the output between runs goes to the last one). */
   private current?: { onOutput: OnOutput; stderr: string; filter: ReturnType<typeof stderrFilter>; ends: number; reused: boolean; done: (exit: ProgramExit & { warm: boolean }) => void };
 
-  /** Runs the program once against the monitor at `monitor`; resolves with its exit code (as cmd/run's process would have) and stderr. */
+  /** Runs the program once (`launch` starts the process when there is none); resolves with its exit code, as cmd/run's process would have had, and its stderr. */
   async run(launch: ProgramLaunch, request: RunRequest, onOutput: OnOutput): Promise<ProgramExit> {
     const finished = new Promise<ProgramExit & { warm: boolean }>((done) => {
       this.current = { onOutput, stderr: "", filter: stderrFilter(), ends: 0, reused: !!this.child, done };
