@@ -68,6 +68,59 @@ const NO_DEBUG_STACKS = (cmdRun: string) =>
 // quarters of the program's RPCs (`up` 12.8 -> 9.5 s, `--skip-preview` 8.1 -> 6.4 s).
 const NO_DEBUG_LOGS = (cmdRun: string) => fromRuntime(cmdRun, ['  sdk("../log").debug = () => Promise.resolve();']);
 
+// What the runtime loads or does at start for features nslab's programs do not use, each put off
+// to its first use: TypeScript (the closure serializer's parser: nslab's resources come
+// serialized, sdk/internal/shim.ts), npm's arborist (computeCodePaths), the automation API (the
+// SDK's index loads it, and it loads both), OpenTelemetry's tracer (cmd/run's --tracing, never
+// given), and the V8 inspector's debugger, which cmd/run turns on before the program runs, for
+// script names in the serializer's errors, and which then costs every script loaded after it. A
+// module loads on the first access to it; a program that serializes a function of its own turns
+// the debugger on then, listening before it does, so the scripts loaded before are named too.
+// A preview of examples/two-namespaces, with the serialized `__provider`: 1.21 -> 0.81 s of CPU.
+// Before the SDK loads.
+const LAZY_SDK_PARTS = (cmdRun: string) =>
+  fromRuntime(cmdRun, [
+    '  const Module = sdk("node:module");',
+    // What cmd/run's tracing loads, used only when it was given a --tracing URL.
+    '  const TRACING = ["resources", "sdk-trace-base", "exporter-zipkin", "instrumentation-grpc", "sdk-trace-node", "instrumentation"].map((p) => "@opentelemetry/" + p);',
+    "  const lazy = (request, standIn) => {",
+    "    const file = sdk.resolve(request);",
+    "    let real;",
+    "    const m = new Module(file);",
+    "    m.filename = file;",
+    "    m.loaded = true;",
+    "    m.exports = standIn(() => (real ??= (delete sdk.cache[file], sdk(file))));",
+    "    sdk.cache[file] = m;",
+    "  };",
+    "  const namespace = (load) => new Proxy({}, {",
+    '    get: (_, k) => (k === "__esModule" ? true : load()[k]),',
+    "    has: (_, k) => k in load(),",
+    "    ownKeys: () => Reflect.ownKeys(load()),",
+    "    getOwnPropertyDescriptor: (_, k) => {",
+    "      const d = Reflect.getOwnPropertyDescriptor(load(), k);",
+    "      return d && { ...d, configurable: true };",
+    "    },",
+    "  });",
+    '  for (const m of ["../typescript-shim", "../automation", ...TRACING]) lazy(m, namespace);',
+    '  lazy("../runtime/closure/codePaths", (load) => ({',
+    "    __esModule: true,",
+    "    computeCodePaths: (...args) => load().computeCodePaths(...args),",
+    "    findWorkspaceRoot: (...args) => load().findWorkspaceRoot(...args),",
+    "  }));",
+    '  const hooks = sdk("../runtime/closure/v8Hooks");',
+    "  const urls = new Map();",
+    "  let session;",
+    "  hooks.getSessionAsync = () => (session ??= (async () => {",
+    '    const s = new (await import("node:inspector")).Session();',
+    "    s.connect();",
+    '    s.on("Debugger.scriptParsed", (e) => urls.set(e.params.scriptId, e.params.url));',
+    '    await new Promise((resolve, reject) => s.post("Debugger.enable", (err) => (err ? reject(err) : resolve())));',
+    "    return s;",
+    "  })());",
+    "  hooks.isInitializedAsync = async () => {};",
+    "  hooks.getScriptUrl = (id) => urls.get(id);",
+  ]);
+
 // The runtime and the SDK are loaded before tsx's hooks are in place (the program's own files
 // still go through tsx): they are plain CommonJS, and tsx otherwise lexes each of their hundreds
 // of files for ESM syntax (a preview of examples/two-namespaces: 1.67 -> 1.34 s of CPU). In
@@ -178,6 +231,7 @@ export class ProgramProcess {
       NODE_SOURCE_MAPS(cmdRun),
       NO_DEBUG_STACKS(cmdRun),
       NO_DEBUG_LOGS(cmdRun),
+      LAZY_SDK_PARTS(cmdRun),
       SDK_FIRST(cmdRun),
       "--import",
       pathToFileURL(require.resolve("tsx", { paths: [packageRoot] })).href,

@@ -211,7 +211,7 @@ process.stdin.setEncoding("utf8").on("data", (chunk: string) => {
   }
 });
 void (async () => {
-  // cmd/run's index: the v8 hooks that serializing a function needs are connected before any program runs.
+  // cmd/run's index: the V8 hooks a function's serialization needs, before any program runs (put off to its first use: LAZY_SDK_PARTS, engine/programProcess.ts).
   await sdk("../../runtime/closure/v8Hooks").isInitializedAsync();
   await serve(JSON.parse(process.argv[3]!) as RunRequest);
 })();

@@ -8,7 +8,8 @@ import * as path from "node:path";
 
 const WANTED = "3.248.0";
 
-function packageDir(file: string): string {
+/** The directory of the package `file` is in (the nearest one above it with a package.json), real path. */
+export function packageDir(file: string): string {
   for (let dir = path.dirname(file); dir !== path.dirname(dir); dir = path.dirname(dir)) {
     if (fs.existsSync(path.join(dir, "package.json"))) return fs.realpathSync(dir);
   }

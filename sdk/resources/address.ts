@@ -1,8 +1,8 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { DIFFS } from "../../provider/lib/diffs";
 import { hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { declareAddress, deletedWithRef, incarnationOf, netnsOf, linkRefInputs, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
-import { providerFor } from "../internal/shim";
+import { DynamicResource, providerFor } from "../internal/shim";
 
 /**
  * An IPv4 or IPv6 address with its prefix length on an interface. Any change replaces it
@@ -34,7 +34,7 @@ export interface AddressArgs extends CommonArgs {
   readonly netns?: NetnsRef;
 }
 
-export class Address extends pulumi.dynamic.Resource {
+export class Address extends DynamicResource {
   /** The interface the address is on. */
   declare readonly device: pulumi.Output<string>;
   /** The address and its prefix length. */

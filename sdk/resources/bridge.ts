@@ -1,8 +1,8 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { DIFFS } from "../../provider/lib/diffs";
 import { defaultName, hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { declareLink, deletedWithRef, incarnationOf, netnsName, refInputs, type NetnsRef } from "../internal/refs";
-import { providerFor } from "../internal/shim";
+import { DynamicResource, providerFor } from "../internal/shim";
 
 /**
  * A Linux bridge (a virtual switch): VethPair ends join it through their `master`. Its MAC
@@ -46,7 +46,7 @@ export interface BridgeArgs extends CommonArgs {
   readonly up?: pulumi.Input<boolean>;
 }
 
-export class Bridge extends pulumi.dynamic.Resource {
+export class Bridge extends DynamicResource {
   /** Kernel name of the bridge. */
   declare readonly name: pulumi.Output<string>;
   /** Namespace of the bridge (undefined: the host's). */

@@ -1,7 +1,7 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { deletedWithRef, refInputs, type NetnsRef } from "../internal/refs";
-import { providerFor } from "../internal/shim";
+import { DynamicResource, providerFor } from "../internal/shim";
 
 /**
  * A packet filter rule of a namespace. Rules live in nslab's own chain per built-in chain
@@ -99,7 +99,7 @@ export interface FirewallRuleArgs extends CommonArgs {
   readonly netns?: NetnsRef;
 }
 
-export class FirewallRule extends pulumi.dynamic.Resource {
+export class FirewallRule extends DynamicResource {
   /** What is done with matching packets. */
   declare readonly action: pulumi.Output<"accept" | "drop" | "reject">;
   /** The built-in chain whose packets the rule sees. */

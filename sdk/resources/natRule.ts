@@ -1,7 +1,7 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { deletedWithRef, refInputs, type NetnsRef } from "../internal/refs";
-import { providerFor } from "../internal/shim";
+import { DynamicResource, providerFor } from "../internal/shim";
 
 /**
  * Source NAT for the traffic of a network leaving the namespace: SNAT to `toSource` when given,
@@ -54,7 +54,7 @@ export interface NatRuleArgs extends CommonArgs {
   readonly netns?: NetnsRef;
 }
 
-export class NatRule extends pulumi.dynamic.Resource {
+export class NatRule extends DynamicResource {
   /** The translated network. */
   declare readonly source: pulumi.Output<string>;
   /** The outgoing interface matched, if any. */

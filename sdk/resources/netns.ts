@@ -1,8 +1,8 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { DIFFS } from "../../provider/lib/diffs";
 import { defaultName, hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { incarnationOf } from "../internal/refs";
-import { providerFor } from "../internal/shim";
+import { DynamicResource, providerFor } from "../internal/shim";
 
 /**
  * A named network namespace, with its loopback interface up.
@@ -25,7 +25,7 @@ export interface NetnsArgs extends CommonArgs {
   readonly loopback?: pulumi.Input<boolean>;
 }
 
-export class Netns extends pulumi.dynamic.Resource {
+export class Netns extends DynamicResource {
   /** Kernel name of the namespace. */
   declare readonly name: pulumi.Output<string>;
   /** Whether `lo` is up. */

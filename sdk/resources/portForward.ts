@@ -1,7 +1,7 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { deletedWithRef, refInputs, type NetnsRef } from "../internal/refs";
-import { providerFor } from "../internal/shim";
+import { DynamicResource, providerFor } from "../internal/shim";
 
 /**
  * Forwards a port of the namespace to another address (DNAT): traffic arriving from outside
@@ -64,7 +64,7 @@ export interface PortForwardArgs extends CommonArgs {
   readonly netns?: NetnsRef;
 }
 
-export class PortForward extends pulumi.dynamic.Resource {
+export class PortForward extends DynamicResource {
   /** The port the traffic arrives at. */
   declare readonly hostPort: pulumi.Output<number>;
   /** The address the traffic is forwarded to. */

@@ -1,7 +1,7 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { hostOf, ownerOf, type HostArgs } from "../internal/common";
 import { refInputs, type NetnsRef } from "../internal/refs";
-import { providerFor } from "../internal/shim";
+import { DynamicResource, providerFor } from "../internal/shim";
 
 /** When a started Process counts as ready. */
 export interface ProcessReady {
@@ -63,7 +63,7 @@ export interface ProcessArgs extends HostArgs {
   readonly stopTimeout?: pulumi.Input<number>;
 }
 
-export class Process extends pulumi.dynamic.Resource {
+export class Process extends DynamicResource {
   /** Namespace the command runs in. */
   declare readonly netns: pulumi.Output<string>;
   /** The program and its arguments. */

@@ -1,7 +1,7 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { addressesIdentity, deletedWithRef, netnsOf, linkRefInputs, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
-import { providerFor } from "../internal/shim";
+import { DynamicResource, providerFor } from "../internal/shim";
 
 /**
  * A unicast route, marked as nslab's with `proto 199`. A change of namespace, destination, table
@@ -62,7 +62,7 @@ export interface RouteArgs extends CommonArgs {
   readonly table?: pulumi.Input<number | "main">;
 }
 
-export class Route extends pulumi.dynamic.Resource {
+export class Route extends DynamicResource {
   /** Where the route leads. */
   declare readonly destination: pulumi.Output<string>;
   /** The gateway, as the kernel reports it. */

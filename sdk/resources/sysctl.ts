@@ -1,7 +1,7 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { linkIdentity, refInputs, type NetnsRef } from "../internal/refs";
-import { providerFor } from "../internal/shim";
+import { DynamicResource, providerFor } from "../internal/shim";
 
 /**
  * A kernel parameter under /proc/sys, held at a value while the resource exists. Several
@@ -34,7 +34,7 @@ export interface SysctlArgs extends CommonArgs {
   readonly netns?: NetnsRef;
 }
 
-export class Sysctl extends pulumi.dynamic.Resource {
+export class Sysctl extends DynamicResource {
   /** The sysctl's dotted name. */
   declare readonly key: pulumi.Output<string>;
   /** The value held; after a refresh, the kernel's value when it was changed by hand. */

@@ -1,7 +1,7 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { deletedWithRef, netnsOfLink, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
-import { providerFor } from "../internal/shim";
+import { DynamicResource, providerFor } from "../internal/shim";
 
 /** Rate, delay and loss of a link end's egress, in tc's units. */
 export interface LinkShaping {
@@ -86,7 +86,7 @@ export interface TrafficControlArgs extends CommonArgs, LinkShaping {
   readonly netns?: NetnsRef;
 }
 
-export class TrafficControl extends pulumi.dynamic.Resource {
+export class TrafficControl extends DynamicResource {
   /** The interface that is shaped. */
   declare readonly device: pulumi.Output<string>;
   /** Namespace of the interface (undefined: the host's). */

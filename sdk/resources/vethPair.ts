@@ -1,8 +1,8 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { DIFFS } from "../../provider/lib/diffs";
 import { defaultName, hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { declareLink, deletedWithRef, incarnationOf, netnsName, linkRefInputs, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
-import { providerFor } from "../internal/shim";
+import { DynamicResource, providerFor } from "../internal/shim";
 
 /**
  * A pair of connected virtual Ethernet interfaces: what enters one end leaves the other. Each end
@@ -93,7 +93,7 @@ export interface VethPeer {
   readonly resource: pulumi.Resource;
 }
 
-export class VethPair extends pulumi.dynamic.Resource {
+export class VethPair extends DynamicResource {
   /** Kernel name of the first end. */
   declare readonly name: pulumi.Output<string>;
   /** Kernel name of the second end. */

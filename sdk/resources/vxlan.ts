@@ -3,7 +3,7 @@ import { DIFFS } from "../../provider/lib/diffs";
 import { remoteList } from "../../provider/lib/vxlan";
 import { defaultName, hostOf, ownerOf, type CommonArgs } from "../internal/common";
 import { declareLink, deletedWithRef, incarnationOf, linkRefInputs, netnsName, refInputs, type LinkRef, type NetnsRef } from "../internal/refs";
-import { providerFor } from "../internal/shim";
+import { DynamicResource, providerFor } from "../internal/shim";
 
 /**
  * A VXLAN tunnel endpoint: an Ethernet link whose frames travel in UDP to the other end(s) over
@@ -81,7 +81,7 @@ export interface VxlanArgs extends CommonArgs {
   readonly up?: pulumi.Input<boolean>;
 }
 
-export class Vxlan extends pulumi.dynamic.Resource {
+export class Vxlan extends DynamicResource {
   /** Kernel name of the link. */
   declare readonly name: pulumi.Output<string>;
   /** The VXLAN network identifier. */

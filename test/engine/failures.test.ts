@@ -50,17 +50,26 @@ test("a partial create is kept in state with initErrors and fails; the next up u
   assert.is(lab.state().deployment.resources.find((s) => s.urn.endsWith("::half"))!.initErrors, undefined);
 });
 
-test("type errors fail up before the program runs and a preview with nothing else shown (modules resolve through NODE_PATH); typecheck: false runs it anyway, with no warning about its missing package.json", async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nslab-typed-"));
+/** Runs `f` on a throwaway project `name` whose index.ts is `lines`, without a package.json. */
+async function inProject(name: string, lines: string[], f: (dir: string) => Promise<void>): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `nslab-${name}-`));
   try {
-    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: typed\nruntime: nodejs\n");
-    const program = [
-      'import * as pulumi from "@pulumi/pulumi";',
-      'const count: number = "three";',
-      'export const out = pulumi.output(count);',
-      'console.log("the program ran");',
-    ].join("\n");
-    fs.writeFileSync(path.join(dir, "index.ts"), program);
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: ${name}\nruntime: nodejs\n`);
+    fs.writeFileSync(path.join(dir, "index.ts"), lines.join("\n"));
+    await f(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("type errors fail up before the program runs and a preview with nothing else shown (modules resolve through NODE_PATH); typecheck: false runs it anyway, with no warning about its missing package.json", async () => {
+  const program = [
+    'import * as pulumi from "@pulumi/pulumi";',
+    'const count: number = "three";',
+    'export const out = pulumi.output(count);',
+    'console.log("the program ran");',
+  ];
+  await inProject("typed", program, async (dir) => {
     const printed: string[] = [];
     const options = { dir, stateDir: path.join(dir, "state"), onOutput: (_: string, text: string) => void printed.push(text) };
     let r = await run("up", options);
@@ -81,9 +90,25 @@ test("type errors fail up before the program runs and a preview with nothing els
     assert.match(printed.join(""), /the program ran/);
     // A lab without a package.json runs as it is: the runtime's warning about it is not passed on.
     assert.equal(r.diagnostics, []);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
+});
+
+test("a program's own dynamic provider is serialized by the SDK's closure serializer, loaded on its first use: one it cannot serialize fails naming the program's function and file", async () => {
+  const program = [
+    'import * as crypto from "crypto";',
+    'import * as pulumi from "@pulumi/pulumi";',
+    'const hash = crypto.createHash("sha256");',
+    'const provider: pulumi.dynamic.ResourceProvider = { create: async () => ({ id: hash.digest("hex") }) };',
+    "class Hashed extends pulumi.dynamic.Resource {}",
+    'new Hashed(provider, "h", {}, undefined);',
+  ];
+  await inProject("serialized", program, async (dir) => {
+    const r = await run("preview", { dir, stateDir: path.join(dir, "state"), typecheck: false });
+    assert.is(r.failed, true);
+    // The script names come from the V8 debugger, turned on at the serializer's first use: the
+    // program's file, loaded before it, is named.
+    assert.match(r.diagnostics.map((d) => d.message).join("\n"), /'async\(\)=>\(\{id:hash\.digest\("hex"\)\}\)': index\.ts\(\d+,\d+\): which captured[^]*could not be serialized/);
+  });
 });
 
 const cli = path.resolve(__dirname, "../../engine/cli.ts");
