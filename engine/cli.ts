@@ -11,6 +11,7 @@ import { run, stateDirOf, type EngineOptions, type Operation, type Result } from
 import { labGraph, toDot, toMermaid, type LabGraph } from "./graph";
 import { previewMarkdown } from "./markdown";
 import { diagnosticLine, findingLines, header, json, stepLines, summary } from "./output";
+import { ProgramProcess } from "./programProcess";
 import { loadProject, ProjectError } from "./project";
 import { lockStack, readState, statePath } from "./state";
 import { SANDBOX_ENV, sandboxArgv, sandboxProblem } from "./sandbox";
@@ -82,14 +83,17 @@ async function operation(op: Operation, v: Values, [dir = "."]: string[]): Promi
   const previewFirst = op === "up" && !v["skip-preview"];
   const stackName = options.stack ?? "dev";
   const unlock = previewFirst ? lockStack(stateDirOf(loadProject(dir, stackName, options.config), options.stateDir), stackName) : () => {};
+  // One program process runs the preview's program and then the update's (docs/engine.md, "Running the program").
+  const program = previewFirst ? new ProgramProcess() : undefined;
   let result: Result;
   try {
-    const checked = previewFirst ? await run("preview", { ...options, onStep: () => {}, onFinding: () => {} }) : undefined;
+    const checked = previewFirst ? await run("preview", { ...options, program, onStep: () => {}, onFinding: () => {} }) : undefined;
     const stopped = checked && (checked.failed || abort.signal.aborted);
     result = stopped
       ? { ...checked, operation: op, steps: [], changeSummary: { same: 0, create: 0, update: 0, replace: 0, delete: 0 }, failed: true }
-      : await run(op, { ...options, typecheck: options.typecheck && !checked });
+      : await run(op, { ...options, program, typecheck: options.typecheck && !checked });
   } finally {
+    await program?.close();
     unlock();
   }
   process.off("SIGINT", interrupt);

@@ -1,9 +1,7 @@
-import { spawn } from "node:child_process";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
 import { Monitor, type MonitorHandler, type Severity } from "./monitor";
 import { packageRoot } from "./packageRoot";
-import { stderrFilter } from "./programOutput";
+import { ProgramProcess } from "./programProcess";
 import { loadProject, namespaceConfig, type Project } from "./project";
 import { InProcessProviders } from "./dynamicProviders";
 import { typeErrors } from "./typecheck";
@@ -40,6 +38,11 @@ export interface EngineOptions {
   refresh?: boolean;
   /** What a refresh found (refresh, and the refresh before up, preview or destroy). */
   onFinding?: (s: Step) => void;
+  /**
+   * The program's process, shared by the runs given it (up's preview and its update: docs/engine.md,
+   * "Running the program"); the caller closes it. Default: a process for this run.
+   */
+  program?: ProgramProcess;
 }
 
 export interface ChangeSummary {
@@ -84,141 +87,6 @@ function pulumiDir(project: Project, searchPath: string): string {
     throw new Error(`${project.dir}: cannot find @pulumi/pulumi (install it in the project, or next to nslab)`);
   }
 }
-
-// The program ignores SIGINT: a Ctrl-C reaches the whole foreground process group, and nslab
-// itself decides what stops (EngineOptions.signal). It ends when its stdin, a pipe from nslab,
-// reaches its end: the kernel closes it when nslab goes, however it goes (SIGKILL included), so
-// it does not outlive nslab. (Linux's PR_SET_PDEATHSIG would do the same but is out of
-// Node's reach without native code; polling the parent's pid would leave it running until the
-// next poll.) The pipe is unref'd: a program that ends by itself is not kept alive by it.
-const CHILD_OF_NSLAB = `--import=data:text/javascript,${encodeURIComponent(
-  'process.on("SIGINT",()=>{});process.stdin.on("end",()=>process.exit(129)).on("error",()=>process.exit(129)).resume().unref()',
-)}`;
-
-// The program's stack traces are mapped by Node's own source maps, which tsx turns on, not by
-// the source-map-support that the runtime's entry point (cmd/run) installs. That one maps through
-// the maps it finds on disk, but tsx compiles the program in memory: under it a program that
-// throws points into tsx's output (index.ts:2:1214), not at its line (index.ts:8:9). It is also
-// slow, and the SDK formats a stack for each of the four promises of every resource property
-// (measured: a third of the program's time at N=200 of the bench's star; preview 10.4 -> 8.5 s).
-// Installing it first, then handing Error.prepareStackTrace back, leaves the runtime's install
-// nothing to do: it sets the formatter once per process.
-const NODE_SOURCE_MAPS = `--import=data:text/javascript,${encodeURIComponent(
-  [
-    'import { createRequire } from "node:module";',
-    "try {",
-    '  const sourceMapSupport = createRequire(process.argv[1])("source-map-support");',
-    "  const node = Error.prepareStackTrace;",
-    "  sourceMapSupport.install({ handleUncaughtExceptions: false });",
-    "  Error.prepareStackTrace = node;",
-    "} catch {}",
-  ].join("\n"),
-)}`;
-
-// The SDK records a stack trace with each of the four promises of every resource property
-// (debuggablePromise), for the report of promises a program leaves pending, only ever read
-// there; taking and source-mapping them was a quarter of the CPU of a preview of the bench's
-// star of 200 (9.3 -> 7.0 s of user time). Those records are taken with no frames (the leak
-// report shows none); every other stack, a thrown error's first, keeps Node's usual ten frames.
-// argv[1] is the runtime's cmd/run.
-const NO_DEBUG_STACKS = `--import=data:text/javascript,${encodeURIComponent(
-  [
-    'import { createRequire } from "node:module";',
-    "try {",
-    '  const debuggable = createRequire(process.argv[1])("../runtime/debuggable");',
-    "  const record = debuggable.debuggablePromise;",
-    "  debuggable.debuggablePromise = (p, ctx) => {",
-    "    const limit = Error.stackTraceLimit;",
-    "    Error.stackTraceLimit = 0;",
-    "    try { return record(p, ctx); } finally { Error.stackTraceLimit = limit; }",
-    "  };",
-    "} catch {}",
-  ].join("\n"),
-)}`;
-
-// The SDK sends each of its debug messages (three or more per resource: "Registering resource",
-// "RegisterResource RPC prepared", "... finished") to the engine as a Log RPC, one after the other,
-// and the program cannot end before the last is answered; nslab shows no debug messages (the
-// handler's log drops them), so they are not sent: at N=200 of the bench's star they were three
-// quarters of the program's RPCs (`up` 12.8 -> 9.5 s, `--skip-preview` 8.1 -> 6.4 s).
-// argv[1] is the runtime's cmd/run.
-const NO_DEBUG_LOGS = `--import=data:text/javascript,${encodeURIComponent(
-  ['import { createRequire } from "node:module";', "try {", '  createRequire(process.argv[1])("../log").debug = () => Promise.resolve();', "} catch {}"].join("\n"),
-)}`;
-
-// The runtime and the SDK are loaded before tsx's hooks are in place (the program's own files
-// still go through tsx): they are plain CommonJS, and tsx otherwise lexes each of their hundreds
-// of files for ESM syntax (a preview of examples/two-namespaces: 1.67 -> 1.34 s of CPU). In
-// cmd/run's order: instrumentation before anything that loads gRPC. argv[1] is the runtime's
-// cmd/run; nothing in the SDK reads its settings while it loads.
-const SDK_FIRST = `--import=data:text/javascript,${encodeURIComponent(
-  [
-    'import { createRequire } from "node:module";',
-    "try {",
-    "  const sdk = createRequire(process.argv[1]);",
-    '  sdk("./run/instrumentation");',
-    '  sdk("..");',
-    "} catch {}",
-  ].join("\n"),
-)}`;
-
-// What the runtime loads or does at start for features nslab's programs do not use, each put off
-// to its first use: TypeScript (the closure serializer's parser: nslab's resources come
-// serialized, sdk/internal/shim.ts), npm's arborist (computeCodePaths), the automation API (the
-// SDK's index loads it, and it loads both), OpenTelemetry's tracer (cmd/run's --tracing, never
-// given), and the V8 inspector's debugger, which cmd/run turns on before the program runs, for
-// script names in the serializer's errors, and which then costs every script loaded after it. A
-// module loads on the first access to it; a program that serializes a function of its own turns
-// the debugger on then, listening before it does, so the scripts loaded before are named too.
-// A preview of examples/two-namespaces, with the serialized `__provider`: 1.21 -> 0.81 s of CPU.
-// Before the SDK loads; argv[1] is the runtime's cmd/run.
-const LAZY_SDK_PARTS = `--import=data:text/javascript,${encodeURIComponent(
-  [
-    'import { createRequire } from "node:module";',
-    "try {",
-    "  const sdk = createRequire(process.argv[1]);",
-    '  const Module = sdk("node:module");',
-    // What cmd/run's tracing loads, used only when it was given a --tracing URL.
-    '  const TRACING = ["resources", "sdk-trace-base", "exporter-zipkin", "instrumentation-grpc", "sdk-trace-node", "instrumentation"].map((p) => "@opentelemetry/" + p);',
-    "  const lazy = (request, standIn) => {",
-    "    const file = sdk.resolve(request);",
-    "    let real;",
-    "    const m = new Module(file);",
-    "    m.filename = file;",
-    "    m.loaded = true;",
-    "    m.exports = standIn(() => (real ??= (delete sdk.cache[file], sdk(file))));",
-    "    sdk.cache[file] = m;",
-    "  };",
-    "  const namespace = (load) => new Proxy({}, {",
-    '    get: (_, k) => (k === "__esModule" ? true : load()[k]),',
-    "    has: (_, k) => k in load(),",
-    "    ownKeys: () => Reflect.ownKeys(load()),",
-    "    getOwnPropertyDescriptor: (_, k) => {",
-    "      const d = Reflect.getOwnPropertyDescriptor(load(), k);",
-    "      return d && { ...d, configurable: true };",
-    "    },",
-    "  });",
-    '  for (const m of ["../typescript-shim", "../automation", ...TRACING]) lazy(m, namespace);',
-    '  lazy("../runtime/closure/codePaths", (load) => ({',
-    "    __esModule: true,",
-    "    computeCodePaths: (...args) => load().computeCodePaths(...args),",
-    "    findWorkspaceRoot: (...args) => load().findWorkspaceRoot(...args),",
-    "  }));",
-    '  const hooks = sdk("../runtime/closure/v8Hooks");',
-    "  const urls = new Map();",
-    "  let session;",
-    "  hooks.getSessionAsync = () => (session ??= (async () => {",
-    '    const s = new (await import("node:inspector")).Session();',
-    "    s.connect();",
-    '    s.on("Debugger.scriptParsed", (e) => urls.set(e.params.scriptId, e.params.url));',
-    '    await new Promise((resolve, reject) => s.post("Debugger.enable", (err) => (err ? reject(err) : resolve())));',
-    "    return s;",
-    "  })());",
-    "  hooks.isInitializedAsync = async () => {};",
-    "  hooks.getScriptUrl = (id) => urls.get(id);",
-    "} catch {}",
-  ].join("\n"),
-)}`;
 
 /**
  * A message without terminal escapes: the runtime colours the stack of an error the program
@@ -345,26 +213,17 @@ export async function run(operation: Operation, options: EngineOptions): Promise
       deployment.fail(typeErrorsFound(typeErrorReport));
     } else if (runsProgram) {
       await monitor.reachable();
-      const argv = [
-        CHILD_OF_NSLAB,
-        NODE_SOURCE_MAPS,
-        NO_DEBUG_STACKS,
-        NO_DEBUG_LOGS,
-        LAZY_SDK_PARTS,
-        SDK_FIRST,
-        "--import",
-        pathToFileURL(require.resolve("tsx", { paths: [packageRoot] })).href,
-        path.join(sdk, "cmd/run"),
-        ...["--monitor", monitor.address, "--engine", monitor.address, "--organization", "organization"],
-        ...["--project", project.name, "--stack", stack, "--root-directory", project.dir, "--pwd", project.dir],
-        ...["--parallel", String(options.parallel ?? DEFAULT_PARALLEL), ...(dryRun ? ["--dry-run"] : []), project.main],
-      ];
-      const programEnv = { ...env, PULUMI_CONFIG: JSON.stringify(project.config), PULUMI_CONFIG_SECRET_KEYS: "[]" };
+      const config = JSON.stringify(project.config);
+      const programEnv = { ...env, PULUMI_CONFIG: config, PULUMI_CONFIG_SECRET_KEYS: "[]" };
       const before = { diagnostics: deployment.diagnostics.length, planned: deployment.snapshot().resources };
       if (beside) held = [];
       const checked = beside ? typeErrors(project, env.NODE_PATH!, stateDir) : undefined;
       checked?.catch(() => undefined);
-      const { code, stderr } = await runProgram(argv, project.dir, programEnv, (stream, text) => shown(() => options.onOutput?.(stream, text)));
+      const launch = { sdk, project, stack, parallel: options.parallel ?? DEFAULT_PARALLEL, env: programEnv };
+      const onOutput = (stream: "stdout" | "stderr", text: string) => shown(() => options.onOutput?.(stream, text));
+      // The process `up` shares between its preview and its update, else one for this run.
+      const program = options.program ?? new ProgramProcess();
+      const { code, stderr } = await program.run(launch, { monitor: monitor.address, dryRun, config }, onOutput).finally(() => (options.program ? undefined : program.close()));
       await settle();
       deployment.programExited(code, stderr);
       await deletePhase();
@@ -399,28 +258,4 @@ export async function run(operation: Operation, options: EngineOptions): Promise
     monitor?.stop();
     unlock();
   }
-}
-
-/** Runs the program to its end, passing its output on; resolves with its exit code and stderr. */
-function runProgram(argv: string[], cwd: string, env: NodeJS.ProcessEnv, onOutput: EngineOptions["onOutput"]): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    // stdin: the pipe whose end tells the program that nslab is gone (CHILD_OF_NSLAB).
-    const child = spawn(process.execPath, argv, { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
-    let stderr = "";
-    const filter = stderrFilter();
-    child.stdout.on("data", (d: Buffer) => onOutput?.("stdout", d.toString()));
-    child.stderr.on("data", (d: Buffer) => {
-      const text = filter.push(d.toString());
-      stderr += text;
-      if (text) onOutput?.("stderr", text);
-    });
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      child.stdin.destroy();
-      const rest = filter.flush();
-      stderr += rest;
-      if (rest) onOutput?.("stderr", rest);
-      resolve({ code: code ?? (signal ? 128 : 1), stderr });
-    });
-  });
 }

@@ -33,12 +33,12 @@ function rssBytes(pid: number): number {
   }
 }
 
-/** What a process is, for the breakdown: the nslab CLI, the program (the runtime's cmd/run), or its command name. */
+/** What a process is, for the breakdown: the nslab CLI, the program (engine/programRunner.js, or the runtime's cmd/run under Pulumi), or its command name. */
 function role(pid: number): string {
   try {
     const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
     if (argv.some((a) => a.endsWith("engine/cli.js"))) return "engine";
-    if (argv.some((a) => a.endsWith("cmd/run"))) return "program";
+    if (argv.some((a) => a.endsWith("cmd/run") || a.endsWith("engine/programRunner.js"))) return "program";
     return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
   } catch {
     return "gone";

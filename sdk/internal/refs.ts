@@ -107,11 +107,31 @@ interface DeclaredAddress {
   readonly host: Host | undefined;
 }
 
-const declaredAddresses = new Map<pulumi.Resource, DeclaredAddress>();
+/** What one run of the program declared (declareAddress, declareLink). */
+interface Declared {
+  readonly addresses: Map<pulumi.Resource, DeclaredAddress>;
+  readonly links: DeclaredLink[];
+}
+
+/**
+ * The declarations of each run, keyed by its Stack resource: nslab runs up's preview and its
+ * update in one process, and this module is evaluated once there (docs/engine.md, "Running the
+ * program"), so a run must not see what the one before it declared.
+ */
+const runs = new WeakMap<object, Declared>();
+/** The key outside a Stack (unit tests with mocks). */
+const NO_STACK = {};
+
+function declared(): Declared {
+  const key = pulumi.runtime.getStackResource() ?? NO_STACK;
+  let d = runs.get(key);
+  if (!d) runs.set(key, (d = { addresses: new Map(), links: [] }));
+  return d;
+}
 
 /** Records an Address of the program, for the Routes declared after it (addressesIdentity). */
 export function declareAddress(resource: pulumi.Resource, address: DeclaredAddress): void {
-  declaredAddresses.set(resource, address);
+  declared().addresses.set(resource, address);
 }
 
 /** The namespace of an object given `netns` and `device`, as the program gave it: compared by identity. */
@@ -141,7 +161,7 @@ export function addressesIdentity(
   const netns = netnsOf(route.netns, route.device);
   const family = route.destination === "default" ? (route.via === undefined ? 4 : plainFamily(route.via)) : plainFamily(route.destination);
   const gateway = typeof route.via === "string" ? parseIp(route.via) : undefined;
-  const relied = [...declaredAddresses].filter(([resource, a]) => {
+  const relied = [...declared().addresses].filter(([resource, a]) => {
     if (explicit.has(resource)) return true;
     if (a.netns !== netns || hostKey(a.host) !== hostKey(host)) return false;
     const sameFamily = family === undefined || plainFamily(a.address) === undefined || plainFamily(a.address) === family;
@@ -162,16 +182,14 @@ interface DeclaredLink {
   readonly host: Host | undefined;
 }
 
-const declaredLinks: DeclaredLink[] = [];
-
 /** Records a link end of the program (a VethPair's two ends, a Bridge). */
 export function declareLink(link: DeclaredLink): void {
-  declaredLinks.push(link);
+  declared().links.push(link);
 }
 
 /** The incarnation of the links named `ifname` declared before in namespace `netns` of `host` (compared as the program gave them). */
 function declaredLinkIdentity(ifname: string | undefined, netns: pulumi.Input<string> | undefined, host: Host | undefined): pulumi.Output<string> | undefined {
-  const links = declaredLinks.filter((l) => l.name === ifname && l.netns === netns && hostKey(l.host) === hostKey(host));
+  const links = declared().links.filter((l) => l.name === ifname && l.netns === netns && hostKey(l.host) === hostKey(host));
   return links.length ? pulumi.all(links.map((l) => l.incarnation)).apply((tokens) => shortHash(tokens, 16)) : undefined;
 }
 
