@@ -34,16 +34,20 @@ async function warmUp(work: string): Promise<void> {
   await nslab(["preview", PROGRAM, "--stack", STACK, "--state-dir", path.join(work, "warm-up"), "--skip-typecheck", "--config", "n=2"]);
 }
 
+const common = (work: string) => [PROGRAM, "--stack", STACK, "--state-dir", path.join(work, "state"), "--skip-typecheck"];
+
 /** The star through `nslab up` (previewing first, the default, or with --skip-preview) and `nslab destroy`. */
 export function engine(skipPreview: boolean): Method {
   const name = skipPreview ? "nslab-engine-skip-preview" : "nslab-engine";
   return {
     name,
     async up(n, work) {
-      const common = [PROGRAM, "--stack", STACK, "--state-dir", path.join(work, "state"), "--skip-typecheck"];
-      expectOnly(await nslab(["up", ...common, "--config", `n=${n}`, ...(skipPreview ? ["--skip-preview"] : [])]), "create", resourceCount(n), `${name} up`);
-      return async () => expectOnly(await nslab(["destroy", ...common]), "delete", resourceCount(n), `${name} destroy`);
+      expectOnly(await nslab(["up", ...common(work), "--config", `n=${n}`, ...(skipPreview ? ["--skip-preview"] : [])]), "create", resourceCount(n), `${name} up`);
+      return async () => expectOnly(await nslab(["destroy", ...common(work)]), "delete", resourceCount(n), `${name} destroy`);
     },
     warmUp,
+    async recover(_n, work) {
+      await nslab(["destroy", ...common(work)]);
+    },
   };
 }

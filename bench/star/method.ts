@@ -14,6 +14,8 @@ export interface Method {
   up(n: number, work: string): Promise<Teardown>;
   /** Untimed, before the first run: what the first run would otherwise pay once (caches). */
   warmUp?(work: string): Promise<void>;
+  /** After a run that failed: removes what it made, so that the run can be repeated from a clean kernel. */
+  recover?(n: number, work: string): Promise<void>;
 }
 
 /** Runs fn on every item, at most `limit` at a time; rejects with the first failure. */

@@ -50,4 +50,7 @@ export const pulumiCli: Method = {
     expectOnly(await pulumi(stack, work, "up", "--yes"), "create", resourceCount(n), "pulumi-cli up");
     return async () => expectOnly(await pulumi(stack, work, "destroy", "--yes"), "delete", resourceCount(n), "pulumi-cli destroy");
   },
+  async recover(n, work) {
+    await pulumi(stackFor(n), work, "destroy", "--yes");
+  },
 };

@@ -5,6 +5,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import type { Method, Teardown } from "../../bench/star/method";
+import { runStar } from "../../bench/star/run";
+import { shellNaive } from "../../bench/star/shell";
 
 // The smoke of `npm run bench` (bench/star.ts) for CI: the star lab of 2 namespaces once by
 // each method and of 10 by the engine, inside this file's sandbox (the entry does not re-sandbox itself there), through
@@ -49,6 +52,43 @@ test("every method builds the star (the engine of 2 and 10 namespaces, the other
   for (const m of METHODS) assert.match(r.stdout, new RegExp(`^${m} +2 `, "m"));
   assert.match(r.stdout, /^nslab-engine +10 /m);
   assert.not.match(r.stdout, /^provider +10 /m);
+});
+
+test("a run that fails is logged, recovered (what it made removed) and tried again, up to 3 times; its failures are kept with the run; a method that cannot recover stops the bench", async () => {
+  // shell-naive builds a real star; this method then fails its first `failing` attempts, leaving the lab up.
+  const flaky = (failing: number, recoverable = true) => {
+    let attempts = 0;
+    let left: Teardown | undefined;
+    const recovered: number[] = [];
+    const method: Method = {
+      name: "flaky",
+      async up(n, work) {
+        const teardown = await shellNaive.up(n, work);
+        if (++attempts > failing) return teardown;
+        left = teardown;
+        throw new Error(`attempt ${attempts} failed`);
+      },
+      ...(recoverable ? { recover: async () => void (recovered.push(attempts), await left!()) } : {}),
+    };
+    return { method, recovered };
+  };
+  const lines: string[] = [];
+  const options = { sizes: [2], runs: 1, maxN: {}, work: tmp, log: (l: string) => void lines.push(l) };
+  const once = flaky(2);
+  const [row] = await runStar({ ...options, methods: [once.method] });
+  assert.equal(row!.runs[0]!.failures, ["attempt 1 failed", "attempt 2 failed"]);
+  assert.equal(once.recovered, [1, 2]);
+  assert.equal(lines.filter((l) => l.includes("recovering")), ["flaky n=2 run 1/1 failed, recovering and trying it again: attempt 1 failed", "flaky n=2 run 1/1 failed, recovering and trying it again: attempt 2 failed"]);
+  assert.match(lines.at(-1)!, /^flaky n=2 run 1\/1: up .*; verified, clean$/);
+  for (const [method, error] of [
+    [flaky(3).method, "attempt 3 failed"],
+    [flaky(1, false).method, "attempt 1 failed"],
+  ] as const) {
+    const err = await runStar({ ...options, methods: [method] }).then(() => undefined, (e: Error) => e);
+    assert.is(err?.message, error);
+    // What the last attempt left is removed, for the next test.
+    spawnSync("sh", [path.join(tmp, "flaky-2", "down.sh")]);
+  }
 });
 
 test("a bad option exits 2 with what is wrong and the usage, before anything runs", () => {
