@@ -7,7 +7,19 @@ import type { Project } from "./project";
 // Type errors in the program are reported before anything runs, as `pulumi up` does (its ts-node
 // type-checks; the program itself runs through tsx, which does not). tsc costs seconds, so a
 // program whose sources, compiler and options have not changed since it last passed is not
-// checked again (the key is kept in the state directory).
+// checked again: the stamp in the state directory holds that key and every file tsc read for it
+// (the declarations of nslab, @pulumi/pulumi, @types/node...) with its size and modification
+// time, so an upgraded or rebuilt dependency is checked again too.
+
+/** tsc's options for a program without a tsconfig.json of its own: Node's (its ES library, its types from @types/node; not the browser's DOM, which lib.dom.d.ts would add: a third of what tsc reads). */
+const NODE_DEFAULTS = { strict: true, target: "es2022", lib: ["es2023"], module: "nodenext", moduleResolution: "nodenext", skipLibCheck: true };
+
+/** Each file as "mtime size path", the way the stamp lists them. */
+const stamped = (files: string[]) =>
+  files.map((f) => {
+    const s = fs.statSync(f, { throwIfNoEntry: false });
+    return `${s?.mtimeMs ?? "-"} ${s?.size ?? "-"} ${f}`;
+  });
 
 /** The TypeScript files of the project, outside node_modules and dot-directories. */
 function sources(dir: string): string[] {
@@ -41,7 +53,7 @@ export async function typeErrors(project: Project, nodePath: string, cacheDir: s
   const tsconfig = {
     ...(fs.existsSync(own) ? { extends: own } : {}),
     compilerOptions: {
-      ...(fs.existsSync(own) ? {} : { strict: true, target: "es2022", module: "nodenext", moduleResolution: "nodenext", skipLibCheck: true }),
+      ...(fs.existsSync(own) ? {} : NODE_DEFAULTS),
       noEmit: true,
       paths: { "*": [...searchPath.map((d) => `${d}/*`)] },
     },
@@ -51,22 +63,28 @@ export async function typeErrors(project: Project, nodePath: string, cacheDir: s
   for (const f of files) hash.update(f).update(fs.readFileSync(f));
   const key = hash.digest("hex");
   const stamp = path.join(cacheDir, `typechecked-${createHash("sha256").update(project.dir).digest("hex").slice(0, 16)}`);
-  if (fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === key) return undefined;
+  if (fs.existsSync(stamp)) {
+    const [passed, ...read] = fs.readFileSync(stamp, "utf8").split("\n");
+    if (passed === key && stamped(read.map((l) => l.split(" ").slice(2).join(" "))).join("\n") === read.join("\n")) return undefined;
+  }
 
   fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
   const config = path.join(cacheDir, `tsconfig.${process.pid}.json`);
   fs.writeFileSync(config, JSON.stringify(tsconfig));
   try {
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [tsc, "-p", config, "--pretty", "false"], { cwd: project.dir, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, [tsc, "-p", config, "--pretty", "false", "--listFiles"], { cwd: project.dir, stdio: ["ignore", "pipe", "pipe"] });
       let output = "";
       child.stdout.on("data", (d) => (output += d));
       child.stderr.on("data", (d) => (output += d));
       child.on("error", reject);
       child.on("close", (c) => resolve({ code: c, output }));
     });
-    if (code !== 0) return output.trim() || `tsc exited with code ${code}`;
-    fs.writeFileSync(stamp, key, { mode: 0o600 });
+    // The output is tsc's report and the files it read (--listFiles), a path to an existing file each.
+    const lines = output.split("\n");
+    const read = new Set(lines.filter((l) => path.isAbsolute(l) && fs.existsSync(l)));
+    if (code !== 0) return lines.filter((l) => !read.has(l)).join("\n").trim() || `tsc exited with code ${code}`;
+    fs.writeFileSync(stamp, [key, ...stamped([...read])].join("\n"), { mode: 0o600 });
     return undefined;
   } finally {
     fs.rmSync(config, { force: true });
