@@ -1,19 +1,22 @@
-import * as fs from "node:fs/promises";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
 import { exec } from "./exec";
 import { currentHost } from "./host";
 
 // The files the driver keeps and looks at on the current host (driver/host.ts): node:fs on the
-// provider's machine, as fast as before; on a remote host one small `sh -c` command each through
-// its connection (exec.ts), the path and content passed as arguments and stdin, never spliced into
-// the script.
+// provider's machine; on a remote host one small `sh -c` command each through its connection
+// (exec.ts), the path and content passed as arguments and stdin, never spliced into the script.
+// On this machine the calls are synchronous: the files are small, on tmpfs (/run, /proc), and a
+// synchronous call there takes microseconds, where a promise-based one costs a trip through
+// libuv's thread pool, whose threads take the cores from the commands in flight (an owner record
+// written 2000 times: 210 ms of CPU with node:fs/promises, 23 ms synchronously).
 
 /** A file's text, or undefined when it does not exist. */
 export async function readText(file: string): Promise<string | undefined> {
   if (!currentHost()) {
     try {
-      return await fs.readFile(file, "utf8");
+      return fs.readFileSync(file, "utf8");
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw err;
@@ -31,10 +34,10 @@ export async function readText(file: string): Promise<string | undefined> {
 export async function writeText(file: string, content: string): Promise<void> {
   const dir = path.dirname(file);
   if (!currentHost()) {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const tmp = path.join(dir, `.${process.pid}.${randomUUID()}.tmp`);
-    await fs.writeFile(tmp, content, { mode: 0o600 });
-    await fs.rename(tmp, file);
+    fs.writeFileSync(tmp, content, { mode: 0o600 });
+    fs.renameSync(tmp, file);
     return;
   }
   await remote('mkdir -p -m 700 -- "$1" && t="$1/.$$.tmp" && (umask 077 && cat >"$t") && mv -f -- "$t" "$2"', [dir, file], content);
@@ -43,7 +46,7 @@ export async function writeText(file: string, content: string): Promise<void> {
 /** Removes files or directory trees; missing ones are not an error. */
 export async function removeFiles(...files: string[]): Promise<void> {
   if (!currentHost()) {
-    await Promise.all(files.map((f) => fs.rm(f, { recursive: true, force: true })));
+    for (const f of files) fs.rmSync(f, { recursive: true, force: true });
     return;
   }
   await remote('rm -rf -- "$@"', files);
@@ -52,10 +55,12 @@ export async function removeFiles(...files: string[]): Promise<void> {
 /** The names in a directory, or [] when it does not exist. */
 export async function listDir(dir: string): Promise<string[]> {
   if (!currentHost()) {
-    return fs.readdir(dir).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") return [] as string[];
+    try {
+      return fs.readdirSync(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw err;
-    });
+    }
   }
   const { stdout } = await remote('cd -- "$1" 2>/dev/null || exit 0; ls -A', [dir]);
   return stdout.split("\n").filter(Boolean);
@@ -65,7 +70,7 @@ export async function listDir(dir: string): Promise<string[]> {
 export async function fileIdentity(file: string): Promise<string | undefined> {
   if (!currentHost()) {
     try {
-      const st = await fs.stat(file, { bigint: true });
+      const st = fs.statSync(file, { bigint: true });
       return `${st.ino}@${st.ctimeNs}`;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;

@@ -26,22 +26,97 @@ export interface KernelView {
 
 type Inputs = Record<string, unknown> & { owner?: Owner };
 
+/** A link a resource makes: one per end (a VethPair has two). */
+interface Link {
+  netns: string;
+  name: string;
+  kind: "veth" | "bridge" | "vxlan";
+  down: boolean;
+}
+
 /** What one resource declares: the kernel objects it claims, and the facts dependents look up. */
 interface Declaration {
   who: string;
   hash: string;
   /** Exclusive kernel objects ("link:ns/name" ...), with the value only a same-valued twin may share (Sysctl). */
   claims: Map<string, string | undefined>;
-  netns?: string;
-  link?: { netns: string; name: string; kind: "veth" | "bridge" | "vxlan"; down: boolean }[];
+  link?: Link[];
   address?: { netns: string; device: string; cidr: string };
   forward?: { netns: string; protocol: string; port: number; hostAddress?: string; inInterface?: string };
 }
 
-/** The declarations of each program (project and stack) on each host: only resources of one program on one host conflict. */
-const programs = new Map<string, Map<string, Declaration>>();
-/** Those of the program being checked (a provider host serves one program; tests check several). */
-let declarations = new Map<string, Declaration>();
+/**
+ * Declarations by key. Each key's declarations keep the order they were added in, which is the
+ * order they were checked: a declaration is added whole when checked and removed whole when its
+ * resource is checked again. The first one a message names is thus the earliest checked.
+ */
+class Index {
+  private readonly sets = new Map<string, Set<Declaration>>();
+
+  get(key: string): ReadonlySet<Declaration> {
+    return this.sets.get(key) ?? NONE;
+  }
+
+  add(key: string, d: Declaration): void {
+    const set = this.sets.get(key);
+    if (set) set.add(d);
+    else this.sets.set(key, new Set([d]));
+  }
+
+  delete(key: string, d: Declaration): void {
+    const set = this.sets.get(key);
+    if (set?.delete(d) && set.size === 0) this.sets.delete(key);
+  }
+}
+const NONE: ReadonlySet<Declaration> = new Set();
+
+/**
+ * The declarations of one program, indexed by what the checks of a later resource look up, so that
+ * each check costs the same however many resources came before it (a star lab has thousands).
+ */
+class Program {
+  /** By owner, in the order checked: a resource checked again (a preview then an up, a replacement) replaces its own. */
+  readonly byOwner = new Map<string, Declaration>();
+  /** By claim: two holders are a conflict, unless same-valued twins. A Netns claims its name, a link its namespace and name. */
+  readonly claims = new Index();
+  /** By link name, in any namespace: where a device (any link) or a master (a bridge) of that name is made, when not here. */
+  readonly links = new Index();
+  readonly bridges = new Index();
+  /** By namespace: the addresses a gateway must be covered by. */
+  readonly addresses = new Index();
+  /** By namespace, protocol and port: the forwards that may match the same traffic. */
+  readonly forwards = new Index();
+
+  add(me: string, d: Declaration): void {
+    this.byOwner.set(me, d);
+    this.index(d, (index, key) => index.add(key, d));
+  }
+
+  remove(me: string): void {
+    const d = this.byOwner.get(me);
+    if (!d) return;
+    this.byOwner.delete(me);
+    this.index(d, (index, key) => index.delete(key, d));
+  }
+
+  /** Calls `to` with each index and key that `d` is found under. */
+  private index(d: Declaration, to: (index: Index, key: string) => void): void {
+    for (const key of d.claims.keys()) to(this.claims, key);
+    for (const l of d.link ?? []) {
+      to(this.links, l.name);
+      if (l.kind === "bridge") to(this.bridges, l.name);
+    }
+    if (d.address) to(this.addresses, d.address.netns);
+    if (d.forward) to(this.forwards, forwardKey(d.forward));
+  }
+}
+
+const forwardKey = (f: NonNullable<Declaration["forward"]>) => `${f.netns}/${f.protocol}/${f.port}`;
+
+/** Each program (project and stack) on each host: only resources of one program on one host conflict. */
+const programs = new Map<string, Program>();
+/** The program being checked (a provider host serves one program; tests check several). */
+let program = new Program();
 
 const ns = (v: unknown) => (typeof v === "string" ? v : "");
 const where = (n: string) => (n ? `namespace "${n}"` : "the host namespace");
@@ -52,10 +127,13 @@ function whoOf(kind: string, owner: Owner): string {
   return `${kind} "${resourceName(owner)}"`;
 }
 
-/** The resource of this program whose owner hash starts with `prefix` (a mark may hold only a prefix), for create-time messages. */
+/**
+ * The resource of this program whose owner hash starts with `prefix` (a mark may hold only a
+ * prefix), for create-time messages: a scan, as only a create that finds a marked object asks.
+ */
 export function declaredByHash(prefix: string): string | undefined {
   if (prefix.length < 2) return undefined;
-  for (const d of declarations.values()) if (d.hash.startsWith(prefix)) return d.who;
+  for (const d of program.byOwner.values()) if (d.hash.startsWith(prefix)) return d.who;
   return undefined;
 }
 
@@ -78,9 +156,9 @@ export function conflicts(kind: Kind, inputs: Inputs, kernel: KernelView): pulum
   const owner = inputs.owner;
   if (!owner || !Array.isArray(owner.path)) return [];
   // Two hosts may hold objects of the same names: each host's declarations are apart.
-  const program = `${owner.project}/${owner.stack}/${hostKey(inputs.host as Host | undefined)}`;
-  declarations = programs.get(program) ?? new Map();
-  programs.set(program, declarations);
+  const key = `${owner.project}/${owner.stack}/${hostKey(inputs.host as Host | undefined)}`;
+  program = programs.get(key) ?? new Program();
+  programs.set(key, program);
   const me = `${kind}:${owner.path.join("/")}`;
   const d: Declaration = { who: whoOf(kind, owner), hash: ownerHash(owner), claims: new Map() };
   const failures: pulumi.dynamic.CheckFailure[] = [];
@@ -88,21 +166,20 @@ export function conflicts(kind: Kind, inputs: Inputs, kernel: KernelView): pulum
     // As validate() words it: the engine prints the resource and the property before the reason.
     if (!failures.some((f) => f.property === property)) failures.push({ property, reason: `${JSON.stringify(inputs[property])} is not valid: ${why}` });
   };
-  declarations.delete(me);
+  program.remove(me);
   describe(kind, inputs, d, fail, kernel);
 
-  for (const [key, value] of d.claims) {
-    for (const other of declarations.values()) {
-      if (!other.claims.has(key)) continue;
-      const shared = other.claims.get(key);
+  for (const [claim, value] of d.claims) {
+    for (const other of program.claims.get(claim)) {
+      const shared = other.claims.get(claim);
       if (value !== undefined && shared === value) continue;
-      const [property, what] = claimText(kind, key, inputs, value, shared);
+      const [property, what] = claimText(kind, claim, inputs, value, shared);
       fail(property, `${other.who} ${what}; ${kind === "Sysctl" ? "give both the same value, or drop one of them" : "two resources cannot make the same kernel object: drop one of them, or change this one"}`);
       break;
     }
   }
   if (d.forward) forwardConflicts(d.forward, fail);
-  declarations.set(me, d);
+  program.add(me, d);
   return failures;
 }
 
@@ -122,9 +199,9 @@ function claimText(kind: string, key: string, inputs: Inputs, value: string | un
 /** Two PortForwards of a namespace that match the same traffic: same protocol and port, overlapping address and interface. */
 function forwardConflicts(f: NonNullable<Declaration["forward"]>, fail: (property: string, why: string) => void): void {
   const overlap = (a: string | undefined, b: string | undefined) => a === undefined || b === undefined || a === b;
-  for (const other of declarations.values()) {
-    const o = other.forward;
-    if (!o || o.netns !== f.netns || o.protocol !== f.protocol || o.port !== f.port || !overlap(o.hostAddress, f.hostAddress) || !overlap(o.inInterface, f.inInterface)) continue;
+  for (const other of program.forwards.get(forwardKey(f))) {
+    const o = other.forward!;
+    if (!overlap(o.hostAddress, f.hostAddress) || !overlap(o.inInterface, f.inInterface)) continue;
     fail("hostPort", `${other.who} also forwards ${f.protocol} port ${f.port}${o.hostAddress ? ` of ${o.hostAddress}` : ""} in ${where(f.netns)}; traffic can be forwarded to one place only: give one of them another hostPort (or hostAddress), or drop it`);
     return;
   }
@@ -144,10 +221,7 @@ function describe(kind: Kind, i: Inputs, d: Declaration, fail: (property: string
   switch (kind) {
     case "Netns": {
       const name = str(i.name);
-      if (name !== undefined) {
-        d.netns = name;
-        d.claims.set(`netns:${name}`, undefined);
-      }
+      if (name !== undefined) d.claims.set(`netns:${name}`, undefined);
       return;
     }
     case "Bridge":
@@ -218,8 +292,16 @@ function describe(kind: Kind, i: Inputs, d: Declaration, fail: (property: string
 
 /** Whether a resource checked so far makes namespace `name` (then nothing but the program is in it). */
 function programMakes(name: string): boolean {
-  for (const d of declarations.values()) if (d.netns === name) return true;
-  return false;
+  return program.claims.get(`netns:${name}`).size > 0;
+}
+
+/** The links named `name` in `netns` the program makes, each with its maker, in the order checked. */
+function linksAt(netns: string, name: string): [Declaration, Link][] {
+  const found: [Declaration, Link][] = [];
+  for (const d of program.claims.get(`link:${netns}/${name}`)) {
+    for (const l of d.link!) if (l.netns === netns && l.name === name) found.push([d, l]);
+  }
+  return found;
 }
 
 /**
@@ -227,15 +309,10 @@ function programMakes(name: string): boolean {
  * resource is in is the program's own (or the host, where /sys/class/net shows its links).
  */
 function linkElsewhere(property: string, name: string, netns: string, kind: "bridge" | undefined, fail: (property: string, why: string) => void, kernel: KernelView): void {
-  let elsewhere: { who: string; netns: string } | undefined;
-  for (const d of declarations.values()) {
-    for (const l of d.link ?? []) {
-      if (l.name !== name || (kind && l.kind !== kind)) continue;
-      if (l.netns === netns) return;
-      elsewhere ??= { who: d.who, netns: l.netns };
-    }
-  }
-  if (!elsewhere) return;
+  if (linksAt(netns, name).some(([, l]) => !kind || l.kind === kind)) return;
+  const [maker] = (kind === "bridge" ? program.bridges : program.links).get(name);
+  if (!maker) return;
+  const elsewhere = { who: maker.who, netns: maker.link!.find((l) => l.name === name)!.netns };
   const here = netns === "" ? kernel.hostLinkExists(name) : !programMakes(netns);
   if (here) return;
   fail(
@@ -247,20 +324,17 @@ function linkElsewhere(property: string, name: string, netns: string, kind: "bri
 
 /** A route through a link the program declares down: the kernel refuses it, and flushes it when the link goes down. */
 function linkDown(name: string, netns: string, fail: (property: string, why: string) => void): void {
-  for (const d of declarations.values()) {
-    if (!d.link?.some((l) => l.name === name && l.netns === netns && l.down)) continue;
-    fail("device", `${d.who} makes "${name}" in ${where(netns)} down (up: false), and a link that is down has no routes: set up: true on it, or drop this route`);
-    return;
-  }
+  const [maker] = linksAt(netns, name).find(([, l]) => l.down) ?? [];
+  if (maker) fail("device", `${maker.who} makes "${name}" in ${where(netns)} down (up: false), and a link that is down has no routes: set up: true on it, or drop this route`);
 }
 
 /** A gateway in a namespace of the program's own that no Address checked before the route covers (on its device, when given). */
 function gatewayUncovered(netns: string, device: string | undefined, via: string, fail: (property: string, why: string) => void): void {
   const gw = parseIp(via);
   if (!gw || netns === "" || !programMakes(netns)) return;
-  for (const d of declarations.values()) {
-    const a = d.address;
-    if (a && a.netns === netns && (device === undefined || a.device === device) && contains(parseCidr(a.cidr)!, gw)) return;
+  for (const d of program.addresses.get(netns)) {
+    const a = d.address!;
+    if ((device === undefined || a.device === device) && contains(parseCidr(a.cidr)!, gw)) return;
   }
   fail(
     "via",

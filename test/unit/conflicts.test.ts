@@ -73,6 +73,49 @@ test("the same route identity twice, metric unset and 0 alike for IPv4", () => {
   assert.match(reasons("Route", "rt2", { netns: "rt", destination: "10.5.0.0/16", via: "10.4.0.3", metric: 0, table: "main" })[0]!, /Route "rt2": destination "10\.5\.0\.0\/16" is not valid: Route "rt1" also makes the route to 10\.5\.0\.0\/16/);
 });
 
+test("of several that conflict, a message names the earliest checked; a resource checked again moves after the rest", () => {
+  const named = (r: string[]) => r.map((m) => m.match(/is not valid: \w+ "([^"]+)"/)?.[1]);
+  reasons("Netns", "o1", { name: "often" });
+  reasons("Netns", "o2", { name: "often" });
+  assert.equal(named(reasons("Netns", "o3", { name: "often" })), ["o1"]);
+  assert.equal(named(reasons("Netns", "o1", { name: "often" })), ["o2"], "o1 again: o2 and o3 came before it now");
+  assert.equal(named(reasons("Netns", "o2", { name: "often" })), ["o3"]);
+  reasons("Sysctl", "so1", { netns: "outside", key: "net.ipv4.ip_forward", value: 1 });
+  reasons("Sysctl", "so2", { netns: "outside", key: "net.ipv4.ip_forward", value: 0 });
+  assert.equal(named(reasons("Sysctl", "so3", { netns: "outside", key: "net.ipv4.ip_forward", value: 1 })), ["so2"], "a same-valued twin is passed over");
+  reasons("Netns", "o-a", { name: "oa" });
+  reasons("Netns", "o-b", { name: "ob" });
+  reasons("Netns", "o-c", { name: "oc" });
+  reasons("Bridge", "o-br1", { name: "obr", netns: "oa" });
+  reasons("Bridge", "o-br2", { name: "obr", netns: "ob" });
+  assert.equal(named(reasons("VethPair", "o-port", { name: "op0", netns: "oc", master: "obr", peerName: "op1" })), ["o-br1"]);
+  reasons("Bridge", "o-br1", { name: "obr", netns: "oa" });
+  assert.equal(named(reasons("VethPair", "o-port", { name: "op0", netns: "oc", master: "obr", peerName: "op1" })), ["o-br2"]);
+  reasons("VethPair", "o-down1", { name: "od0", netns: "oa", peerName: "od1", up: false });
+  reasons("VethPair", "o-down2", { name: "od0", netns: "oa", peerName: "od2", up: false });
+  assert.equal(named(reasons("Route", "o-route", { netns: "oa", device: "od0", destination: "10.7.0.0/16", table: "main" })), ["o-down1"]);
+  reasons("PortForward", "o-pf1", { netns: "oa", hostPort: 81, protocol: "tcp" });
+  reasons("PortForward", "o-pf2", { netns: "oa", hostPort: 81, protocol: "tcp", hostAddress: "10.0.0.1" });
+  assert.equal(named(reasons("PortForward", "o-pf3", { netns: "oa", hostPort: 81, protocol: "tcp", hostAddress: "10.0.0.1" })), ["o-pf1"]);
+});
+
+test("a resource checked again with other values gives up what it declared before", () => {
+  reasons("Netns", "re-ns", { name: "re-old" });
+  assert.equal(reasons("Netns", "re-ns", { name: "re" }), []);
+  assert.equal(reasons("Netns", "re-other", { name: "re-old" }), [], "re-old is no longer made by re-ns");
+  assert.equal(reasons("VethPair", "re-veth", { name: "r0", netns: "re", peerName: "r1", up: false }), []);
+  assert.equal(reasons("VethPair", "re-veth", { name: "r0", netns: "re", peerName: "r1" }), [], "itself, now up");
+  assert.equal(reasons("Route", "re-route", { netns: "re", device: "r0", destination: "10.8.0.0/16", table: "main" }), []);
+  assert.equal(reasons("Address", "re-ip", { device: "r0", netns: "re", address: "10.9.0.1/24" }), []);
+  assert.equal(reasons("Route", "re-gw", { netns: "re", destination: "default", via: "10.9.0.254", table: "main" }), []);
+  reasons("Address", "re-ip", { device: "r0", netns: "re", address: "10.10.0.1/24" });
+  assert.match(reasons("Route", "re-gw", { netns: "re", destination: "default", via: "10.9.0.254", table: "main" })[0]!, /no Address declared before this route covers gateway 10\.9\.0\.254/);
+  assert.equal(reasons("PortForward", "re-pf", { netns: "re", hostPort: 82, protocol: "tcp" }), []);
+  assert.equal(reasons("PortForward", "re-pf", { netns: "re", hostPort: 82, protocol: "tcp" }), [], "itself");
+  reasons("PortForward", "re-pf", { netns: "re", hostPort: 83, protocol: "tcp" });
+  assert.equal(reasons("PortForward", "re-pf2", { netns: "re", hostPort: 82, protocol: "tcp" }), []);
+});
+
 test("declaredByHash finds a checked resource by a prefix of its owner hash", () => {
   reasons("Netns", "by-hash", { name: "byhash" });
   assert.is(declaredByHash(ownerHash(owner("by-hash")).slice(0, 6)), `Netns "by-hash"`);
