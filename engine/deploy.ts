@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { Monitor, type MonitorHandler, type Severity } from "./monitor";
+import { Monitor, StepFailed, type MonitorHandler, type Severity } from "./monitor";
 import { packageRoot } from "./packageRoot";
 import { ProgramProcess } from "./programProcess";
 import { loadProject, namespaceConfig, type Project } from "./project";
@@ -132,7 +132,8 @@ export async function run(operation: Operation, options: EngineOptions): Promise
     const sdk = pulumiDir(project, env.NODE_PATH!);
 
     const providers = new InProcessProviders({ projectDir: project.dir, searchPath: env.NODE_PATH!.split(path.delimiter), sdkDir: sdk, project: project.name, config: namespaceConfig(project, "pulumi-nodejs") });
-    // What the run reports, held back while a preview's program runs beside the type check.
+    // What the run reports, held back while its program runs beside the type check; nothing is
+    // saved meanwhile either.
     let held: (() => void)[] | undefined;
     const shown = (report: () => void) => (held ? held.push(report) : report());
     const writer = new StateWriter(file);
@@ -157,12 +158,12 @@ export async function run(operation: Operation, options: EngineOptions): Promise
       parallel: options.parallel ?? DEFAULT_PARALLEL,
       resources: (prior?.deployment.resources ?? []).map(resourceFromState),
       providers,
-      events: { step: (s) => shown(() => options.onStep?.(s)), finding: (s) => shown(() => options.onFinding?.(s)), diagnostic: (d) => shown(() => options.onDiagnostic?.(d)), changed: () => (dryRun ? Promise.resolve() : changed()) },
+      events: { step: (s) => shown(() => options.onStep?.(s)), finding: (s) => shown(() => options.onFinding?.(s)), diagnostic: (d) => shown(() => options.onDiagnostic?.(d)), changed: () => (dryRun || held ? Promise.resolve() : changed()) },
     });
     // Stopped at once (a second Ctrl-C exits the process): the state as it stands, operations
     // in flight recorded as pending, and the lock released.
     onExit = () => {
-      if (!dryRun) save();
+      if (!dryRun && !held) save();
       unlock();
     };
     process.on("exit", onExit);
@@ -203,22 +204,27 @@ export async function run(operation: Operation, options: EngineOptions): Promise
 
     const runsProgram = (operation === "up" || operation === "preview") && !deployment.failed;
     const typecheck = runsProgram && options.typecheck !== false;
-    const typeErrorsFound = (report: string) => `the program has type errors (--skip-typecheck runs it anyway):\n${report}`;
-    // A preview changes nothing, so its program runs beside the type check rather than after it
-    // (docs/engine.md, "Running the program"); what it reports is held back until the check
-    // passed, and type errors are then all the run shows, as when they stop it before the program.
-    const beside = typecheck && dryRun;
-    const typeErrorReport = typecheck && !beside ? await typeErrors(project, env.NODE_PATH!, stateDir) : undefined;
-    if (typeErrorReport) {
-      deployment.fail(typeErrorsFound(typeErrorReport));
-    } else if (runsProgram) {
+    if (runsProgram) {
       await monitor.reachable();
       const config = JSON.stringify(project.config);
       const programEnv = { ...env, PULUMI_CONFIG: config, PULUMI_CONFIG_SECRET_KEYS: "[]" };
       const before = { diagnostics: deployment.diagnostics.length, planned: deployment.snapshot().resources };
-      if (beside) held = [];
-      const checked = beside ? typeErrors(project, env.NODE_PATH!, stateDir) : undefined;
-      checked?.catch(() => undefined);
+      // The program runs beside the type check, not after it: tsc takes about a second before
+      // the program would start (docs/engine.md, "Running the program"). Until the check passed,
+      // what the run reports is held back and nothing changes: every operation waits at the gate
+      // and no state is written. Type errors fail the waiting operations, and are then all the
+      // run shows, as if they had stopped it before the program ran.
+      const checked = typecheck ? typeErrors(project, env.NODE_PATH!, stateDir) : undefined;
+      if (checked) {
+        held = [];
+        deployment.gate = checked.then((report) => {
+          if (report) throw new StepFailed();
+          const reports = held ?? [];
+          held = undefined;
+          for (const r of reports) r();
+        });
+        deployment.gate.catch(() => undefined);
+      }
       const launch = { sdk, project, stack, parallel: options.parallel ?? DEFAULT_PARALLEL, env: programEnv };
       const onOutput = (stream: "stdout" | "stderr", text: string) => shown(() => options.onOutput?.(stream, text));
       // The process `up` shares between its preview and its update, else one for this run.
@@ -228,15 +234,14 @@ export async function run(operation: Operation, options: EngineOptions): Promise
       deployment.programExited(code, stderr);
       await deletePhase();
       const report = await checked;
-      const reports = held ?? [];
-      held = undefined;
       if (report) {
-        const message = typeErrorsFound(report);
+        const message = `the program has type errors (--skip-typecheck runs it anyway):\n${report}`;
         options.onDiagnostic?.({ severity: "error", message });
         const diagnostics = [...deployment.diagnostics.slice(0, before.diagnostics), { severity: "error" as const, message }];
-        return { operation, stack, steps: [], changeSummary: summarize([]), diagnostics, failed: true, ...(refresh ? { refreshed: deployment.findings } : {}), outputs: {}, planned: before.planned };
+        const failed = { operation, stack, steps: [], changeSummary: summarize([]), diagnostics, failed: true, ...(refresh ? { refreshed: deployment.findings } : {}), outputs: {} };
+        // The state as it was: nothing was written.
+        return dryRun ? { ...failed, planned: before.planned } : { ...failed, state: readState(file) };
       }
-      for (const r of reports) r();
     } else if (operation === "destroy") {
       await deployment.deletePhase(true);
     }

@@ -75,6 +75,11 @@ export class Deployment {
   /** Interrupted: no new step starts; the ones in flight finish. */
   private cancelled = false;
   private stackOutputs: Props | undefined;
+  /**
+   * Every change (an operation through the provider) waits for it: set by deploy.ts while an up's
+   * program runs beside its type check, it rejects with StepFailed when the check found errors.
+   */
+  gate: Promise<void> | undefined;
 
   private readonly project: Project;
   private readonly dryRun: boolean;
@@ -157,6 +162,8 @@ export class Deployment {
   private async pendingOperation<T>(r: ResourceState, type: PendingOperation["type"], operation: () => Promise<T>): Promise<T> {
     this.mayStart();
     if (this.dryRun) return operation();
+    await this.gate;
+    this.mayStart();
     this.pending.set(r, type);
     try {
       await this.events.changed();

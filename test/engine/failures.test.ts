@@ -4,7 +4,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { run } from "../../engine/deploy";
+import { run, type Result } from "../../engine/deploy";
+import { kernelSnapshot } from "../helpers/snapshot";
 import { descendants, ended, FIXTURE, Lab, ops, running, until } from "./lab";
 
 // Failures (docs/engine.md, "Failures"): a program that throws (exit 32, already logged), a feature
@@ -62,34 +63,81 @@ async function inProject(name: string, lines: string[], f: (dir: string) => Prom
   }
 }
 
-test("type errors fail up before the program runs and a preview with nothing else shown (modules resolve through NODE_PATH); typecheck: false runs it anyway, with no warning about its missing package.json", async () => {
-  const program = [
-    'import * as pulumi from "@pulumi/pulumi";',
-    'const count: number = "three";',
-    'export const out = pulumi.output(count);',
-    'console.log("the program ran");',
-  ];
-  await inProject("typed", program, async (dir) => {
-    const printed: string[] = [];
-    const options = { dir, stateDir: path.join(dir, "state"), onOutput: (_: string, text: string) => void printed.push(text) };
-    let r = await run("up", options);
-    assert.is(r.failed, true);
-    assert.match(r.diagnostics[0]!.message, /the program has type errors[^]*index\.ts\(2,7\): error TS2322/);
-    assert.not.match(printed.join(""), /the program ran/);
-    // A preview runs the program beside the type check: the type errors are all it shows.
+test("type errors: up runs the program beside the check and changes nothing, neither kernel nor state, showing only them; a preview too; fixed, it runs; typecheck: false runs it anyway, with no warning about its missing package.json", async () => {
+  await inProject("typed", [], async (dir) => {
+    // A Netns (the kernel) and a resource whose provider records its calls: Check runs as the
+    // program registers, whenever tsc ends, so a call recorded proves the program ran beside it.
+    const calls = path.join(dir, "calls");
+    const program = (typeError: boolean, names: string[]) =>
+      fs.writeFileSync(
+        path.join(dir, "index.ts"),
+        [
+          'import * as fs from "fs";',
+          'import * as pulumi from "@pulumi/pulumi";',
+          'import * as nslab from "nslab";',
+          ...(typeError ? ['const count: number = "three";'] : []),
+          `const recorded: pulumi.dynamic.ResourceProvider = {`,
+          `  check: async (_olds, news) => (fs.appendFileSync(${JSON.stringify(calls)}, \`check \${news.name}\\n\`), { inputs: news }),`,
+          `  create: async (inputs) => (fs.appendFileSync(${JSON.stringify(calls)}, \`create \${inputs.name}\\n\`), { id: inputs.name, outs: inputs }),`,
+          "};",
+          "class Recorded extends pulumi.dynamic.Resource {}",
+          ...names.flatMap((name) => [`new Recorded(recorded, "${name}", { name: "${name}" }, undefined);`, `new nslab.Netns("${name}");`]),
+          'console.log("the program ran");',
+        ].join("\n"),
+      );
+    const recordedCalls = () => (fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : []);
+    const stateFile = path.join(dir, "state", "dev.json");
+    const pristine = kernelSnapshot();
     const shown: string[] = [];
-    r = await run("preview", { ...options, onDiagnostic: (d) => void shown.push(d.message), onStep: (s) => void shown.push(s.urn) });
-    assert.is(r.failed, true);
-    assert.equal(r.steps, []);
-    assert.is(r.diagnostics.length, 1);
-    assert.match(r.diagnostics[0]!.message, /the program has type errors[^]*index\.ts\(2,7\): error TS2322/);
-    assert.equal(shown, [r.diagnostics[0]!.message]);
-    assert.not.match(printed.join(""), /the program ran/);
+    const options = {
+      dir,
+      stateDir: path.join(dir, "state"),
+      onOutput: (_: string, text: string) => void shown.push(text),
+      onDiagnostic: (d: { message: string }) => void shown.push(d.message),
+      onStep: (s: { urn: string }) => void shown.push(s.urn),
+    };
+    const typeErrorsOnly = (r: Result) => {
+      assert.is(r.failed, true);
+      assert.equal(r.steps, []);
+      assert.is(r.diagnostics.length, 1);
+      assert.match(r.diagnostics[0]!.message, /the program has type errors[^]*index\.ts\(4,7\): error TS2322/);
+      assert.equal(shown.splice(0), [r.diagnostics[0]!.message]);
+    };
+
+    program(true, ["a"]);
+    let r = await run("up", options);
+    typeErrorsOnly(r);
+    assert.equal(recordedCalls(), ["check a"], "the program ran; nothing was created");
+    assert.fixture(kernelSnapshot(), pristine);
+    assert.not.ok(fs.existsSync(stateFile), "no state written");
+    // A preview runs the program beside the type check too: the type errors are all it shows.
+    typeErrorsOnly(await run("preview", options));
+
+    program(false, ["a"]);
+    r = await run("up", options);
+    assert.is(r.failed, false, JSON.stringify(r.diagnostics));
+    assert.equal(r.changeSummary.create, 2);
+    assert.match(shown.join(""), /the program ran/);
+    shown.length = 0;
+    const after = kernelSnapshot();
+    assert.match(after, /^a-[0-9a-f]{4}$/m, "the namespace made");
+    const state = fs.readFileSync(stateFile);
+
+    // With a change to make, and a resource to create whose Check (and `a`'s Diff) are not changes.
+    fs.writeFileSync(calls, "");
+    program(true, ["a", "b"]);
+    typeErrorsOnly(await run("up", options));
+    assert.equal(recordedCalls().sort(), ["check a", "check b"]);
+    assert.fixture(kernelSnapshot(), after);
+    assert.ok(fs.readFileSync(stateFile).equals(state), "the state file as it was");
+
     r = await run("up", { ...options, typecheck: false });
     assert.is(r.failed, false, JSON.stringify(r.diagnostics));
-    assert.match(printed.join(""), /the program ran/);
+    assert.match(shown.join(""), /the program ran/);
     // A lab without a package.json runs as it is: the runtime's warning about it is not passed on.
     assert.equal(r.diagnostics, []);
+    assert.is((await run("destroy", options)).failed, false);
+    assert.fixture(kernelSnapshot(), pristine);
   });
 });
 
