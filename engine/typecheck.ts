@@ -72,17 +72,19 @@ export async function typeErrors(project: Project, nodePath: string, cacheDir: s
   const config = path.join(cacheDir, `tsconfig.${process.pid}.json`);
   fs.writeFileSync(config, JSON.stringify(tsconfig));
   try {
-    const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+    const { code, signal, output } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>((resolve, reject) => {
       const child = spawn(process.execPath, [tsc, "-p", config, "--pretty", "false", "--listFiles"], { cwd: project.dir, stdio: ["ignore", "pipe", "pipe"] });
       let output = "";
       child.stdout.on("data", (d) => (output += d));
       child.stderr.on("data", (d) => (output += d));
       child.on("error", reject);
-      child.on("close", (c) => resolve({ code: c, output }));
+      child.on("close", (c, sig) => resolve({ code: c, signal: sig, output }));
     });
     // The output is tsc's report and the files it read (--listFiles), a path to an existing file each.
     const lines = output.split("\n");
     const read = new Set(lines.filter((l) => path.isAbsolute(l) && fs.existsSync(l)));
+    // A Ctrl-C at the terminal reaches tsc too: it did not find errors, it was stopped.
+    if (signal) return `tsc was stopped by ${signal} before it finished, so the program was not checked; nothing was changed. Run it again.`;
     if (code !== 0) return lines.filter((l) => !read.has(l)).join("\n").trim() || `tsc exited with code ${code}`;
     fs.writeFileSync(stamp, [key, ...stamped([...read])].join("\n"), { mode: 0o600 });
     return undefined;
