@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -25,6 +25,29 @@ test("input goes to the command's stdin; without input stdin is empty", async ()
 test("concurrent commands each get their own output and status", async () => {
   const results = await Promise.all(Array.from({ length: 40 }, (_, i) => runOnce(["sh", "-c", `echo out${i}; echo err${i} >&2; exit ${i % 3}`])));
   results.forEach((r, i) => assert.equal([r.stdout, r.stderr, r.exitCode], [`out${i}`, `err${i}`, i % 3], `command ${i}`));
+});
+
+// What a spawner that reaps its commands itself gets wrong (bash's `wait -n` drops a job that
+// ended before it was looked for, or one killed by a signal): commands that end before bash has
+// recorded them, hundreds ending at once, killed by signals, reading stdin. A lost report hangs
+// the test (the runner's timeout fails it); a misrouted one gives a command another's status.
+test("hundreds of commands ending at once each get exactly their own status, killed ones 128+N", async () => {
+  const kinds = [
+    (i: number) => ({ argv: ["sh", "-c", `exit ${i % 200}`], status: i % 200, out: "" }),
+    () => ({ argv: ["false"], status: 1, out: "" }),
+    () => ({ argv: ["sh", "-c", "kill -KILL $$"], status: 137, out: "" }),
+    () => ({ argv: ["sh", "-c", "kill -SEGV $$"], status: 139, out: "" }),
+    (i: number) => ({ argv: ["cat"], input: `in${i}`, status: 0, out: `in${i}` }),
+  ];
+  const want = Array.from({ length: 400 }, (_, i) => kinds[i % kinds.length]!(i));
+  const got = await Promise.all(want.map((w) => runOnce(w.argv, "input" in w ? w.input : undefined)));
+  got.forEach((r, i) => assert.equal([r.exitCode, r.stdout, r.stderr], [want[i]!.status, want[i]!.out, ""], `command ${i}: ${want[i]!.argv.join(" ")}`));
+});
+
+test("a command killed by a signal (as a timeout kills) leaves no job notice of bash on nslab's stderr", () => {
+  const script = `require("./provider/driver/exec.ts").runOnce(["sh", "-c", "kill -KILL $$"]).then((r) => console.log(r.exitCode))`;
+  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", script], { encoding: "utf8", timeout: 20_000 });
+  assert.equal([r.stdout.trim(), r.stderr], ["137", ""]);
 });
 
 test("a failure shows the exact argv and stderr; a missing program says what to install", async () => {
