@@ -9,6 +9,7 @@ import type { Registration } from "../../engine/monitor";
 import { journalPath, readState, resourceToState, StateWriter, type Journaled, type PendingOperation, type ResourceState } from "../../engine/state";
 import { makeUrn, PROVIDER_TYPE, providerUrn, STACK_TYPE } from "../../engine/urn";
 import type { Props } from "../../engine/values";
+import { registration } from "../helpers/registration";
 
 // The state file and its journal (engine/state.ts): what a reader sees during a run, after a run
 // killed mid-way, and after a run that finished.
@@ -166,24 +167,8 @@ test("the run's changes, journaled as they come, read back as its snapshot at ev
     providers,
     events: { step: () => {}, finding: () => {}, diagnostic: () => {}, changed: async () => check() },
   });
-  const reg = (name: string, inputs: Props, more: Partial<Registration> = {}): Registration => ({
-    type: T,
-    name,
-    parent: stack,
-    custom: true,
-    remote: false,
-    inputs,
-    dependencies: [],
-    propertyDependencies: {},
-    provider: "",
-    ignoreChanges: [],
-    replaceOnChanges: [],
-    additionalSecretOutputs: [],
-    deletedWith: "",
-    importId: "",
-    aliases: [],
-    ...more,
-  });
+  const reg = (name: string, inputs: Props, more: Partial<Registration> = {}) => registration({ type: T, name, parent: stack, inputs, ...more });
+
   await d.register(reg("p-dev", {}, { type: STACK_TYPE, parent: "", custom: false }));
   await Promise.all([
     d.register(reg("same", { value: "1" })),
