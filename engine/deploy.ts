@@ -137,10 +137,7 @@ export async function run(operation: Operation, options: EngineOptions): Promise
     let held: (() => void)[] | undefined;
     const shown = (report: () => void) => (held ? held.push(report) : report());
     const writer = new StateWriter(file);
-    const save = (final = false) => {
-      const { resources, pending } = deployment.snapshot();
-      writer.write(resources, pending, final);
-    };
+    const save = (final = false) => writer.write(deployment, final);
     // Group commit: the changes of one turn of the event loop share one write, so parallel steps
     // do not each rewrite the whole file; an operation starts only once it is recorded.
     let saving: Promise<void> | undefined;

@@ -5,7 +5,7 @@ import { StepFailed } from "./monitor";
 import { componentStep, decide, deleteCallsProvider, duplicateUrn, inheritedOptions, inputsToCheck, inputsWithUnknownDependencies, refreshFinding, stepWithValues, unsupported, withMovedReferences, type Decision } from "./planner";
 import { namespaceConfig, type Project } from "./project";
 import { InitError, type Providers, type Subject } from "./dynamicProviders";
-import type { PendingOperation, ResourceState } from "./state";
+import type { Journaled, PendingOperation, ResourceState } from "./state";
 import type { Diagnostic, Step } from "./steps";
 import { aliasUrn, makeUrn, parseUrn, PROVIDER_TYPE, qualifiedType, STACK_TYPE } from "./urn";
 import { annotateSecrets, changedKeys, UNKNOWN, unwrapSecrets, type Props } from "./values";
@@ -63,10 +63,36 @@ class Limiter {
   }
 }
 
+/** A map by URN that notes each URN it sets or deletes: the state journal writes what changed (state.ts). */
+class NotingMap extends Map<string, ResourceState> {
+  constructor(private readonly note: (urn: string) => void) {
+    super();
+  }
+  override set(urn: string, r: ResourceState): this {
+    this.note(urn);
+    return super.set(urn, r);
+  }
+  override delete(urn: string): boolean {
+    this.note(urn);
+    return super.delete(urn);
+  }
+}
+
+/** A set of entries that notes the URN of each it adds. */
+class NotingSet extends Set<ResourceState> {
+  constructor(private readonly note: (urn: string) => void) {
+    super();
+  }
+  override add(r: ResourceState): this {
+    this.note(r.urn);
+    return super.add(r);
+  }
+}
+
 const plain = (p: Props) => unwrapSecrets(p);
 const subjectOf = (r: { urn: string; type: string }): Subject => ({ urn: r.urn, type: r.type, name: parseUrn(r.urn).name });
 
-export class Deployment {
+export class Deployment implements Journaled {
   readonly steps: Step[] = [];
   /** The refresh's steps: what it found. */
   readonly findings: Step[] = [];
@@ -86,17 +112,22 @@ export class Deployment {
   private readonly events: Events;
   private readonly providers: Providers;
   private readonly limiter: Limiter;
+  /** The URNs whose entries changed since the state writer last asked (changes()). */
+  private readonly touched = new Set<string>();
+  private readonly touch = (urn: string) => void this.touched.add(urn);
   /** Live resources of the previous snapshot by URN, and its pending deletes. */
-  private readonly olds = new Map<string, ResourceState>();
+  private readonly olds = new NotingMap(this.touch);
   private readonly oldPendingDeletes: ResourceState[] = [];
   /** The URNs registered this run, from the moment their registration arrives. */
   private readonly registered = new Set<string>();
   /** Resources registered this run, as they stand, in registration order (a dependency order). */
-  private readonly news = new Map<string, ResourceState>();
+  private readonly news = new NotingMap(this.touch);
   /** Old entries deleted during this run. */
-  private readonly deleted = new Set<ResourceState>();
+  private readonly deleted = new NotingSet(this.touch);
   /** Replaced create-before-delete: deleted in the delete phase. */
   private readonly replacedOlds: ResourceState[] = [];
+  /** Entries waiting for deletion (pending deletes and replaced olds) by URN. */
+  private readonly waitingAt = new Map<string, ResourceState[]>();
   /** Dependents deleted before a replacement: created again, without a Diff, when registered. */
   private readonly recreate = new Set<string>();
   private readonly pending = new Map<ResourceState, PendingOperation["type"]>();
@@ -109,9 +140,16 @@ export class Deployment {
     this.providers = options.providers;
     this.limiter = new Limiter(Math.max(1, options.parallel));
     for (const r of options.resources) {
-      if (r.delete) this.oldPendingDeletes.push(r);
+      if (r.delete) this.wait(this.oldPendingDeletes, r);
       else this.olds.set(r.urn, r);
     }
+  }
+
+  /** Adds an entry waiting for deletion to `list`. */
+  private wait(list: ResourceState[], r: ResourceState): void {
+    list.push(r);
+    this.waitingAt.set(r.urn, [...(this.waitingAt.get(r.urn) ?? []), r]);
+    this.touch(r.urn);
   }
 
   get failed(): boolean {
@@ -344,7 +382,7 @@ export class Deployment {
       await this.deleteOld(old);
     } else {
       this.mayStart();
-      this.replacedOlds.push({ ...old, delete: true });
+      this.wait(this.replacedOlds, { ...old, delete: true });
       this.deleted.add(old);
     }
   }
@@ -440,8 +478,9 @@ export class Deployment {
 
   registerOutputs(urn: string, outputs: Props): void {
     const r = this.news.get(urn);
-    if (r?.type === STACK_TYPE) this.stackOutputs = outputs;
-    else if (r) r.outputs = outputs;
+    if (!r) return;
+    if (r.type === STACK_TYPE) this.stackOutputs = outputs;
+    this.news.set(urn, { ...r, outputs });
   }
 
   /**
@@ -454,12 +493,27 @@ export class Deployment {
     const providers: ResourceState[] = [];
     const others: ResourceState[] = [];
     const add = (r: ResourceState) => (r.type === STACK_TYPE ? stacks : r.type === PROVIDER_TYPE ? providers : others).push(r);
-    for (const r of this.news.values()) add(r.type === STACK_TYPE && this.stackOutputs ? { ...r, outputs: this.stackOutputs } : r);
+    for (const r of this.news.values()) add(r);
     for (const r of this.olds.values()) if (!this.news.has(r.urn) && !this.deleted.has(r)) add(r);
     for (const r of [...this.replacedOlds, ...this.oldPendingDeletes]) if (!this.deleted.has(r)) add(r);
-    const resources = [...stacks, ...providers, ...others];
-    const pending = [...this.pending].map(([resource, type]) => ({ resource, type }));
-    return { resources, pending };
+    return { resources: [...stacks, ...providers, ...others], pending: this.pendingOperations() };
+  }
+
+  pendingOperations(): PendingOperation[] {
+    return [...this.pending].map(([resource, type]) => ({ resource, type }));
+  }
+
+  changes(): Map<string, ResourceState[]> {
+    const changed = new Map([...this.touched].map((urn) => [urn, this.entriesAt(urn)]));
+    this.touched.clear();
+    return changed;
+  }
+
+  /** The snapshot's entries at `urn`: the resource registered or old, then the ones waiting for deletion. */
+  private entriesAt(urn: string): ResourceState[] {
+    const r = this.news.get(urn) ?? this.old(urn);
+    const waiting = (this.waitingAt.get(urn) ?? []).filter((w) => !this.deleted.has(w));
+    return r ? [r, ...waiting] : waiting;
   }
 
   /** The outputs the program registered for its stack (preview: possibly unknown). */

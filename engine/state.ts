@@ -197,68 +197,74 @@ interface JournalEntry {
   pending?: PendingOperation[];
 }
 
+/** What a StateWriter reads from a run (engine/deployment.ts). */
+export interface Journaled {
+  /** The snapshot as it stands. */
+  snapshot(): { resources: ResourceState[]; pending: PendingOperation[] };
+  /** The operations under way. */
+  pendingOperations(): PendingOperation[];
+  /**
+   * The URNs whose entries changed since the last call, each with its entries as they stand (the
+   * resource, and old ones waiting for deletion that share its URN): none when it has none left.
+   */
+  changes(): Map<string, ResourceState[]>;
+}
+
 /**
  * Writes a run's state as it goes. The first write and the last rewrite the file whole; the ones
  * between append what changed to the journal, so a write costs what changed, not the whole state
- * (a state of 1000 resources is ~6 MB: rewriting it after every step made a run quadratic).
- * Resources are compared by object: the engine replaces a resource's object when it changes. A
- * write looks each resource up among those written (no new map per write: at 5000 resources that
- * cost ~1 ms a write, a few thousand times a run); only one with fewer of them looks for the gone.
+ * (a state of 1000 resources is ~6 MB: rewriting it after every step made a run quadratic). What
+ * changed is the run's to say (Journaled.changes): comparing the whole snapshot with what was
+ * written cost every write a pass over the stack (1.7 s of CPU at 5000 resources). Entries are
+ * compared by object: the run replaces an entry's object when it changes.
  */
 export class StateWriter {
-  /** What the state holds, by journal key, with the number of the last write that saw it. */
-  private written = new Map<string, { r: ResourceState; seen: number }>();
-  private writes = 0;
-  /** The operations under way as written, by key. */
-  private pending = new Map<string, PendingOperation>();
+  /** What the state holds, by journal key. */
+  private readonly written = new Map<string, ResourceState>();
+  /** The journal keys written at each URN. */
+  private readonly keysAt = new Map<string, string[]>();
+  /** The operations under way as written: their journal keys, by resource. */
+  private operations = new Map<ResourceState, string>();
   private base: string | undefined;
 
   constructor(private readonly file: string) {}
 
-  write(resources: ResourceState[], pending: PendingOperation[], final = false): void {
-    const stamp = ++this.writes;
+  write(run: Journaled, final = false): void {
+    // Whole, the file holds what changed too.
+    const changed = run.changes();
     if (this.base === undefined || final) {
-      this.base = writeState(this.file, makeCheckpoint(resources.map(resourceToState), pending.map(pendingToState)), final);
-      if (final) fs.rmSync(journalPath(this.file), { force: true });
-      else replaceFile(journalPath(this.file), JSON.stringify({ base: this.base }) + "\n", false);
-      this.written = new Map(resources.map((r) => [journalKey(r), { r, seen: stamp }]));
-      this.pending = new Map(pending.map((p) => [operationKey(p), p]));
+      this.whole(run.snapshot(), final);
       return;
     }
     const entry: JournalEntry = {};
     const put: ResourceState[] = [];
-    const size = this.written.size;
-    let kept = 0;
-    for (const r of resources) {
-      const key = journalKey(r);
-      const before = this.written.get(key);
-      if (before) {
-        kept++;
-        before.seen = stamp;
-        if (before.r === r) continue;
-        before.r = r;
-      } else this.written.set(key, { r, seen: stamp });
-      put.push(r);
-    }
-    // Only when fewer keys than were written are kept is there one to delete.
     const gone: string[] = [];
-    if (kept < size) {
-      for (const [key, w] of this.written) {
-        if (w.seen === stamp) continue;
-        gone.push(key);
+    for (const [urn, entries] of changed) {
+      const keys = entries.map(journalKey);
+      entries.forEach((r, i) => {
+        if (this.written.get(keys[i]!) === r) return;
+        this.written.set(keys[i]!, r);
+        put.push(r);
+      });
+      for (const key of this.keysAt.get(urn) ?? []) {
+        if (keys.includes(key)) continue;
         this.written.delete(key);
+        gone.push(key);
       }
+      if (keys.length) this.keysAt.set(urn, keys);
+      else this.keysAt.delete(urn);
     }
     if (put.length) entry.put = put.map(resourceToState);
     if (gone.length) entry.delete = gone;
     // Operations by what changed, not the whole list: with --parallel 32 the list holds up to 32
     // resources, and writing it whole at each change made most of the journal (64 MB at N=1000).
-    const operations = new Map(pending.map((p) => [operationKey(p), p]));
-    const started = pending.filter((p) => this.pending.get(operationKey(p))?.resource !== p.resource);
-    const ended = [...this.pending.keys()].filter((key) => !operations.has(key));
+    const pending = run.pendingOperations();
+    const operations = new Map(pending.map((p) => [p.resource, this.operations.get(p.resource) ?? operationKey(p)]));
+    const started = pending.filter((p) => !this.operations.has(p.resource));
+    const ended = [...this.operations].filter(([r]) => !operations.has(r)).map(([, key]) => key);
     if (started.length) entry.started = started.map(pendingToState);
     if (ended.length) entry.ended = ended;
-    this.pending = operations;
+    this.operations = operations;
     if (Object.keys(entry).length === 0) return;
     // O_NOFOLLOW: a link planted in place of the journal is an error, never a file written through it.
     const fd = fs.openSync(journalPath(this.file), fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW);
@@ -267,6 +273,20 @@ export class StateWriter {
     } finally {
       fs.closeSync(fd);
     }
+  }
+
+  private whole({ resources, pending }: { resources: ResourceState[]; pending: PendingOperation[] }, final: boolean): void {
+    this.base = writeState(this.file, makeCheckpoint(resources.map(resourceToState), pending.map(pendingToState)), final);
+    if (final) fs.rmSync(journalPath(this.file), { force: true });
+    else replaceFile(journalPath(this.file), JSON.stringify({ base: this.base }) + "\n", false);
+    this.written.clear();
+    this.keysAt.clear();
+    for (const r of resources) {
+      const key = journalKey(r);
+      this.written.set(key, r);
+      this.keysAt.set(r.urn, [...(this.keysAt.get(r.urn) ?? []), key]);
+    }
+    this.operations = new Map(pending.map((p) => [p.resource, operationKey(p)]));
   }
 }
 

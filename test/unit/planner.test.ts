@@ -7,6 +7,7 @@ import type { DiffResult } from "../../engine/dynamicProviders";
 import type { ResourceState } from "../../engine/state";
 import { STACK_TYPE } from "../../engine/urn";
 import { UNKNOWN } from "../../engine/values";
+import { registration } from "../helpers/registration";
 
 // The step planner's decisions (engine/planner.ts), table by table, in-process: no program, no
 // provider host, no root.
@@ -15,24 +16,6 @@ const test = suite("step planner");
 const TYPE = "pulumi-nodejs:dynamic:Resource";
 const urn = (name: string, type = TYPE) => `urn:pulumi:dev::lab::${type}::${name}`;
 
-const registration = (extra: Partial<Registration> = {}): Registration => ({
-  type: TYPE,
-  name: "r",
-  parent: "",
-  custom: true,
-  remote: false,
-  inputs: { v: 1 },
-  dependencies: [],
-  propertyDependencies: {},
-  provider: "",
-  ignoreChanges: [],
-  replaceOnChanges: [],
-  additionalSecretOutputs: [],
-  deletedWith: "",
-  importId: "",
-  aliases: [],
-  ...extra,
-});
 
 const resource = (name: string, extra: Partial<ResourceState> = {}): ResourceState => ({ urn: urn(name), custom: true, id: `${name}-id`, type: TYPE, inputs: { v: 1 }, outputs: {}, ...extra });
 const diff = (changes: DiffResult["changes"], replaces: string[] = [], deleteBeforeReplace = false): DiffResult => ({ changes, replaces, deleteBeforeReplace });
