@@ -32,15 +32,15 @@ test("concurrent commands each get their own output and status", async () => {
 // recorded them, hundreds ending at once, killed by signals, reading stdin. A lost report hangs
 // the test (the runner's timeout fails it); a misrouted one gives a command another's status.
 test("hundreds of commands ending at once each get exactly their own status, killed ones 128+N", async () => {
-  const kinds = [
-    (i: number) => ({ argv: ["sh", "-c", `exit ${i % 200}`], status: i % 200, out: "" }),
+  const kinds: ((i: number) => { argv: string[]; status: number; out: string; input?: string })[] = [
+    (i) => ({ argv: ["sh", "-c", `exit ${i % 200}`], status: i % 200, out: "" }),
     () => ({ argv: ["false"], status: 1, out: "" }),
     () => ({ argv: ["sh", "-c", "kill -KILL $$"], status: 137, out: "" }),
     () => ({ argv: ["sh", "-c", "kill -SEGV $$"], status: 139, out: "" }),
-    (i: number) => ({ argv: ["cat"], input: `in${i}`, status: 0, out: `in${i}` }),
+    (i) => ({ argv: ["cat"], input: `in${i}`, status: 0, out: `in${i}` }),
   ];
-  const want = Array.from({ length: 400 }, (_, i) => kinds[i % kinds.length]!(i));
-  const got = await Promise.all(want.map((w) => runOnce(w.argv, "input" in w ? w.input : undefined)));
+  const want = Array.from({ length: 1000 }, (_, i) => kinds[i % kinds.length]!(i));
+  const got = await Promise.all(want.map((w) => runOnce(w.argv, w.input)));
   got.forEach((r, i) => assert.equal([r.exitCode, r.stdout, r.stderr], [want[i]!.status, want[i]!.out, ""], `command ${i}: ${want[i]!.argv.join(" ")}`));
 });
 
