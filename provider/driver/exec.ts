@@ -155,7 +155,9 @@ class Spawner {
     // detached: its own session (setsid), so a Ctrl-C at the terminal, which reaches the whole
     // foreground process group, never reaches bash or the commands in flight: nslab decides what
     // stops. It still ends with the provider host, however that ends: its stdin closes.
-    const child = execa("bash", ["-c", SPAWNER, "nslab-spawner", dir], { stdin: "pipe", stdout: "pipe", stderr: "inherit", buffer: false, reject: false, detached: true, env: { LC_ALL: "C" } });
+    // --norc: Node's pipes are sockets, which bash takes for sshd's, and without SHLVL in the
+    // environment (a service, `env -i`) it would run ~/.bashrc first.
+    const child = execa("bash", ["--norc", "-c", SPAWNER, "nslab-spawner", dir], { stdin: "pipe", stdout: "pipe", stderr: "inherit", buffer: false, reject: false, detached: true, env: { LC_ALL: "C" } });
     child.catch(() => {});
     return new Spawner(child as unknown as Subprocess, dir);
   }
