@@ -91,13 +91,14 @@ export async function runOnce(argv: readonly string[], input?: string): Promise<
 // The job is a subshell that forks the command and waits for that one pid: two forks a command
 // where one would do (measured: 1000 `true` from a bash loop, 0.70 s of CPU against 0.29 s; and
 // a subshell of ~3.5 MB resident per command in flight). One fork would need the main loop to
-// reap its commands itself, and bash 5.2 cannot do that without losing some: `wait -n` drops a
-// job that ended before it was called (`bash -c`: every such job; a script file: one killed by a
-// signal, when it returns another); a CHLD trap never runs while bash blocks in `read` (bash
-// restarts that read), so a request must wake it by a trapped signal, and such a signal that
-// interrupts `wait` just after the kernel reaped a child loses that child's status for good (it
-// stays "Running", `wait PID` says -1: 1-3 % of 5000 stress commands); traps also re-enter
-// themselves. `wait $!` of a single pid in its own subshell has none of these. The subshell's
+// block in `wait -n` (the only wait for any child) and bash 5.2 cannot do that without hanging or
+// losing reports: `wait -n` sleeps through a job that ends just as it starts to wait (it looks for
+// ended jobs, then blocks in waitpid, and SIGCHLD reaps in between: a prototype hung in 3 of 4 runs
+// of 3000 commands one at a time); it drops a job killed by a signal when it returns another
+// (`bash -c`: every job that ended before it was called); a CHLD trap never runs while bash
+// blocks in `read`, so a request must wake it by a trapped signal, which, interrupting `wait`
+// just after a child was reaped, loses that child's status for good (and once aborted bash).
+// `wait $!` of one pid checks and blocks with SIGCHLD held off: none of these. The subshell's
 // stderr is /dev/null: its notice of a command killed by a signal (a timeout) is not nslab's.
 const SPAWNER = [
   'dir=$1',

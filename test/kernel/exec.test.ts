@@ -27,8 +27,8 @@ test("concurrent commands each get their own output and status", async () => {
   results.forEach((r, i) => assert.equal([r.stdout, r.stderr, r.exitCode], [`out${i}`, `err${i}`, i % 3], `command ${i}`));
 });
 
-// What a spawner that reaps its commands itself gets wrong (bash's `wait -n` drops a job that
-// ended before it was looked for, or one killed by a signal): commands that end before bash has
+// What a spawner that reaps its commands itself gets wrong (bash's `wait -n` sleeps through a job
+// that ends as it starts to wait, drops one killed by a signal): commands that end before bash has
 // recorded them, hundreds ending at once, killed by signals, reading stdin. A lost report hangs
 // the test (the runner's timeout fails it); a misrouted one gives a command another's status.
 test("hundreds of commands ending at once each get exactly their own status, killed ones 128+N", async () => {
