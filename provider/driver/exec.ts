@@ -157,8 +157,9 @@ class Spawner {
     // foreground process group, never reaches bash or the commands in flight: nslab decides what
     // stops. It still ends with the provider host, however that ends: its stdin closes.
     // --norc: Node's pipes are sockets, which bash takes for sshd's, and without SHLVL in the
-    // environment (a service, `env -i`) it would run ~/.bashrc first.
-    const child = execa("bash", ["--norc", "-c", SPAWNER, "nslab-spawner", dir], { stdin: "pipe", stdout: "pipe", stderr: "inherit", buffer: false, reject: false, detached: true, env: { LC_ALL: "C" } });
+    // environment (a service, `env -i`) it would run ~/.bashrc first. Without BASH_ENV: a
+    // non-interactive bash runs the file it names first.
+    const child = execa("bash", ["--norc", "-c", SPAWNER, "nslab-spawner", dir], { stdin: "pipe", stdout: "pipe", stderr: "inherit", buffer: false, reject: false, detached: true, env: { LC_ALL: "C", BASH_ENV: undefined } });
     child.catch(() => {});
     return new Spawner(child as unknown as Subprocess, dir);
   }

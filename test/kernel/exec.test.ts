@@ -50,11 +50,11 @@ test("a command killed by a signal (as a timeout kills) leaves no job notice of 
   assert.equal([r.stdout.trim(), r.stderr], ["137", ""]);
 });
 
-test("the spawner reads no ~/.bashrc, even started without SHLVL (bash takes Node's socket stdin for sshd's)", () => {
+test("the spawner reads no ~/.bashrc, even started without SHLVL (bash takes Node's socket stdin for sshd's), nor $BASH_ENV", () => {
   const home = fs.mkdtempSync("/tmp/nslab-home-");
   fs.writeFileSync(`${home}/.bashrc`, `echo bashrc >&2; touch ${home}/ran`);
   const script = `require("./provider/driver/exec.ts").runOnce(["true"]).then((r) => console.log(r.exitCode))`;
-  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", script], { encoding: "utf8", timeout: 20_000, env: { PATH: process.env.PATH, HOME: home } });
+  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", script], { encoding: "utf8", timeout: 20_000, env: { PATH: process.env.PATH, HOME: home, BASH_ENV: `${home}/.bashrc` } });
   assert.equal([r.stdout.trim(), r.stderr, fs.existsSync(`${home}/ran`)], ["0", "", false]);
   fs.rmSync(home, { recursive: true });
 });
