@@ -152,12 +152,13 @@ async function rewrite(netns: Netns, changes: readonly Queued[]): Promise<Map<Qu
       continue;
     }
     const mine = reads.filter((read) => !notOurChain(read) && c.hooks.some((h) => h.table === read.table && h.builtin === read.builtin));
-    const conflict = mine.map((read) => ({ read, found: conflictsIn({ ...read, rules: contents.get(read) }, c.hash, c.rules) })).find((x) => x.found.length);
+    const conflicts = mine.map((read) => ({ read, found: conflictsIn({ ...read, rules: contents.get(read) }, c.hash, c.rules) }));
+    const conflict = conflicts.find((x) => x.found.length);
     if (conflict && !c.adopt) {
       outcomes.set(c, conflictError(netns, conflict.read, conflict.found[0]!.body));
       continue;
     }
-    const drop = new Set(mine.flatMap((read) => conflictsIn({ ...read, rules: contents.get(read) }, c.hash, c.rules).map((f) => f.hash)));
+    const drop = new Set(conflicts.flatMap((x) => x.found.map((f) => f.hash)));
     for (const read of mine) {
       const bodies = c.rules.filter((r) => r.table === read.table && r.builtin === read.builtin).map((r) => r.body);
       contents.set(read, chainContent(read, contents.get(read), c.hash, bodies, drop));
