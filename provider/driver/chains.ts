@@ -328,13 +328,13 @@ function sortKey(body: string): SortKey {
  * The order of a chain: FirewallRules by priority, then name, then owner, with the accepts of
  * PortForwards at priority PORT_FORWARD_PRIORITY after the rules of that priority; after them
  * the accepts of NatRules (a FirewallRule is the explicit policy, so it decides before them).
- * Each body's key is computed once, not at each comparison.
+ * Each body's key is computed once (keyOf), not at each comparison.
  */
 function sortRules(bodies: string[]): string[] {
-  const keys = new Map(bodies.map((b) => [b, keyOf(b)]));
-  return bodies.sort((a, b) => compareKeys(keys.get(a)!, keys.get(b)!, a, b));
+  return bodies.sort((a, b) => compareKeys(keyOf(a), keyOf(b), a, b));
 }
 
+/** The sort key of a body, remembered with it. */
 function keyOf(body: string): SortKey {
   const p = parsedOf(body);
   p.key ??= sortKey(body);
